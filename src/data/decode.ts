@@ -1,0 +1,192 @@
+/**
+ * Image decoding with sharp: any supported file (JPEG, PNG, WebP, TIFF) -> 8-bit interleaved sRGB.
+ *
+ * Every decode applies the same normalisation:
+ *   - EXIF orientation applied (`.rotate()`), so the pixels are upright;
+ *   - alpha flattened onto white, then dropped;
+ *   - 16-bit samples reduced to 8 bits, gray expanded to 3 channels (`toColourspace('srgb')`);
+ *   - truncated files are errors (`failOn: 'truncated'`), not silently half-gray images;
+ *   - the pixel count is checked from the header (`metadata()`) before any pixel is decoded,
+ *     and sharp's own `limitInputPixels` guards the decode itself.
+ * Failures are thrown as {@link ImageDecodeError} with a short one-line reason.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { RgbImage } from '../color/yuv.js';
+
+/** File extensions treated as images (lower case; matching is case-insensitive). */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'];
+
+/** True if the file name has one of {@link IMAGE_EXTENSIONS} (case-insensitive). */
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+/** Default refusal threshold: 100 megapixels (≈300 MB of decoded RGB). */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export class ImageDecodeError extends Error {
+  readonly file: string;
+  readonly reason: string;
+  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+    super(`${file}: ${reason}`, options);
+    this.name = 'ImageDecodeError';
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default {@link DEFAULT_MAX_PIXELS}). */
+  maxPixels?: number;
+  /** Name used in error messages when the input is a Buffer (default "<buffer>"). */
+  name?: string;
+}
+
+export type EncodeFormat = 'png' | 'jpeg' | 'webp';
+
+// ---- internals -------------------------------------------------------------------------
+
+const SHARP_INPUT = { failOn: 'truncated' } as const;
+
+function labelOf(input: string | Buffer, opts?: DecodeOptions): string {
+  return typeof input === 'string' ? input : opts?.name ?? '<buffer>';
+}
+
+/** "400.0 MP" for big counts, "6912 pixels" for small ones; whole megapixels without ".0" when exact. */
+function formatPixels(pixels: number, exactWhole = false): string {
+  if (pixels < 100_000) return `${pixels} pixels`;
+  const mp = pixels / 1e6;
+  return exactWhole && Number.isInteger(mp) ? `${mp} MP` : `${mp.toFixed(1)} MP`;
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
+}
+
+/** Map a sharp/libvips (or fs) error to a short reason. */
+function reasonFor(err: unknown, format?: string): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return 'no such file';
+  if (e?.code === 'EISDIR') return 'is a folder, not a file';
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
+  const msg = String(e?.message ?? err);
+  if (/unsupported image format/i.test(msg)) return 'not an image (unsupported or corrupt data)';
+  if (/pixel limit/i.test(msg)) return 'image is above the pixel limit';
+  if (/premature end|truncat|short read|unexpected end/i.test(msg)) {
+    return `truncated or corrupt ${(format ?? 'image').toUpperCase()}`;
+  }
+  if (/corrupt header/i.test(msg)) return `corrupt ${(format ?? 'image').toUpperCase()} header`;
+  if (/VipsJpeg|jpeg/i.test(msg) && (format === 'jpeg' || format === undefined)) return `corrupt JPEG (${firstLine(msg)})`;
+  if (/spng|png/i.test(msg) && (format === 'png' || format === undefined)) return 'truncated or corrupt PNG';
+  if (/webp/i.test(msg)) return 'truncated or corrupt WEBP';
+  if (/tiff/i.test(msg)) return `corrupt TIFF (${firstLine(msg)})`;
+  return `cannot decode (${firstLine(msg)})`;
+}
+
+/**
+ * Read the input (file -> Buffer, so the file is read once), check it is non-empty, read the
+ * header and refuse it if it is too large. Returns the bytes and the header's format.
+ */
+async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ bytes: Buffer; format: string; maxPixels: number }> {
+  const label = labelOf(input, opts);
+  const maxPixels = opts?.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${maxPixels}`);
+  let bytes: Buffer;
+  try {
+    bytes = typeof input === 'string' ? await fs.readFile(input) : input;
+  } catch (err) {
+    throw new ImageDecodeError(label, reasonFor(err), { cause: err });
+  }
+  if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
+  let meta: sharp.Metadata;
+  try {
+    // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
+    meta = await sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new ImageDecodeError(label, reasonFor(err), { cause: err });
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw new ImageDecodeError(
+      label,
+      `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`,
+    );
+  }
+  return { bytes, format: meta.format ?? 'image', maxPixels };
+}
+
+/** Orientation, alpha, depth and color-space normalisation shared by all decodes. */
+function normalised(bytes: Buffer, maxPixels: number): sharp.Sharp {
+  return sharp(bytes, { ...SHARP_INPUT, limitInputPixels: Math.floor(maxPixels) })
+    .rotate() // EXIF orientation
+    .flatten({ background: { r: 255, g: 255, b: 255 } }); // no-op without alpha
+}
+
+async function toRgb(pipeline: sharp.Sharp, label: string, format: string): Promise<RgbImage> {
+  let out: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    out = await pipeline
+      .toColourspace('srgb') // gray -> RGB, 16-bit -> 8-bit
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageDecodeError(label, reasonFor(err, format), { cause: err });
+  }
+  const { width, height, channels } = out.info;
+  if (channels !== 3 || out.data.length !== width * height * 3) {
+    throw new ImageDecodeError(label, `unexpected decoded layout (${channels} channels, ${out.data.length} bytes)`);
+  }
+  const data = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
+  return { width, height, data };
+}
+
+// ---- public API ------------------------------------------------------------------------
+
+/** Decode a whole image at full resolution to upright 8-bit RGB. */
+export async function decodeImage(input: string | Buffer, opts?: DecodeOptions): Promise<RgbImage> {
+  const label = labelOf(input, opts);
+  const { bytes, format, maxPixels } = await prepare(input, opts);
+  return toRgb(normalised(bytes, maxPixels), label, format);
+}
+
+/**
+ * Decode and resize to size×size: center crop to a square (`fit: 'cover'`), lanczos3
+ * filter, same orientation/alpha/gray handling as {@link decodeImage}.
+ */
+export async function decodeResized(input: string | Buffer, size: number, opts?: DecodeOptions): Promise<RgbImage> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
+  const label = labelOf(input, opts);
+  const { bytes, format, maxPixels } = await prepare(input, opts);
+  const pipeline = normalised(bytes, maxPixels).resize(size, size, {
+    fit: 'cover',
+    position: 'centre',
+    kernel: 'lanczos3',
+    // Exact shrink instead of the faster JPEG/WebP DCT shrink that can shift or alias slightly.
+    fastShrinkOnLoad: false,
+  });
+  return toRgb(pipeline, label, format);
+}
+
+/** Encode an RGB image as PNG, JPEG (quality 92 by default) or WebP. */
+export async function encodeImage(img: RgbImage, format: EncodeFormat, opts?: { quality?: number }): Promise<Buffer> {
+  const { width, height, data } = img;
+  if (data.length !== width * height * 3) {
+    throw new Error(`encodeImage: ${width}×${height} RGB needs ${width * height * 3} bytes, got ${data.length}`);
+  }
+  const s = sharp(data, { raw: { width, height, channels: 3 } });
+  switch (format) {
+    case 'png':
+      return s.png().toBuffer();
+    case 'jpeg':
+      return s.jpeg({ quality: opts?.quality ?? 92 }).toBuffer();
+    case 'webp':
+      return s.webp({ quality: opts?.quality ?? 92 }).toBuffer();
+    default:
+      throw new Error(`encodeImage: unknown format ${String(format)}`);
+  }
+}
