@@ -205,6 +205,19 @@ describe('decode', () => {
     await rejectsDecode(decodeImage(Buffer.alloc(0)), '<buffer>', /empty file/);
   });
 
+  test('reasons stay right when many decodes run at once', async () => {
+    const trunc = path.join(BAD, 'truncated.jpg');
+    const text = path.join(BAD, 'not-an-image.png');
+    const good = GOOD.map((f) => path.join(PHOTOS, f));
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 8; i++) {
+      jobs.push(rejectsDecode(decodeResized(trunc, 32), trunc, /^truncated or corrupt JPEG$/));
+      jobs.push(rejectsDecode(decodeImage(text), text, /^not an image \(unsupported or corrupt data\)$/));
+      for (const g of good) jobs.push(decodeResized(g, 32));
+    }
+    await Promise.all(jobs);
+  });
+
   test('truncated PNG is reported too', async () => {
     const png = await fs.readFile(path.join(PHOTOS, 'special/deep16.png'));
     const file = path.join(tmp, 'half.png');

@@ -86,6 +86,31 @@ function reasonFor(err: unknown, format?: string): string {
 }
 
 /**
+ * libvips keeps its error text in a process-wide buffer; with several decodes in flight a
+ * failure can come back without it ("Unknown error"). Such failures are retried once.
+ */
+function isBlankError(err: unknown): boolean {
+  return /^\s*(unknown error)?\s*$/i.test(String((err as Error)?.message ?? ''));
+}
+
+/**
+ * A byte-level look at a file that failed to decode, independent of libvips' error text.
+ * Returns a reason when the file is clearly cut short.
+ */
+function structuralReason(bytes: Buffer, format: string): string | null {
+  if (format === 'jpeg') {
+    // Entropy-coded data escapes 0xFF, so after the last start-of-scan the only FF D9 is the end marker.
+    const sos = bytes.lastIndexOf(Buffer.from([0xff, 0xda]));
+    if (sos >= 0 && bytes.indexOf(Buffer.from([0xff, 0xd9]), sos) < 0) return 'truncated or corrupt JPEG';
+  } else if (format === 'png') {
+    if (bytes.lastIndexOf(Buffer.from('IEND', 'latin1')) < 0) return 'truncated or corrupt PNG';
+  } else if (format === 'webp') {
+    if (bytes.length >= 12 && bytes.readUInt32LE(4) + 8 > bytes.length) return 'truncated or corrupt WEBP';
+  }
+  return null;
+}
+
+/**
  * Read the input (file -> Buffer, so the file is read once), check it is non-empty, read the
  * header and refuse it if it is too large. Returns the bytes and the header's format.
  */
@@ -100,12 +125,21 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
     throw new ImageDecodeError(label, reasonFor(err), { cause: err });
   }
   if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
-  let meta: sharp.Metadata;
+  let meta: sharp.Metadata | undefined;
+  // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
+  const header = () => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata();
   try {
-    // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
-    meta = await sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata();
+    meta = await header();
   } catch (err) {
-    throw new ImageDecodeError(label, reasonFor(err), { cause: err });
+    let cause = err;
+    if (isBlankError(err)) {
+      try {
+        meta = await header();
+      } catch (again) {
+        cause = again;
+      }
+    }
+    if (!meta) throw new ImageDecodeError(label, isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause), { cause });
   }
   const { width, height } = meta;
   if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
@@ -126,16 +160,26 @@ function normalised(bytes: Buffer, maxPixels: number): sharp.Sharp {
     .flatten({ background: { r: 255, g: 255, b: 255 } }); // no-op without alpha
 }
 
-async function toRgb(pipeline: sharp.Sharp, label: string, format: string): Promise<RgbImage> {
-  let out: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    out = await pipeline
+async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, format: string): Promise<RgbImage> {
+  const run = () =>
+    make()
       .toColourspace('srgb') // gray -> RGB, 16-bit -> 8-bit
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
+  let out: { data: Buffer; info: sharp.OutputInfo } | undefined;
+  try {
+    out = await run();
   } catch (err) {
-    throw new ImageDecodeError(label, reasonFor(err, format), { cause: err });
+    let cause = err;
+    if (isBlankError(err)) {
+      try {
+        out = await run();
+      } catch (again) {
+        cause = again;
+      }
+    }
+    if (!out) throw new ImageDecodeError(label, structuralReason(bytes, format) ?? reasonFor(cause, format), { cause });
   }
   const { width, height, channels } = out.info;
   if (channels !== 3 || out.data.length !== width * height * 3) {
@@ -151,7 +195,7 @@ async function toRgb(pipeline: sharp.Sharp, label: string, format: string): Prom
 export async function decodeImage(input: string | Buffer, opts?: DecodeOptions): Promise<RgbImage> {
   const label = labelOf(input, opts);
   const { bytes, format, maxPixels } = await prepare(input, opts);
-  return toRgb(normalised(bytes, maxPixels), label, format);
+  return toRgb(() => normalised(bytes, maxPixels), bytes, label, format);
 }
 
 /**
@@ -162,14 +206,15 @@ export async function decodeResized(input: string | Buffer, size: number, opts?:
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   const label = labelOf(input, opts);
   const { bytes, format, maxPixels } = await prepare(input, opts);
-  const pipeline = normalised(bytes, maxPixels).resize(size, size, {
-    fit: 'cover',
-    position: 'centre',
-    kernel: 'lanczos3',
-    // Exact shrink instead of the faster JPEG/WebP DCT shrink that can shift or alias slightly.
-    fastShrinkOnLoad: false,
-  });
-  return toRgb(pipeline, label, format);
+  const pipeline = () =>
+    normalised(bytes, maxPixels).resize(size, size, {
+      fit: 'cover',
+      position: 'centre',
+      kernel: 'lanczos3',
+      // Exact shrink instead of the faster JPEG/WebP DCT shrink that can shift or alias slightly.
+      fastShrinkOnLoad: false,
+    });
+  return toRgb(pipeline, bytes, label, format);
 }
 
 /** Encode an RGB image as PNG, JPEG (quality 92 by default) or WebP. */
