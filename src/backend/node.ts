@@ -55,7 +55,7 @@ async function initWasm(threads: number | undefined): Promise<BackendInfo> {
   if (!(await tf.setBackend('wasm'))) throw new Error('could not initialize the wasm backend');
   return {
     name: 'wasm',
-    threads: nThreads,
+    threads: nThreads > 1 ? wasm.getThreadsCount() : 1,
     simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
   };
 }
