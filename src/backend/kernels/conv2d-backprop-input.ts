@@ -1,25 +1,34 @@
 /**
  * Conv2DBackpropInput for the wasm backend via the fast XNNPACK forward conv.
  * (The stock kernel is a naive loop, ~10× slower.) It is also the forward pass of
- * tf.conv2dTranspose.
+ * tf.conv2dTranspose, i.e. the generator's decoder.
  *
- * Forward conv (stride s, pads top/left, filter W [K,K,Ci,Co]):
- *   dx[h] = sum over (oh, kh) with h + top = oh*s + kh of dy[oh] * W[kh]      (per axis)
- * Split output rows by phase: h + top = q*s + r (0 <= r < s). Then kh = r + m*s and
- * oh = q - m, so phase r of dx is a stride-1 correlation of dy with the sub-filter
- * W[r + m*s] (m = 0..M-1, M = ceil(K/s), the filter zero-padded to M*s), reversed in m.
- * All s_h*s_w phases read the same dy window, so they are ONE stride-1 conv whose
- * output channels are (r_h, r_w, ci): filter B[j_h, j_w, co, (r_h, r_w, ci)] =
- * W[r_h + (M_h-1-j_h)*s_h, r_w + (M_w-1-j_w)*s_w, ci, co]. Depth-to-space then
- * interleaves the phases, and a slice drops the `top mod s` leading rows (and the tail).
- * No FLOP is wasted on the zero taps of a stride-s transposed conv.
+ * Forward conv (per axis: stride s, pad `top`, filter W [K,K,Ci,Co]):
+ *   dx[h] = sum over (oh, kh) with h + top = oh*s + kh of dy[oh] · W[kh]
+ * Output row h = q*s + r (phase r, 0 <= r < s): with c = r + top, rho = c mod s,
+ * delta = floor(c/s), the taps are kh = rho + m*s (m = 0..M_rho-1, M_rho = ceil((K-rho)/s))
+ * and oh = q + delta - m. So each phase is a stride-1 correlation of dy with the
+ * sub-filter W[rho + m*s] reversed in m, in/out channels swapped, padding
+ * M_rho-1-delta before. No FLOP is spent on the zero taps of a strided transposed conv.
  *
- * B is built from one transpose, contiguous slices and a concat (the wasm StridedSlice,
- * Reverse and Gather kernels are slow per-element loops). Every temporary is freed:
- * XNNPACK caches a packed operator per filter tensor until that tensor is disposed.
+ * Two ways to run the s_h*s_w phases:
+ * - "phases": one conv per phase, each with its own (trimmed) sub-filter and padding;
+ *   stack the results on a new outer axis (contiguous copies), then one transpose
+ *   interleaves them: [sh, sw, N*Q_h, Q_w, Ci] -> [N*Q_h, sh, Q_w, sw, Ci]. Exact FLOPs.
+ * - "single": all phases as ONE conv with s_h*s_w*Ci output channels (phases aligned to
+ *   h + top, so they share one dy window), then depth-to-space and a slice that drops
+ *   the `top mod s` leading rows. Costs up to one extra phase row/column per axis and
+ *   the zero taps when K is not a multiple of s, but keeps the GEMM wide, which wins
+ *   when Ci is small (e.g. the generator's 2-channel output layer).
+ *
+ * The rearranged filters are built by one JS pass over the filter (no StridedSlice /
+ * Reverse / Gather kernels: in wasm those are slow per-element loops) and cached per
+ * filter dataId: tensor data is immutable while its dataId lives, and a hook on the
+ * backend's disposeData frees the cache entry (and with it XNNPACK's packed operator)
+ * the moment the source filter is freed. Every other temporary is freed before return.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
 import { callKernel, release } from './util.js';
 
 interface Attrs {
@@ -30,89 +39,305 @@ interface Attrs {
   inputShape: [number, number, number, number];
 }
 
+/** The parts of tfjs-backend-wasm's BackendWasm that we use. */
+interface WasmBackendLike extends KernelBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined; has(dataId: DataId): boolean };
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: WebAssembly.Memory };
+}
+
+/** A Float32Array view of a tensor in the wasm heap (valid until the heap grows). */
+function heapF32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
+  const info = backend.dataIdMap.get(t.dataId);
+  if (!info) throw new Error('Conv2DBackpropInput (wasm): tensor is not in the wasm backend');
+  // With threads the heap is a growable SharedArrayBuffer: the memory's current buffer,
+  // not a possibly stale view, covers all of it.
+  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+  return new Float32Array(buffer, info.memoryOffset, tf.util.sizeFromShape(t.shape));
+}
+
 function reshape(backend: KernelBackend, x: TensorInfo, shape: number[]): TensorInfo {
   return callKernel('Reshape', backend, { x }, { shape });
 }
 
-/** Per-axis plan of the phase decomposition. */
-interface AxisPlan {
-  s: number; // stride
-  m: number; // taps per phase, ceil(K/s)
-  kp: number; // padded filter size m*s
-  padLo: number; // conv padding before dy (>= 0)
-  padHi: number; // conv padding after dy (>= 0)
-  cutLo: number; // dy rows dropped at the start
-  cutHi: number; // dy rows dropped at the end
-  q: number; // conv output size (phase rows)
-  begin: number; // first full-resolution row to keep
+// ---------------------------------------------------------------------------------
+// Plans
+
+/** One output phase along one axis. */
+interface Phase {
+  r: number; // output phase: rows h = q*s + r
+  rho: number; // first filter tap
+  m: number; // number of taps (rho + j*s < K)
+  padLo: number; // conv padding before dy (may be negative: cut dy)
+  padHi: number; // conv padding after dy (may be negative: cut dy)
 }
 
-function planAxis(k: number, s: number, pad: number, outSize: number, dySize: number): AxisPlan {
-  const m = Math.ceil(k / s);
-  const qa = Math.floor(pad / s);
-  const qb = Math.floor((pad + outSize - 1) / s);
-  const pt = m - 1 - qa;
-  const pb = qb + 1 - dySize;
-  return {
-    s,
-    m,
-    kp: m * s,
-    padLo: Math.max(pt, 0),
-    padHi: Math.max(pb, 0),
-    cutLo: Math.max(-pt, 0),
-    cutHi: Math.max(-pb, 0),
-    q: qb - qa + 1,
-    begin: pad - qa * s,
-  };
+interface AxisPlan {
+  k: number;
+  s: number;
+  pad: number;
+  out: number; // dx size along this axis
+  dy: number; // dy size along this axis
+  q: number; // phase rows computed per phase (ceil(out / s))
+  phases: Phase[];
 }
+
+function planAxis(k: number, s: number, pad: number, out: number, dy: number): AxisPlan {
+  const q = Math.ceil(out / s);
+  const phases: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const c = r + pad;
+    const rho = c % s;
+    const delta = Math.floor(c / s);
+    const m = rho < k ? Math.ceil((k - rho) / s) : 0;
+    phases.push({ r, rho, m, padLo: m - 1 - delta, padHi: q + delta - dy });
+  }
+  return { k, s, pad, out, dy, q, phases };
+}
+
+/** The "single" variant: phases aligned to h + pad, all with M = ceil(K/s) taps. */
+interface SingleAxis {
+  m: number;
+  padLo: number;
+  padHi: number;
+  q: number; // phase rows
+  begin: number; // first full-resolution row kept
+}
+
+function planSingle(a: AxisPlan): SingleAxis {
+  const m = Math.ceil(a.k / a.s);
+  const qa = Math.floor(a.pad / a.s);
+  const qb = Math.floor((a.pad + a.out - 1) / a.s);
+  return { m, padLo: m - 1 - qa, padHi: qb + 1 - a.dy, q: qb - qa + 1, begin: a.pad - qa * a.s };
+}
+
+// ---------------------------------------------------------------------------------
+// Filter rearrangement
 
 /**
- * The phase filter B [Mh, Mw, Co, sh*sw*Ci] from W [K_h, K_w, Ci, Co].
- * Exported for tests and for reuse.
+ * out[jh, jw, co, g, ci] = W[g.rhoH + (mh-1-jh)*sh, g.rhoW + (mw-1-jw)*sw, ci, co]
+ * (zero where the tap falls outside the filter). One pass in JS over the heap.
  */
-export function phaseFilter(backend: KernelBackend, filter: TensorInfo, ph: AxisPlan, pw: AxisPlan): TensorInfo {
-  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
-  const temps: TensorInfo[] = [];
-  let w = filter;
-  if (ph.kp > kh || pw.kp > kw) {
-    w = callKernel('PadV2', backend, { x: filter }, {
-      paddings: [
-        [0, ph.kp - kh],
-        [0, pw.kp - kw],
-        [0, 0],
-        [0, 0],
-      ],
-      constantValue: 0,
-    });
-    temps.push(w);
+function buildFilter(
+  backend: WasmBackendLike,
+  w: TensorInfo,
+  mh: number,
+  mw: number,
+  sh: number,
+  sw: number,
+  groups: ReadonlyArray<{ rhoH: number; rhoW: number }>,
+): TensorInfo {
+  const [kh, kw, ci, co] = w.shape as [number, number, number, number];
+  const out = backend.makeOutput([mh, mw, co, groups.length * ci], 'float32');
+  const src = heapF32(backend, w);
+  const dst = heapF32(backend, out);
+  let o = 0;
+  for (let jh = 0; jh < mh; jh++) {
+    for (let jw = 0; jw < mw; jw++) {
+      for (let c = 0; c < co; c++) {
+        for (const g of groups) {
+          const th = g.rhoH + (mh - 1 - jh) * sh;
+          const tw = g.rhoW + (mw - 1 - jw) * sw;
+          if (th >= kh || tw >= kw) {
+            dst.fill(0, o, o + ci);
+            o += ci;
+            continue;
+          }
+          let si = (th * kw + tw) * ci * co + c;
+          for (let i = 0; i < ci; i++, si += co) dst[o++] = src[si]!;
+        }
+      }
+    }
   }
-  // [Mh, sh, Mw, sw*Ci, Co] -> [Mh, Mw, Co, sh, sw*Ci]   (axes: mh, rh, mw, (rw, ci), co)
-  const w5 = reshape(backend, w, [ph.m, ph.s, pw.m, pw.s * ci, co]);
-  temps.push(w5);
-  const t = callKernel('Transpose', backend, { x: w5 }, { perm: [0, 2, 4, 1, 3] });
-  temps.push(t);
-  const taps = ph.m * pw.m;
-  const inner = co * ph.s * pw.s * ci;
-  let out: TensorInfo;
-  if (taps === 1) {
-    out = reshape(backend, t, [1, 1, co, ph.s * pw.s * ci]); // shares t's buffer (refcounted)
-  } else {
-    // Reverse the flattened (mh, mw) axis: (Mh-1-mh)*Mw + (Mw-1-mw) = taps-1 - (mh*Mw + mw).
-    const t2 = reshape(backend, t, [taps, inner]);
-    temps.push(t2);
-    const parts: TensorInfo[] = [];
-    for (let i = taps - 1; i >= 0; i--) parts.push(callKernel('Slice', backend, { x: t2 }, { begin: [i, 0], size: [1, inner] }));
-    const cat = callKernel('Concat', backend, parts as unknown as Record<string, TensorInfo>, { axis: 0 });
-    release(backend, ...parts);
-    out = reshape(backend, cat, [ph.m, pw.m, co, ph.s * pw.s * ci]); // shares cat's buffer (refcounted)
-    temps.push(cat);
-  }
-  release(backend, ...temps);
   return out;
 }
 
-export function conv2dBackpropInputViaConv(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, attrs: Attrs): TensorInfo {
+// ---------------------------------------------------------------------------------
+// Cache of rearranged filters, keyed by the source filter's dataId.
+
+interface CacheEntry {
+  filters: Map<string, TensorInfo[]>;
+  bytes: number;
+}
+
+const MAX_CACHE_BYTES = 512 * 1024 * 1024;
+let cacheEnabled = true;
+const cache = new Map<DataId, CacheEntry>();
+let cacheBytes = 0;
+const hooked = new WeakSet<object>();
+
+/** Enable/disable the rearranged-filter cache (benchmarks, debugging). Clears it. */
+export function setBackpropInputFilterCache(enabled: boolean): void {
+  cacheEnabled = enabled;
+  clearBackpropInputFilterCache();
+}
+
+let cacheBackend: WasmBackendLike | null = null;
+let origDispose: ((dataId: DataId, force?: boolean) => boolean) | null = null;
+
+function freeEntry(entry: CacheEntry): void {
+  if (!cacheBackend || !origDispose) return;
+  for (const list of entry.filters.values()) for (const t of list) origDispose.call(cacheBackend, t.dataId, true);
+  cacheBytes -= entry.bytes;
+}
+
+export function clearBackpropInputFilterCache(): void {
+  for (const entry of cache.values()) freeEntry(entry);
+  cache.clear();
+  cacheBytes = 0;
+}
+
+/** Number of source filters with cached rearrangements (for tests). */
+export function backpropInputFilterCacheSize(): number {
+  return cache.size;
+}
+
+function hookDispose(backend: WasmBackendLike): void {
+  if (hooked.has(backend)) return;
+  hooked.add(backend);
+  if (cacheBackend && cacheBackend !== backend) clearBackpropInputFilterCache();
+  cacheBackend = backend;
+  const orig = backend.disposeData;
+  origDispose = orig;
+  backend.disposeData = function (this: WasmBackendLike, dataId: DataId, force?: boolean): boolean {
+    const freed = orig.call(this, dataId, force);
+    if (freed && cache.size > 0) {
+      const entry = cache.get(dataId);
+      if (entry) {
+        cache.delete(dataId);
+        freeEntry(entry);
+      }
+    }
+    return freed;
+  };
+}
+
+function cachedFilters(backend: WasmBackendLike, filter: TensorInfo, key: string, build: () => TensorInfo[]): { filters: TensorInfo[]; owned: boolean } {
+  // tfjs's test mode counts backend data ids around each kernel: no cache there.
+  if (!cacheEnabled || tf.env().getBool('IS_TEST')) return { filters: build(), owned: true };
+  hookDispose(backend);
+  let entry = cache.get(filter.dataId);
+  const hit = entry?.filters.get(key);
+  if (hit) {
+    // Refresh LRU order.
+    cache.delete(filter.dataId);
+    cache.set(filter.dataId, entry!);
+    return { filters: hit, owned: false };
+  }
+  const filters = build();
+  const bytes = filters.reduce((a, t) => a + 4 * tf.util.sizeFromShape(t.shape), 0);
+  if (bytes > MAX_CACHE_BYTES / 4) return { filters, owned: true };
+  if (!entry) {
+    entry = { filters: new Map(), bytes: 0 };
+    cache.set(filter.dataId, entry);
+  }
+  entry.filters.set(key, filters);
+  entry.bytes += bytes;
+  cacheBytes += bytes;
+  // Evict least recently used entries (never the one just made).
+  for (const [id, e] of cache) {
+    if (cacheBytes <= MAX_CACHE_BYTES) break;
+    if (e === entry) continue;
+    cache.delete(id);
+    freeEntry(e);
+  }
+  return { filters, owned: false };
+}
+
+// ---------------------------------------------------------------------------------
+
+function conv(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, pads: [number, number, number, number]): TensorInfo {
+  return callKernel(
+    'Conv2D',
+    backend,
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
+}
+
+/**
+ * Stride-1 conv of dy with negative paddings allowed (they cut dy). Returns null when
+ * the window misses dy entirely (the result is all zeros).
+ */
+function convCut(
+  backend: KernelBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  padH: [number, number],
+  padW: [number, number],
+  temps: TensorInfo[],
+): TensorInfo | null {
+  const [n, oh, ow, co] = dy.shape as [number, number, number, number];
+  const cutT = Math.max(-padH[0], 0);
+  const cutB = Math.max(-padH[1], 0);
+  const cutL = Math.max(-padW[0], 0);
+  const cutR = Math.max(-padW[1], 0);
+  let x = dy;
+  if (cutT || cutB || cutL || cutR) {
+    const hh = oh - cutT - cutB;
+    const ww = ow - cutL - cutR;
+    if (hh <= 0 || ww <= 0) return null;
+    x = callKernel('Slice', backend, { x: dy }, { begin: [0, cutT, cutL, 0], size: [n, hh, ww, co] });
+    temps.push(x);
+  }
+  return conv(backend, x, filter, [Math.max(padH[0], 0), Math.max(padH[1], 0), Math.max(padW[0], 0), Math.max(padW[1], 0)]);
+}
+
+function zeros(backend: KernelBackend, shape: number[]): TensorInfo {
+  return callKernel('Fill', backend, {}, { shape, value: 0, dtype: 'float32' });
+}
+
+/** Keep rows [bh, bh+h) and columns [bw, bw+w) of x [n, H, W, c]; frees nothing. */
+function crop(backend: KernelBackend, x: TensorInfo, bh: number, bw: number, h: number, w: number, temps: TensorInfo[]): TensorInfo {
+  const [n, fh, fw, c] = x.shape as [number, number, number, number];
+  if (bh === 0 && bw === 0 && fh === h && fw === w) return reshape(backend, x, [n, h, w, c]);
+  // Each (n, row) of the window is one contiguous run over (width, channels): a 3-D
+  // slice copies one run per row instead of one per pixel.
+  const x3 = reshape(backend, x, [n, fh, fw * c]);
+  temps.push(x3);
+  const s3 = callKernel('Slice', backend, { x: x3 }, { begin: [0, bh, bw * c], size: [n, h, w * c] });
+  temps.push(s3);
+  return reshape(backend, s3, [n, h, w, c]);
+}
+
+export type BackpropInputMode = 'auto' | 'phases' | 'single';
+let forcedMode: BackpropInputMode = 'auto';
+
+/** Force a strategy (tests and benchmarks); 'auto' picks per call. */
+export function setBackpropInputMode(mode: BackpropInputMode): void {
+  forcedMode = mode;
+}
+
+function chooseMode(ph: AxisPlan, pw: AxisPlan, ci: number): 'phases' | 'single' {
+  if (forcedMode !== 'auto') return forcedMode;
+  if (ph.s === 1 && pw.s === 1) return 'phases';
+  // MACs per (n, ci, co) of each variant.
+  let exact = 0;
+  for (const a of ph.phases) for (const b of pw.phases) exact += a.m * b.m;
+  exact *= ph.q * pw.q;
+  const sh = planSingle(ph);
+  const sw = planSingle(pw);
+  const single = sh.q * sw.q * sh.m * sw.m * ph.s * pw.s;
+  // One conv per phase has only Ci output channels: with few of them the GEMM tiles
+  // are mostly empty and the single wide conv wins despite its extra work.
+  const narrowPenalty = ci >= 16 ? 1 : ci >= 8 ? 1.3 : 2.5;
+  return exact * narrowPenalty <= single * 1.05 ? 'phases' : 'single';
+}
+
+export function conv2dBackpropInputViaConv(backendIn: KernelBackend, dy: TensorInfo, filter: TensorInfo, attrs: Attrs): TensorInfo {
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
+  const backend = backendIn as WasmBackendLike;
   const inputShape = attrs.inputShape;
   const filterShape = filter.shape as [number, number, number, number];
   const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, attrs.strides, 1, attrs.pad as 'same', attrs.dimRoundingMode);
@@ -120,66 +345,69 @@ export function conv2dBackpropInputViaConv(backend: KernelBackend, dy: TensorInf
   const [, oh, ow] = dy.shape as [number, number, number, number];
   const ph = planAxis(info.filterHeight, info.strideHeight, info.padInfo.top, h, oh);
   const pw = planAxis(info.filterWidth, info.strideWidth, info.padInfo.left, w, ow);
-
+  const mode = chooseMode(ph, pw, ci);
   const temps: TensorInfo[] = [];
-  let dys = dy;
-  if (ph.cutLo || ph.cutHi || pw.cutLo || pw.cutHi) {
-    const hh = oh - ph.cutLo - ph.cutHi;
-    const ww = ow - pw.cutLo - pw.cutHi;
-    if (hh <= 0 || ww <= 0) {
-      // dx does not depend on dy at all (output entirely in the padding).
-      return callKernel('Fill', backend, {}, { shape: [n, h, w, ci], value: 0, dtype: 'float32' });
-    }
-    dys = callKernel('Slice', backend, { x: dy }, { begin: [0, ph.cutLo, pw.cutLo, 0], size: [n, hh, ww, dy.shape[3]] });
-    temps.push(dys);
-  }
-  const b = phaseFilter(backend, filter, ph, pw);
-  temps.push(b);
-  const y = callKernel(
-    'Conv2D',
-    backend,
-    { x: dys, filter: b },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [ph.padLo, ph.padHi],
-        [pw.padLo, pw.padHi],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined,
-    },
-  ); // [N, Qh, Qw, sh*sw*Ci]
-  if (ph.s === 1 && pw.s === 1 && ph.q === h && pw.q === w && ph.begin === 0 && pw.begin === 0) {
-    release(backend, ...temps);
-    return y;
-  }
-  temps.push(y);
-  const fullH = ph.q * ph.s;
-  const fullW = pw.q * pw.s;
-  let full: TensorInfo;
-  if (ph.s === 1 && pw.s === 1) {
-    full = y;
-  } else {
-    // Depth-to-space as a transpose: [N*Qh, Qw, sh, sw*Ci] -> [N*Qh, sh, Qw, sw*Ci].
-    const y4 = reshape(backend, y, [n * ph.q, pw.q, ph.s, pw.s * ci]);
-    temps.push(y4);
-    full = callKernel('Transpose', backend, { x: y4 }, { perm: [0, 2, 1, 3] });
-    temps.push(full);
-  }
   let out: TensorInfo;
-  if (ph.begin === 0 && pw.begin === 0 && fullH === h && fullW === w) {
-    out = reshape(backend, full, [n, h, w, ci]); // shares `full`'s buffer (refcounted)
+
+  if (mode === 'single') {
+    const sh = planSingle(ph);
+    const sw = planSingle(pw);
+    const groups: { rhoH: number; rhoW: number }[] = [];
+    for (let a = 0; a < ph.s; a++) for (let b = 0; b < pw.s; b++) groups.push({ rhoH: a, rhoW: b });
+    const key = `single|${ph.s},${pw.s}`;
+    const { filters, owned } = cachedFilters(backend, filter, key, () => [buildFilter(backend, filter, sh.m, sw.m, ph.s, pw.s, groups)]);
+    if (owned) temps.push(...filters);
+    const y = convCut(backend, dy, filters[0]!, [sh.padLo, sh.padHi], [sw.padLo, sw.padHi], temps);
+    if (!y) {
+      out = zeros(backend, [n, h, w, ci]);
+    } else {
+      temps.push(y);
+      // Depth-to-space as a transpose: [N*Qh, Qw, sh, sw*Ci] -> [N*Qh, sh, Qw, sw*Ci].
+      let full = y;
+      if (ph.s > 1 || pw.s > 1) {
+        const y4 = reshape(backend, y, [n * sh.q, sw.q, ph.s, pw.s * ci]);
+        temps.push(y4);
+        full = callKernel('Transpose', backend, { x: y4 }, { perm: [0, 2, 1, 3] });
+        temps.push(full);
+        const f4 = reshape(backend, full, [n, sh.q * ph.s, sw.q * pw.s, ci]);
+        temps.push(f4);
+        full = f4;
+      }
+      out = crop(backend, full, sh.begin, sw.begin, h, w, temps);
+    }
   } else {
-    // Each (n, row) of the kept window is contiguous over (width, channels): a 3-D slice
-    // copies one run per row instead of one per pixel.
-    const f3 = reshape(backend, full, [n, fullH, fullW * ci]);
-    temps.push(f3);
-    const s3 = callKernel('Slice', backend, { x: f3 }, { begin: [0, ph.begin, pw.begin * ci], size: [n, h, w * ci] });
-    out = reshape(backend, s3, [n, h, w, ci]);
-    temps.push(s3);
+    const key = `phases|${ph.s},${pw.s}|${ph.pad % ph.s},${pw.pad % pw.s}`;
+    const pairs: [Phase, Phase][] = [];
+    for (const a of ph.phases) for (const b of pw.phases) pairs.push([a, b]);
+    // Phases whose taps all fall outside the filter (K < s) are zero: no filter, no conv.
+    const live = pairs.filter(([a, b]) => a.m > 0 && b.m > 0);
+    const { filters, owned } = cachedFilters(backend, filter, key, () =>
+      live.map(([a, b]) => buildFilter(backend, filter, a.m, b.m, ph.s, pw.s, [{ rhoH: a.rho, rhoW: b.rho }])),
+    );
+    if (owned) temps.push(...filters);
+    const parts: TensorInfo[] = [];
+    let fi = 0;
+    for (const [a, b] of pairs) {
+      const y = a.m > 0 && b.m > 0 ? convCut(backend, dy, filters[fi++]!, [a.padLo, a.padHi], [b.padLo, b.padHi], temps) : null;
+      parts.push(y ?? zeros(backend, [n, ph.q, pw.q, ci]));
+    }
+    let full: TensorInfo;
+    if (parts.length === 1) {
+      full = parts[0]!;
+      temps.push(full);
+    } else {
+      // Stack phases on a new outer axis (contiguous copies), then interleave.
+      const flat = parts.map((p) => reshape(backend, p, [1, tf.util.sizeFromShape(p.shape)]));
+      const stacked = callKernel('Concat', backend, flat as unknown as Record<string, TensorInfo>, { axis: 0 });
+      temps.push(...parts, ...flat, stacked);
+      const s5 = reshape(backend, stacked, [ph.s, pw.s, n * ph.q, pw.q, ci]);
+      temps.push(s5);
+      const t = callKernel('Transpose', backend, { x: s5 }, { perm: [2, 0, 3, 1, 4] });
+      temps.push(t);
+      full = reshape(backend, t, [n, ph.q * ph.s, pw.q * pw.s, ci]);
+      temps.push(full);
+    }
+    out = crop(backend, full, 0, 0, h, w, temps);
   }
   release(backend, ...temps);
   return out;

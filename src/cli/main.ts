@@ -1,0 +1,44 @@
+/** The colorgan command line: subcommands are thin shells over the library. */
+import { UsageError } from './args.js';
+
+export const USAGE = `colorgan — colorize grayscale photos with a conditional GAN (DCGAN)
+
+Usage:
+  colorgan colorize INPUT... --out DIR [options]   colorize photos or folders (bundled sky model by default)
+  colorgan train --data DIR --out RUN_DIR [options] train a generator
+  colorgan eval --data DIR --out REPORT_DIR [options] measure quality against baselines
+  colorgan web [--port N]                          serve the in-browser app
+
+Run "colorgan COMMAND --help" for the options of a command.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'train':
+        return await (await import('./train.js')).trainCommand(rest);
+      case 'colorize':
+        return await (await import('./colorize.js')).colorizeCommand(rest);
+      case 'eval':
+        return await (await import('./eval.js')).evalCommand(rest);
+      case 'web':
+        return await (await import('./web.js')).webCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`colorgan ${cmd ?? ''}: ${err.message}`.replace(/\s+:/, ':'));
+      return 2;
+    }
+    console.error(`colorgan ${cmd}: ${(err as Error).message}`);
+    if (process.env.COLORGAN_DEBUG) console.error((err as Error).stack);
+    return 1;
+  }
+}

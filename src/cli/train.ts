@@ -1,0 +1,96 @@
+/** `colorgan train`: a thin shell over train(). */
+import { promises as fs } from 'node:fs';
+import { train } from '../train/train.js';
+import { DEFAULT_TRAIN_OPTIONS as D } from '../train/options.js';
+import { initBackend } from '../backend/node.js';
+import { parse, intFlag, numFlag, UsageError } from './args.js';
+import { Progress } from './progress.js';
+
+export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
+
+  --data DIR        folder of color photos (searched recursively)
+  --out RUN_DIR     run folder: checkpoints, samples/, losses.jsonl, loss-curve.png, generator/
+  --model NAME      baseline | advanced (default ${D.model})
+  --epochs N        total epochs (default ${D.epochs})
+  --l1 λ            weight of the image-space L1 term; 0 = pure GAN (default ${D.l1})
+  --batch N         batch size (default ${D.batch})
+  --size N          model size in pixels (default ${D.size})
+  --seed N          seed of the split, initialization, order and noise (default ${D.seed})
+  --lr X            Adam learning rate (default ${D.lr}); --beta1 X (default ${D.beta1})
+  --ngf N, --ndf N  generator / discriminator widths (default ${D.ngf} / ${D.ndf})
+  --diversity μ     mode-seeking term so different z give different colors (default ${D.diversity})
+  --limit N         use at most N training photos (quick experiments)
+  --resume          continue from the run's last complete checkpoint
+  --threads N       wasm threads (default: all cores)`;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    data: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
+    l1: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
+    lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
+    diversity: { type: 'string' }, limit: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    console.log(TRAIN_USAGE);
+    return 0;
+  }
+  if (!v.data) throw new UsageError('missing --data DIR (a folder of color photos)');
+  if (!v.out) throw new UsageError('missing --out RUN_DIR (where checkpoints and samples go)');
+  const model = v.model ?? D.model;
+  if (model !== 'baseline' && model !== 'advanced') throw new UsageError(`unknown model "${model}" (expected baseline or advanced)`);
+  const stat = await fs.stat(v.data).catch(() => null);
+  if (!stat) throw new UsageError(`${v.data}: no such folder`);
+  if (!stat.isDirectory()) throw new UsageError(`${v.data}: is not a folder`);
+  const size = intFlag(v.size, 'size', D.size, 16);
+  if (size % 8 !== 0) throw new UsageError(`--size must be a multiple of 8, got ${size}`);
+
+  const opts = {
+    data: v.data,
+    out: v.out,
+    model: model as 'baseline' | 'advanced',
+    epochs: v.epochs === undefined ? undefined : intFlag(v.epochs, 'epochs', D.epochs, 1),
+    l1: v.l1 === undefined ? undefined : numFlag(v.l1, 'l1', D.l1),
+    batch: v.batch === undefined ? undefined : intFlag(v.batch, 'batch', D.batch, 2),
+    size,
+    seed: intFlag(v.seed, 'seed', D.seed),
+    lr: v.lr === undefined ? undefined : numFlag(v.lr, 'lr', D.lr),
+    beta1: v.beta1 === undefined ? undefined : numFlag(v.beta1, 'beta1', D.beta1),
+    ngf: intFlag(v.ngf, 'ngf', D.ngf, 1),
+    ndf: intFlag(v.ndf, 'ndf', D.ndf, 1),
+    diversity: v.diversity === undefined ? undefined : numFlag(v.diversity, 'diversity', D.diversity),
+    limit: v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1),
+    resume: Boolean(v.resume),
+  };
+  // Drop undefined so defaults (or the checkpoint's values on --resume) apply.
+  const clean = Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)) as typeof opts & { data: string; out: string };
+
+  await initBackend({ verbose: true, threads: v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1) });
+  let bar: Progress | null = null;
+  let dataBar: Progress | null = null;
+  const result = await train(clean, {
+    log: (m) => console.error(m),
+    skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
+    dataProgress: (done, total) => {
+      dataBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
+      dataBar.update(done);
+      if (done === total) dataBar.finish();
+    },
+    epochStart: (epoch, epochs, steps, batch) => {
+      bar = new Progress({ label: `epoch ${epoch}/${epochs}`, total: steps * batch, unit: 'img' });
+      (bar as Progress & { batch?: number }).batch = batch;
+    },
+    step: (step, _steps, l) => {
+      const b = bar as (Progress & { batch?: number }) | null;
+      b?.update(step * (b.batch ?? 1), `G ${l.gAdv.toFixed(3)} L1 ${l.l1.toFixed(4)} D ${l.d.toFixed(3)}`);
+    },
+    epochEnd: (r) => {
+      (bar as Progress | null)?.finish();
+      console.error(
+        `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
+      );
+    },
+  });
+  console.error(`done: ${result.history.length} epochs; generator in ${result.generatorDir}; samples in ${result.runDir}/samples`);
+  return 0;
+}

@@ -1,0 +1,3 @@
+export async function webCommand(_argv: string[]): Promise<number> {
+  throw new Error('web: not implemented yet');
+}

@@ -1,0 +1,37 @@
+/**
+ * Running the generator: the only tensor code of inference (shared with the browser).
+ * Noise z comes from a seeded PRNG, so a (photo, seed, sample) triple gives the same
+ * colorization in Node and in the page.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { gaussian, mulberry32 } from '../util/rng.js';
+
+/** The z vector for a seed and sample index (sample 0 is the default colorization). */
+export function noiseFor(seed: number, sample: number, zDim: number): Float32Array {
+  return gaussian(mulberry32((seed * 7919 + sample * 104729 + 1) >>> 0), zDim);
+}
+
+/**
+ * Predict U,V for a batch of gray images.
+ * @param ys  each size×size luma at network scale
+ * @param zs  one z per image
+ * @returns   each size×size×2 interleaved (u, v) at network scale
+ */
+export function predictUv(model: tf.LayersModel, size: number, ys: Float32Array[], zs: Float32Array[]): Float32Array[] {
+  const n = ys.length;
+  if (n === 0) return [];
+  const zDim = zs[0].length;
+  const yBuf = new Float32Array(n * size * size);
+  const zBuf = new Float32Array(n * zDim);
+  ys.forEach((y, i) => yBuf.set(y, i * size * size));
+  zs.forEach((z, i) => zBuf.set(z, i * zDim));
+  const out = tf.tidy(() => {
+    const yT = tf.tensor4d(yBuf, [n, size, size, 1]);
+    const zT = tf.tensor2d(zBuf, [n, zDim]);
+    return model.predict([yT, zT]) as tf.Tensor;
+  });
+  const flat = out.dataSync() as Float32Array;
+  out.dispose();
+  const per = size * size * 2;
+  return Array.from({ length: n }, (_, i) => flat.slice(i * per, (i + 1) * per));
+}

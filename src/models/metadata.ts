@@ -1,0 +1,45 @@
+/** The JSON metadata saved next to every model (colorgan.json). */
+import type { ModelConfig } from './config.js';
+
+export const COLOR_ENCODING =
+  'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
+
+export interface ModelMetadata {
+  format: 'colorgan-generator' | 'colorgan-discriminator';
+  formatVersion: 1;
+  config: ModelConfig;
+  /** Network inputs/outputs, for users of the raw TF.js model. */
+  inputs: { y: string; z: string };
+  output: string;
+  colorEncoding: string;
+  training?: {
+    data?: string;
+    dataTerms?: string;
+    trainImages?: number;
+    valImages?: number;
+    seed?: number;
+    epochs?: number;
+    l1?: number;
+    batch?: number;
+    lr?: number;
+    beta1?: number;
+    diversity?: number;
+  };
+  metrics?: Record<string, number>;
+  createdAt?: string;
+  generatedBy?: string;
+}
+
+export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetadata> = {}): ModelMetadata {
+  return {
+    format: 'colorgan-generator',
+    formatVersion: 1,
+    config,
+    inputs: { y: `[batch, ${config.size}, ${config.size}, 1] gray, network scale`, z: `[batch, ${config.zDim}] standard normal noise` },
+    output: `[batch, ${config.size}, ${config.size}, 2] (u, v), network scale, tanh`,
+    colorEncoding: COLOR_ENCODING,
+    createdAt: new Date().toISOString(),
+    generatedBy: 'colorgan',
+    ...extra,
+  };
+}

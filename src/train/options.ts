@@ -1,0 +1,51 @@
+/** Training options, their defaults and validation (the CLI maps flags onto these). */
+import type { Architecture } from '../models/config.js';
+
+export interface TrainOptions {
+  /** Folder of color photos (walked recursively). */
+  data: string;
+  /** Run folder: checkpoints, sample grids, losses. Keep it outside the checkout. */
+  out: string;
+  model: Architecture;
+  epochs: number;
+  /** λ of the image-space L1 term (0 = the paper's pure GAN). */
+  l1: number;
+  batch: number;
+  size: number;
+  seed: number;
+  lr: number;
+  beta1: number;
+  ngf: number;
+  ndf: number;
+  zDim: number;
+  /** Weight of the mode-seeking diversity term (0 = off, as in the paper). */
+  diversity: number;
+  valFraction: number;
+  resume: boolean;
+  /** Rows of the per-epoch sample grid. */
+  sampleRows: number;
+  /** Use at most this many training images (quick experiments, tests). */
+  limit?: number;
+  cacheDir?: string;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
+  model: 'advanced',
+  epochs: 20,
+  l1: 100,
+  batch: 16,
+  size: 64,
+  seed: 1,
+  lr: 2e-4,
+  beta1: 0.5,
+  ngf: 64,
+  ndf: 64,
+  zDim: 64,
+  diversity: 0,
+  valFraction: 0.3,
+  resume: false,
+  sampleRows: 8,
+};
+
+/** Options that define the run and must not change on --resume. */
+export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit'] as const;

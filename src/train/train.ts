@@ -1,0 +1,301 @@
+/**
+ * The training loop: data → epochs of GAN steps → per-epoch validation, sample grid,
+ * loss log and checkpoint. Deterministic from the seed: the batch order and the noise of
+ * epoch e depend only on (seed, e), so a run resumed from a checkpoint continues exactly
+ * as an uninterrupted one would.
+ */
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { loadDataset, subset, type Dataset } from '../data/dataset.js';
+import { splitTrainVal } from '../data/split.js';
+import { decodeResized } from '../data/decode.js';
+import { buildGenerator } from '../models/generator.js';
+import { buildDiscriminator } from '../models/discriminator.js';
+import type { ModelConfig } from '../models/config.js';
+import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
+import { saveModel } from '../models/io.js';
+import { GanStep, type StepLosses } from './gan.js';
+import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, type CheckpointState } from './checkpoint.js';
+import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, type TrainOptions } from './options.js';
+import { mulberry32, shuffledIndices, gaussian } from '../util/rng.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { renderGrid } from '../report/grid.js';
+import { plotSvg, svgToPng } from '../report/plot.js';
+import { predictUv, noiseFor } from '../infer/generate.js';
+import { sharpenToFullRes, lumaForModel } from '../infer/sharpen.js';
+import { grayscaleRgb, yuvToRgbBuffer, uvFromNet, yFromNet, type RgbImage } from '../color/yuv.js';
+
+export interface EpochRecord {
+  epoch: number;
+  gAdv: number;
+  l1: number;
+  d: number;
+  div?: number;
+  valL1: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainEvents {
+  log?: (msg: string) => void;
+  skip?: (file: string, reason: string) => void;
+  dataProgress?: (done: number, total: number) => void;
+  epochStart?: (epoch: number, epochs: number, steps: number, batch: number) => void;
+  step?: (step: number, steps: number, losses: StepLosses) => void;
+  epochEnd?: (rec: EpochRecord) => void;
+}
+
+export interface TrainResult {
+  runDir: string;
+  epochs: number;
+  history: EpochRecord[];
+  generatorDir: string;
+}
+
+export class TrainingDivergedError extends Error {}
+
+const STEP_LOG_EVERY = 10;
+
+function epochSeed(seed: number, epoch: number, salt: number): number {
+  return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ salt) >>> 0;
+}
+
+async function dirHasCheckpoints(runDir: string): Promise<boolean> {
+  return (await findLatestCheckpoint(runDir)) !== null;
+}
+
+/** Copy rows of the dataset into one batch buffer. */
+function gather(src: Float32Array, per: number, idx: number[]): Float32Array {
+  const out = new Float32Array(idx.length * per);
+  idx.forEach((k, i) => out.set(src.subarray(k * per, (k + 1) * per), i * per));
+  return out;
+}
+
+/** Mean |G(y, z) − uv| on a dataset in inference mode (network scale). */
+export function validationL1(G: tf.LayersModel, ds: Dataset, zDim: number, batch = 32): number {
+  const S = ds.size;
+  const n = ds.files.length;
+  let sum = 0;
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
+    const ys = Array.from({ length: m }, (_, k) => ds.y.subarray((i + k) * S * S, (i + k + 1) * S * S));
+    const zs = Array.from({ length: m }, (_, k) => noiseFor(12345, i + k, zDim));
+    const uvs = predictUv(G, S, ys, zs);
+    uvs.forEach((uv, k) => {
+      const ref = ds.uv.subarray((i + k) * S * S * 2, (i + k + 1) * S * S * 2);
+      let s = 0;
+      for (let j = 0; j < uv.length; j++) s += Math.abs(uv[j] - ref[j]);
+      sum += s / uv.length;
+    });
+  }
+  return sum / Math.max(1, n);
+}
+
+/** RGB at model size from the model's own Y and predicted U,V (the "raw" output). */
+export function rawRgb(yNet: Float32Array, uvNet: Float32Array, size: number): RgbImage {
+  const n = size * size;
+  const y = new Float32Array(n), u = new Float32Array(n), v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = yFromNet(yNet[i]);
+    u[i] = uvFromNet(uvNet[2 * i]);
+    v[i] = uvFromNet(uvNet[2 * i + 1]);
+  }
+  return { width: size, height: size, data: yuvToRgbBuffer(y, u, v) };
+}
+
+interface SamplePhoto {
+  file: string;
+  full: RgbImage; // the original at grid resolution
+}
+
+async function renderSamples(G: tf.LayersModel, cfg: ModelConfig, photos: SamplePhoto[]): Promise<Buffer> {
+  const S = cfg.size;
+  const ys = photos.map((p) => lumaForModel(p.full.data, p.full.width, p.full.height, S));
+  const uvs = predictUv(G, S, ys, photos.map((_, i) => noiseFor(1, i, cfg.zDim)));
+  const rows = photos.map((p, i) => {
+    const gray = grayscaleRgb(p.full);
+    const raw = rawRgb(ys[i], uvs[i], S);
+    const sharp = { width: p.full.width, height: p.full.height, data: sharpenToFullRes(gray.data, p.full.width, p.full.height, uvs[i], S) };
+    return [gray, p.full, raw, sharp];
+  });
+  return renderGrid(rows, {
+    titles: ['gray input', 'original', `generator (${S}×${S})`, 'sharpened (orig. Y)'],
+    cell: 128,
+    rowLabels: photos.map((p) => path.basename(p.file)),
+  });
+}
+
+async function writeLogs(runDir: string, history: EpochRecord[], stepLog: number[][]): Promise<void> {
+  await writeFileAtomic(path.join(runDir, 'losses.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+  const svg = plotSvg(
+    [
+      {
+        title: 'GAN losses',
+        series: [
+          { name: 'G adversarial', color: '#d62728', points: stepLog.map((r) => [r[0], r[1]]) },
+          { name: 'D', color: '#1f77b4', points: stepLog.map((r) => [r[0], r[3]]) },
+        ],
+      },
+      {
+        title: 'L1 of U,V (network scale)',
+        series: [
+          { name: 'train L1', color: '#ff7f0e', points: stepLog.map((r) => [r[0], r[2]]) },
+          { name: 'validation L1', color: '#2ca02c', points: history.map((h) => [h.epoch, h.valL1]) },
+        ],
+      },
+    ],
+    { title: `colorgan training — ${path.basename(path.resolve(runDir))}`, xLabel: 'epoch' },
+  );
+  await writeFileAtomic(path.join(runDir, 'loss-curve.svg'), svg);
+  await writeFileAtomic(path.join(runDir, 'loss-curve.png'), await svgToPng(svg));
+}
+
+export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>, ev: TrainEvents = {}): Promise<TrainResult> {
+  let opts: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  const log = ev.log ?? (() => {});
+  const runDir = opts.out;
+
+  // ---- resume or fresh start ----------------------------------------------------
+  let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
+  if (opts.resume) {
+    const dir = await findLatestCheckpoint(runDir);
+    if (dir) {
+      resumed = await loadCheckpoint(dir);
+      const saved = resumed.state.options as Partial<TrainOptions>;
+      // The run's identity comes from the checkpoint; the schedule (epochs, λ, lr) may be changed.
+      for (const k of FIXED_ON_RESUME) if (k in saved) (opts as unknown as Record<string, unknown>)[k] = saved[k];
+      for (const k of ['l1', 'lr', 'beta1', 'batch', 'diversity', 'epochs'] as const) {
+        if (options[k] === undefined && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
+      }
+      log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
+    } else {
+      log(`no checkpoint in ${checkpointsDir(runDir)}; starting a new run`);
+    }
+  } else if (await dirHasCheckpoints(runDir)) {
+    throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);
+  }
+  opts = { ...opts };
+  const startEpoch = resumed?.state.epoch ?? 0;
+
+  // ---- data ---------------------------------------------------------------------
+  const all = await loadDataset(opts.data, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip });
+  const split = splitTrainVal(all.files, opts.seed, opts.valFraction);
+  const trainFiles = opts.limit ? split.train.slice(0, opts.limit) : split.train;
+  const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
+  const trainSet = subset(all, trainFiles);
+  const valSet = subset(all, valFiles);
+  if (trainSet.files.length < opts.batch) {
+    throw new Error(`${opts.data}: ${trainSet.files.length} training photos, fewer than one batch of ${opts.batch}`);
+  }
+  log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}`);
+
+  const cfg: ModelConfig = { arch: opts.model, size: opts.size, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
+  const G = resumed?.G ?? buildGenerator(cfg, { seed: opts.seed });
+  const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
+  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1: opts.l1, lr: opts.lr, beta1: opts.beta1, diversity: opts.diversity });
+  if (resumed) await gan.setOptimizerWeights(resumed.optG, resumed.optD);
+  resumed?.optG.forEach((t) => t.tensor.dispose());
+  resumed?.optD.forEach((t) => t.tensor.dispose());
+  const history: EpochRecord[] = (resumed?.state.history as unknown as EpochRecord[]) ?? [];
+  const stepLog: number[][] = ((resumed?.state as unknown as { stepLog?: number[][] })?.stepLog) ?? [];
+  log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}, lr ${opts.lr}`);
+
+  // Fixed validation photos for the sample grids, evenly spread over the split.
+  const nRows = Math.min(opts.sampleRows, valSet.files.length);
+  const samples: SamplePhoto[] = [];
+  for (let i = 0; i < nRows; i++) {
+    const f = valSet.files[Math.floor((i * valSet.files.length) / nRows)];
+    samples.push({ file: f, full: await decodeResized(path.join(opts.data, f), cfg.size * 2) });
+  }
+
+  const meta = (epoch: number, valL1?: number): ModelMetadata =>
+    generatorMetadata(cfg, {
+      training: {
+        data: path.basename(path.resolve(opts.data)),
+        trainImages: trainSet.files.length,
+        valImages: valSet.files.length,
+        seed: opts.seed,
+        epochs: epoch,
+        l1: opts.l1,
+        batch: opts.batch,
+        lr: opts.lr,
+        beta1: opts.beta1,
+        diversity: opts.diversity,
+      },
+      metrics: valL1 === undefined ? undefined : { valL1 },
+    });
+
+  await fs.mkdir(path.join(runDir, 'samples'), { recursive: true });
+  const S = cfg.size;
+  const steps = Math.floor(trainSet.files.length / opts.batch);
+  let lastCheckpoint = resumed?.dir ?? null;
+
+  for (let epoch = startEpoch + 1; epoch <= opts.epochs; epoch++) {
+    const order = shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1));
+    const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
+    ev.epochStart?.(epoch, opts.epochs, steps, opts.batch);
+    const t0 = performance.now();
+    const sums = { gAdv: 0, l1: 0, d: 0, div: 0 };
+    let win = { gAdv: 0, l1: 0, d: 0, n: 0 };
+    for (let s = 0; s < steps; s++) {
+      const idx = order.slice(s * opts.batch, (s + 1) * opts.batch);
+      const z = gaussian(rand, idx.length * cfg.zDim);
+      const z2 = opts.diversity > 0 ? gaussian(rand, idx.length * cfg.zDim) : undefined;
+      const losses = gan.step({ n: idx.length, y: gather(trainSet.y, S * S, idx), uv: gather(trainSet.uv, S * S * 2, idx), z, z2 });
+      for (const [k, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v)) {
+          throw new TrainingDivergedError(
+            `training diverged: ${k} loss is ${v} at epoch ${epoch}, step ${s + 1}; ` +
+              (lastCheckpoint ? `the last good checkpoint is kept at ${lastCheckpoint}` : 'no checkpoint was written yet') +
+              ' (try a lower --lr or a higher --l1)',
+          );
+        }
+      }
+      sums.gAdv += losses.gAdv;
+      sums.l1 += losses.l1;
+      sums.d += losses.d;
+      sums.div += losses.div ?? 0;
+      win.gAdv += losses.gAdv; win.l1 += losses.l1; win.d += losses.d; win.n++;
+      if (win.n === STEP_LOG_EVERY || s === steps - 1) {
+        stepLog.push([epoch - 1 + (s + 1) / steps, win.gAdv / win.n, win.l1 / win.n, win.d / win.n]);
+        win = { gAdv: 0, l1: 0, d: 0, n: 0 };
+      }
+      ev.step?.(s + 1, steps, losses);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const valL1 = validationL1(G, valSet, cfg.zDim);
+    const rec: EpochRecord = {
+      epoch,
+      gAdv: sums.gAdv / steps,
+      l1: sums.l1 / steps,
+      d: sums.d / steps,
+      valL1,
+      seconds: Number(seconds.toFixed(1)),
+      imagesPerSecond: Number(((steps * opts.batch) / seconds).toFixed(2)),
+    };
+    if (opts.diversity > 0) rec.div = sums.div / steps;
+    history.push(rec);
+
+    const grid = await renderSamples(G, cfg, samples);
+    await writeFileAtomic(path.join(runDir, 'samples', `epoch-${String(epoch).padStart(4, '0')}.png`), grid);
+    await writeFileAtomic(path.join(runDir, 'samples', 'latest.png'), grid);
+    const state: CheckpointState & { stepLog: number[][] } = {
+      epoch,
+      seed: opts.seed,
+      options: { ...opts, resume: undefined } as Record<string, unknown>,
+      history: history as unknown as Record<string, number>[],
+      stepLog,
+      savedAt: new Date().toISOString(),
+    };
+    const optState = await gan.optimizerWeights();
+    lastCheckpoint = await saveCheckpoint(runDir, G, D, optState, state, meta(epoch, valL1));
+    optState.g[0].tensor.dispose(); // the iteration counters are fresh scalars; the moments are the optimizer's own
+    optState.d[0].tensor.dispose();
+    await saveModel(G, path.join(runDir, 'generator'), meta(epoch, valL1));
+    await writeLogs(runDir, history, stepLog);
+    ev.epochEnd?.(rec);
+  }
+  gan.dispose();
+  return { runDir, epochs: opts.epochs, history, generatorDir: path.join(runDir, 'generator') };
+}
