@@ -13,8 +13,8 @@
  *
  * Two ways to run the s_h*s_w phases:
  * - "phases": one conv per phase, each with its own (trimmed) sub-filter and padding;
- *   stack the results on a new outer axis (contiguous copies), then one transpose
- *   interleaves them: [sh, sw, N*Q_h, Q_w, Ci] -> [N*Q_h, sh, Q_w, sw, Ci]. Exact FLOPs.
+ *   stack the results on a new outer axis (contiguous copies), then two low-rank
+ *   transposes interleave them into [N, Q_h*sh, Q_w*sw, Ci]. Exact FLOPs.
  * - "single": all phases as ONE conv with s_h*s_w*Ci output channels (phases aligned to
  *   h + top, so they share one dy window), then depth-to-space and a slice that drops
  *   the `top mod s` leading rows. Costs up to one extra phase row/column per axis and
@@ -195,7 +195,11 @@ export function backpropInputFilterCacheSize(): number {
 function hookDispose(backend: WasmBackendLike): void {
   if (hooked.has(backend)) return;
   hooked.add(backend);
-  if (cacheBackend && cacheBackend !== backend) clearBackpropInputFilterCache();
+  if (cacheBackend && cacheBackend !== backend) {
+    // A new backend instance: the old one's memory is gone with it.
+    cache.clear();
+    cacheBytes = 0;
+  }
   cacheBackend = backend;
   const orig = backend.disposeData;
   origDispose = orig;
@@ -331,7 +335,7 @@ function chooseMode(ph: AxisPlan, pw: AxisPlan, ci: number): 'phases' | 'single'
   const single = sh.q * sw.q * sh.m * sw.m * ph.s * pw.s;
   // One conv per phase has only Ci output channels: with few of them the GEMM tiles
   // are mostly empty and the single wide conv wins despite its extra work.
-  const narrowPenalty = ci >= 16 ? 1 : ci >= 8 ? 1.3 : 2.5;
+  const narrowPenalty = ci >= 8 ? 1 : ci >= 4 ? 1.5 : 2.5;
   return exact * narrowPenalty <= single * 1.05 ? 'phases' : 'single';
 }
 
@@ -400,10 +404,22 @@ export function conv2dBackpropInputViaConv(backendIn: KernelBackend, dy: TensorI
       const flat = parts.map((p) => reshape(backend, p, [1, tf.util.sizeFromShape(p.shape)]));
       const stacked = callKernel('Concat', backend, flat as unknown as Record<string, TensorInfo>, { axis: 0 });
       temps.push(...parts, ...flat, stacked);
-      const s5 = reshape(backend, stacked, [ph.s, pw.s, n * ph.q, pw.q, ci]);
-      temps.push(s5);
-      const t = callKernel('Transpose', backend, { x: s5 }, { perm: [2, 0, 3, 1, 4] });
-      temps.push(t);
+      // [sh, sw, N*Qh*Qw, Ci] -> [sh, N*Qh*Qw, sw, Ci] -> (as [sh, N*Qh, Qw*sw*Ci])
+      // -> [N*Qh, sh, Qw*sw*Ci]. Two low-rank transposes: the wasm 5-D transpose is a
+      // slow generic loop (~100× slower than the 4-D one).
+      const s4 = reshape(backend, stacked, [ph.s, pw.s, n * ph.q * pw.q, ci]);
+      temps.push(s4);
+      let t: TensorInfo = s4;
+      if (pw.s > 1) {
+        t = callKernel('Transpose', backend, { x: s4 }, { perm: [0, 2, 1, 3] });
+        temps.push(t);
+      }
+      if (ph.s > 1) {
+        const t3 = reshape(backend, t, [ph.s, n * ph.q, pw.q * pw.s * ci]);
+        temps.push(t3);
+        t = callKernel('Transpose', backend, { x: t3 }, { perm: [1, 0, 2] });
+        temps.push(t);
+      }
       full = reshape(backend, t, [n, ph.q * ph.s, pw.q * pw.s, ci]);
       temps.push(full);
     }
