@@ -24,7 +24,8 @@ import { renderGrid } from '../report/grid.js';
 import { plotSvg, svgToPng } from '../report/plot.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
 import { sharpenToFullRes, lumaForModel } from '../infer/sharpen.js';
-import { grayscaleRgb, yuvToRgbBuffer, uvFromNet, yFromNet, type RgbImage } from '../color/yuv.js';
+import { grayscaleRgb, type RgbImage } from '../color/yuv.js';
+import { rawRgb } from '../infer/raw.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -90,18 +91,6 @@ export function validationL1(G: tf.LayersModel, ds: Dataset, zDim: number, batch
     });
   }
   return sum / Math.max(1, n);
-}
-
-/** RGB at model size from the model's own Y and predicted U,V (the "raw" output). */
-export function rawRgb(yNet: Float32Array, uvNet: Float32Array, size: number): RgbImage {
-  const n = size * size;
-  const y = new Float32Array(n), u = new Float32Array(n), v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = yFromNet(yNet[i]);
-    u[i] = uvFromNet(uvNet[2 * i]);
-    v[i] = uvFromNet(uvNet[2 * i + 1]);
-  }
-  return { width: size, height: size, data: yuvToRgbBuffer(y, u, v) };
 }
 
 interface SamplePhoto {

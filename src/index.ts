@@ -1,0 +1,29 @@
+/**
+ * colorgan — automatic colorization of grayscale photos with conditional GANs.
+ *
+ * The public library API (Node). The CLI, the benchmarks and the web app are thin
+ * shells over these functions.
+ */
+export { colorize, colorizeSamples, loadModel, bundledModelDir } from './infer/node.js';
+export type { ColorizeInput, ColorizeCallOptions } from './infer/node.js';
+export { colorizeImage, colorizeImageSamples, chromaDifference } from './infer/colorizer.js';
+export type { Colorizer, Colorization, ColorizeOptions } from './infer/colorizer.js';
+export { train, TrainingDivergedError } from './train/train.js';
+export type { EpochRecord, TrainEvents, TrainResult } from './train/train.js';
+export { DEFAULT_TRAIN_OPTIONS } from './train/options.js';
+export type { TrainOptions } from './train/options.js';
+export { buildGenerator } from './models/generator.js';
+export { buildDiscriminator } from './models/discriminator.js';
+export { DEFAULT_MODEL_CONFIG } from './models/config.js';
+export type { ModelConfig, Architecture } from './models/config.js';
+export type { ModelMetadata } from './models/metadata.js';
+export { saveModel, loadModelFromDir } from './models/io.js';
+export { initBackend } from './backend/node.js';
+export type { BackendInfo, BackendOptions } from './backend/node.js';
+export { decodeImage, decodeResized, encodeImage, ImageDecodeError } from './data/decode.js';
+export { loadDataset } from './data/dataset.js';
+export { splitTrainVal } from './data/split.js';
+export { listImages } from './data/walk.js';
+export * as color from './color/yuv.js';
+export * as metrics from './eval/metrics.js';
+export type { RgbImage, YuvPlanes } from './color/yuv.js';

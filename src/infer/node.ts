@@ -1,0 +1,79 @@
+/**
+ * The Node library API for colorization: loadModel() and colorize(). Pixel IO is sharp;
+ * everything else is the shared colorizer.
+ */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { initBackend } from '../backend/node.js';
+import { loadModelFromDir, readMetadata } from '../models/io.js';
+import { decodeImage, encodeImage, type EncodeFormat } from '../data/decode.js';
+import { packageRoot } from '../util/package-root.js';
+import type { RgbImage } from '../color/yuv.js';
+import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
+
+/** Folder of the pretrained sky model that ships with the package. */
+export function bundledModelDir(): string {
+  return path.join(packageRoot(), 'models', 'sky');
+}
+
+const cache = new Map<string, Promise<Colorizer>>();
+
+/** Load a generator folder (model.json, weights.bin, colorgan.json); default: the bundled sky model. */
+export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
+  const key = path.resolve(dir);
+  let p = cache.get(key);
+  if (!p) {
+    p = (async () => {
+      const st = await fs.stat(key).catch(() => null);
+      if (!st?.isDirectory()) throw new Error(`${dir}: no such model folder`);
+      await initBackend();
+      const meta = await readMetadata(key);
+      if (meta.format !== 'colorgan-generator') throw new Error(`${dir}: not a colorgan generator (format "${meta.format}")`);
+      const model = await loadModelFromDir(key);
+      return { model, meta, source: key };
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+export type ColorizeInput = string | Buffer | RgbImage;
+
+export interface ColorizeCallOptions extends ColorizeOptions {
+  /** A loaded model (default: the bundled one). */
+  model?: Colorizer;
+  /** Return the generator's direct output at model size instead of full resolution. */
+  raw?: boolean;
+  /** Return an encoded image instead of pixels. */
+  format?: EncodeFormat;
+  /** Refuse inputs above this many pixels before decoding (default 100 MP). */
+  maxPixels?: number;
+  /** Name used in error messages for Buffer inputs. */
+  name?: string;
+}
+
+/**
+ * Colorize a photo (path, encoded Buffer, or RGB pixels). Color inputs are made gray
+ * first: only their luma is used. Returns RGB pixels, or an encoded image with `format`.
+ */
+export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
+export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
+export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
+  const [out] = await colorizeSamples(input, 1, options);
+  return options.format ? encodeImage(out, options.format) : out;
+}
+
+/** `count` different colorizations (different z) of one photo, as RGB pixels. */
+export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<RgbImage[]> {
+  const model = options.model ?? (await loadModel());
+  const img = await toRgb(input, options);
+  const results = colorizeImageSamples(model, img, count, options);
+  return results.map((r) => (options.raw ? r.raw : r.rgb));
+}
+
+async function toRgb(input: ColorizeInput, o: ColorizeCallOptions): Promise<RgbImage> {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return decodeImage(input, { maxPixels: o.maxPixels, name: o.name });
+  if (input.data.length !== input.width * input.height * 3) throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
+  return input;
+}
