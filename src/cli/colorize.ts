@@ -1,3 +1,200 @@
-export async function colorizeCommand(_argv: string[]): Promise<number> {
-  throw new Error('colorize: not implemented yet');
+/**
+ * `colorgan colorize INPUT... --out DIR`: colorize photos and folders of photos at full
+ * resolution with a trained generator (the bundled sky model by default).
+ *
+ * Files are processed one at a time (decode → colorize → encode → write) so memory stays
+ * bounded by one photo; a bad input is reported on one stderr line and the batch goes on.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse, intFlag, UsageError } from './args.js';
+import { Progress } from './progress.js';
+import { loadModel, colorizeSamples } from '../infer/node.js';
+import type { Colorizer } from '../infer/colorizer.js';
+import { decodeImage, encodeImage, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
+import { listImages } from '../data/walk.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { initBackend } from '../backend/node.js';
+
+export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
+
+  INPUT             photo files or folders (folders are searched recursively and their
+                    layout is mirrored under --out; a folder's own name is not repeated)
+  --out DIR         output folder (created if needed)
+  --model DIR       generator folder (default: the bundled sky model)
+  --samples N       write N colorizations per photo with different noise z:
+                    NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)
+  --seed N          seed of the noise z (default 0)
+  --raw             write the generator's direct output at model size, not full resolution
+  --format F        png | jpeg | webp (default png)
+  --overwrite       replace existing outputs (default: skip them)
+  --max-pixels N    refuse inputs above N pixels before decoding (default ${DEFAULT_MAX_PIXELS})
+  --threads N       wasm threads (default: all cores)`;
+
+const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+
+/** One photo to colorize: its source file and the output path without extension. */
+interface Job {
+  src: string;
+  base: string;
+}
+
+export interface ColorizeSummary {
+  written: number;
+  skipped: number;
+  failed: number;
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
+}
+
+function stripExt(p: string): string {
+  const ext = path.extname(p);
+  return ext ? p.slice(0, -ext.length) : p;
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** Output paths of one job: NAME.ext, or NAME.sample-1.ext … with --samples. */
+function outputsOf(job: Job, samples: number | null, ext: string): string[] {
+  if (samples === null) return [job.base + ext];
+  return Array.from({ length: samples }, (_, i) => `${job.base}.sample-${i + 1}${ext}`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function colorizeCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(
+    argv,
+    {
+      out: { type: 'string', short: 'o' },
+      model: { type: 'string' },
+      samples: { type: 'string' },
+      raw: { type: 'boolean' },
+      seed: { type: 'string' },
+      format: { type: 'string' },
+      overwrite: { type: 'boolean' },
+      'max-pixels': { type: 'string' },
+      threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (v.help) {
+    console.log(COLORIZE_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no INPUT given (photo files or folders to colorize)');
+  if (!v.out) throw new UsageError('missing --out DIR (where the colorized photos go)');
+  const samples = v.samples === undefined ? null : intFlag(v.samples, 'samples', 1, 1);
+  const seed = intFlag(v.seed, 'seed', 0);
+  const maxPixels = intFlag(v['max-pixels'], 'max-pixels', DEFAULT_MAX_PIXELS, 1);
+  const format = (v.format ?? 'png').toLowerCase() === 'jpg' ? 'jpeg' : ((v.format ?? 'png').toLowerCase() as EncodeFormat);
+  if (!(format in FORMATS)) throw new UsageError(`unknown --format "${v.format}" (expected png, jpeg or webp)`);
+  const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
+  const ext = FORMATS[format];
+  const outDir = v.out;
+  const t0 = performance.now();
+
+  // The model first: a bad --model fails before any photo is touched.
+  let model: Colorizer;
+  try {
+    await initBackend({ threads });
+    model = await loadModel(v.model);
+  } catch (err) {
+    throw new Error(`cannot load the model${v.model ? ` from ${v.model}` : ''}: ${firstLine((err as Error).message)}`);
+  }
+
+  const fail = (what: string, reason: string): void => {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+    console.error(`${what}: ${reason}`);
+  };
+  const note = fail;
+  const summary: ColorizeSummary = { written: 0, skipped: 0, failed: 0 };
+
+  // Inputs → jobs; an output path claimed twice is an error for the later input.
+  const jobs: Job[] = [];
+  const claimed = new Map<string, string>();
+  const outAbs = path.resolve(outDir);
+  const add = (src: string, base: string): void => {
+    const key = path.resolve(outDir, base);
+    const first = claimed.get(key);
+    if (first !== undefined) {
+      fail(src, `same output ${path.join(outDir, base)}${samples === null ? ext : '.sample-*' + ext} as ${first}`);
+      summary.failed++;
+      return;
+    }
+    claimed.set(key, src);
+    jobs.push({ src, base: path.join(outDir, base) });
+  };
+  for (const input of positionals) {
+    const st = await fs.stat(input).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      fail(input, st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'no such file or folder' : firstLine(st.message));
+      summary.failed++;
+    } else if (st.isDirectory()) {
+      let files: string[];
+      try {
+        files = await listImages(input);
+      } catch (err) {
+        fail(input, firstLine((err as Error).message).replace(`${input}: `, ''));
+        summary.failed++;
+        continue;
+      }
+      // Never colorize our own outputs when --out is inside an input folder.
+      files = files.filter((rel) => !isInside(path.resolve(input, rel), outAbs));
+      if (files.length === 0) {
+        fail(input, 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
+        summary.failed++;
+      }
+      for (const rel of files) add(path.join(input, rel), stripExt(rel));
+    } else {
+      add(input, stripExt(path.basename(input)));
+    }
+  }
+
+  const bar = jobs.length > 3 ? new Progress({ label: 'colorizing', total: jobs.length, unit: 'photos', logEvery: 10 }) : null;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i];
+    try {
+      const outs = outputsOf(job, samples, ext);
+      const todo: number[] = [];
+      for (let k = 0; k < outs.length; k++) if (v.overwrite || !(await exists(outs[k]))) todo.push(k);
+      const kept = outs.filter((_, k) => !todo.includes(k));
+      if (kept.length > 0) {
+        note(job.src, `skipped, ${kept.length === 1 ? `${kept[0]} exists` : `${kept.length} of its outputs exist`} (--overwrite replaces)`);
+      }
+      if (todo.length === 0) {
+        summary.skipped++;
+      } else {
+        // Decode here (not inside colorizeSamples) so only one full-size copy is alive.
+        const img = await decodeImage(job.src, { maxPixels });
+        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw) });
+        for (const k of todo) {
+          await writeFileAtomic(outs[k], await encodeImage(results[k], format));
+          results[k] = { width: 0, height: 0, data: new Uint8Array(0) }; // let it go before the next encode
+        }
+        summary.written++;
+      }
+    } catch (err) {
+      const msg = firstLine((err as Error).message);
+      // ImageDecodeError messages already start with the file name.
+      fail(job.src, msg.startsWith(`${job.src}: `) ? msg.slice(job.src.length + 2) : msg);
+      summary.failed++;
+    }
+    bar?.update(i + 1, summary.failed ? `${summary.failed} failed` : '');
+  }
+  bar?.finish();
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`done: ${summary.written} written, ${summary.skipped} skipped (exists), ${summary.failed} failed, in ${secs.toFixed(1)} s`);
+  return summary.failed > 0 ? 1 : 0;
 }
