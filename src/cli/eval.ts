@@ -1,3 +1,86 @@
-export async function evalCommand(_argv: string[]): Promise<number> {
-  throw new Error('eval: not implemented yet');
+/** `colorgan eval`: a thin shell over evaluate() and writeReport(). */
+import { promises as fs } from 'node:fs';
+import { initBackend } from '../backend/node.js';
+import { evaluate } from '../eval/evaluate.js';
+import { formatOverall, writeReport } from '../eval/report.js';
+import { parse, intFlag, UsageError } from './args.js';
+import { Progress, formatDuration } from './progress.js';
+
+export const EVAL_USAGE = `colorgan eval --data DIR --out REPORT_DIR [options]
+
+Colorizes the gray version of every color photo under DIR and compares it with the
+original (PSNR, SSIM, AuC, colorfulness) at model size and at full resolution, next to
+two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
+
+  --data DIR        folder of color photos (searched recursively)
+  --out REPORT_DIR  where metrics.json, per-image.jsonl, grid.png and report.html go
+  --split all|val   all photos (default), or only the validation part of the training split
+  --seed N          seed of the train/validation split (default 1, as in training)
+  --model DIR       generator folder (default: the bundled sky model)
+  --size N          model-size comparison side (default: the model's size)
+  --limit N         evaluate at most N photos, evenly spread
+  --threads N       wasm threads (default: all cores)`;
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    data: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
+    model: { type: 'string' }, size: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    console.log(EVAL_USAGE);
+    return 0;
+  }
+  if (!v.data) throw new UsageError('missing --data DIR (a folder of color photos)');
+  if (!v.out) throw new UsageError('missing --out REPORT_DIR (where the report goes)');
+  const split = v.split ?? 'all';
+  if (split !== 'all' && split !== 'val') throw new UsageError(`--split must be "all" or "val", got "${split}"`);
+  const seed = intFlag(v.seed, 'seed', 1);
+  const size = v.size === undefined ? undefined : intFlag(v.size, 'size', 0, 11);
+  const limit = v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1);
+  const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
+  const stat = await fs.stat(v.data).catch(() => null);
+  if (!stat) throw new UsageError(`${v.data}: no such folder`);
+  if (!stat.isDirectory()) throw new UsageError(`${v.data}: is not a folder`);
+  if (v.model !== undefined) {
+    const ms = await fs.stat(v.model).catch(() => null);
+    if (!ms?.isDirectory()) throw new UsageError(`${v.model}: no such model folder`);
+  }
+  const outStat = await fs.stat(v.out).catch(() => null);
+  if (outStat && !outStat.isDirectory()) throw new UsageError(`${v.out}: exists and is not a folder`);
+
+  await initBackend({ verbose: true, threads });
+  let decodeBar: Progress | null = null;
+  let bar: Progress | null = null;
+  const result = await evaluate({
+    data: v.data,
+    split,
+    seed,
+    model: v.model,
+    size,
+    limit,
+    log: (m) => console.error(m),
+    onSkip: (file, reason) => {
+      if (bar || decodeBar) process.stderr.write(process.stderr.isTTY ? '\r\x1b[2K' : '');
+      console.error(`skipped ${file}: ${reason}`);
+    },
+    onDecodeProgress: (done, total) => {
+      decodeBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
+      decodeBar.update(done);
+      if (done === total) decodeBar.finish();
+    },
+    onProgress: (done, total, row) => {
+      bar ??= new Progress({ label: 'evaluating', total, unit: 'photos' });
+      const p = row?.metrics.model.full.psnr;
+      bar.update(done, p === undefined ? '' : `last ${row.file} ${Number.isFinite(p) ? p.toFixed(1) : '∞'} dB`);
+      if (done === total) bar.finish();
+    },
+  });
+  const files = await writeReport(result, v.out);
+  console.log(formatOverall(result));
+  const skippedNote = result.skipped.length ? `, ${result.skipped.length} skipped` : '';
+  console.error(
+    `evaluated ${result.counts.evaluated} photos${skippedNote} in ${formatDuration(result.seconds)}; report: ${files['report.html']}`,
+  );
+  return 0;
 }

@@ -1,0 +1,390 @@
+/**
+ * Evaluation of a colorization model against ground truth and two baselines
+ * (`colorgan eval`; the report itself is written by ./report.ts).
+ *
+ * For every color photo of a folder (optionally only the validation part of the training
+ * split), the gray input is made (grayscaleRgb: Y rounded to 8 bits, U = V = 128), and three
+ * systems colorize it:
+ *   - `model`:       the generator (colorizeImage, noise seed 0, sample 0);
+ *   - `gray`:        no color at all (the gray input itself);
+ *   - `mean-chroma`: the gray input's Y with the training split's mean U and V on every pixel
+ *                    (paper's YUV→RGB formulas).
+ * Each is compared with the original at two resolutions:
+ *   - `model-size`:  the photo resized to size×size (center crop, lanczos3: decodeResized's
+ *                    pipeline, read from the dataset cache); the model's value is the
+ *                    generator's raw output at that size;
+ *   - `full`:        the photo at its own size; the model's value is the sharpened output
+ *                    (the photo's own luma with the upsampled predicted chroma).
+ * Metrics (psnr, ssim, auc, colorfulness, colorfulnessTruth, colorfulnessRatio) come from
+ * ./metrics.ts (compareImages); means skip non-finite values (PSNR ∞ of a perfect image,
+ * colorfulness ratio of a gray original), see summarizeDetailed.
+ *
+ * The mean chroma is measured over the TRAINING split (splitTrainVal(files, seed,
+ * valFraction).train, the same split as `colorgan train`) at model size, in digital levels
+ * (U, V offset by 128), whatever `split` is evaluated.
+ *
+ * No tensors here: the generator runs through colorizeImage.
+ */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { grayscaleRgb, rgbBufferToYuv, toByte, type RgbImage } from '../color/yuv.js';
+import { loadDataset } from '../data/dataset.js';
+import { decodeImage, ImageDecodeError } from '../data/decode.js';
+import { splitTrainVal } from '../data/split.js';
+import { colorizeImage, type Colorizer } from '../infer/colorizer.js';
+import { loadModel } from '../infer/node.js';
+import { compareImages, summarizeDetailed, type ImageMetrics } from './metrics.js';
+
+export const SYSTEMS = ['model', 'gray', 'mean-chroma'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+export const RESOLUTIONS = ['model-size', 'full'] as const;
+export type ResolutionName = (typeof RESOLUTIONS)[number];
+export const METRIC_KEYS = ['psnr', 'ssim', 'auc', 'colorfulness', 'colorfulnessTruth', 'colorfulnessRatio'] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+
+/** Scope name of photos lying directly in the data folder (not in a sub-folder). */
+export const ROOT_SCOPE = '.';
+
+export interface EvaluateOptions {
+  /** Folder of color photos, searched recursively. */
+  data: string;
+  /** 'all' (default): every photo; 'val': only the validation part of the training split. */
+  split?: 'all' | 'val';
+  /** Seed of the train/validation split (default 1, the training default). */
+  seed?: number;
+  /** Validation fraction of the split (default 0.3, as in training). */
+  valFraction?: number;
+  /** A loaded model or a model folder (default: the bundled model). */
+  model?: Colorizer | string;
+  /** Side of the model-size comparison (default: the model's own size). */
+  size?: number;
+  /** Evaluate at most this many photos, evenly spread over the selection. */
+  limit?: number;
+  /** Dataset cache folder / switch (see loadDataset). */
+  cacheDir?: string;
+  cache?: boolean;
+  /** Rows of the grid: `gridSamples` evenly spread photos, then the best and worst `gridExtremes`. */
+  gridSamples?: number;
+  gridExtremes?: number;
+  /** Called once per file that cannot be decoded (it is skipped). */
+  onSkip?: (file: string, reason: string) => void;
+  /** Decoding the folder at model size (not called on a cache hit). */
+  onDecodeProgress?: (done: number, total: number) => void;
+  /** After each evaluated photo. */
+  onProgress?: (done: number, total: number, row: ImageRow) => void;
+  /** Short status lines. */
+  log?: (message: string) => void;
+}
+
+export type SystemMetrics = Record<ResolutionName, ImageMetrics>;
+
+export interface ImageRow {
+  /** Relative POSIX path inside the data folder. */
+  file: string;
+  /** First path component (sub-folder), or ROOT_SCOPE. */
+  folder: string;
+  /** The photo's own size. */
+  width: number;
+  height: number;
+  metrics: Record<SystemName, SystemMetrics>;
+}
+
+/** Mean of each metric over the photos of a scope, for one system and resolution. */
+export type MetricMeans = Record<MetricKey, number> & {
+  /** Photos averaged. */
+  count: number;
+  /** Per metric, how many non-finite values were left out of the mean (only keys > 0). */
+  nonFinite: Partial<Record<MetricKey, number>>;
+};
+
+export type ScopeSummary = Record<SystemName, Record<ResolutionName, MetricMeans>>;
+
+export interface GridRow {
+  kind: 'sample' | 'best' | 'worst';
+  file: string;
+  /** Full-resolution PSNR of the model. */
+  psnr: number;
+  /** Full-resolution gray input. */
+  gray: RgbImage;
+  original: RgbImage;
+  /** Generator output at model size. */
+  raw: RgbImage;
+  /** Sharpened full-resolution output. */
+  sharpened: RgbImage;
+}
+
+export interface EvalResult {
+  data: string;
+  split: 'all' | 'val';
+  seed: number;
+  valFraction: number;
+  size: number;
+  limit: number | null;
+  model: { source: string; metadata: Colorizer['meta'] };
+  /** Mean chroma of the training split (digital levels, offset 128). */
+  meanChroma: { u: number; v: number; trainImages: number };
+  /** Photos in the folder that decoded / were selected / were evaluated. */
+  counts: { decoded: number; selected: number; evaluated: number; train: number; val: number };
+  /** Files skipped (undecodable, or failing later, e.g. too small for SSIM). */
+  skipped: { file: string; reason: string }[];
+  rows: ImageRow[];
+  overall: ScopeSummary;
+  folders: Record<string, ScopeSummary>;
+  grid: GridRow[];
+  startedAt: string;
+  seconds: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Baselines (pure)
+
+/** The image's luma with constant chroma (u, v) (digital levels) on every pixel, paper's formulas. */
+export function withConstantChroma(img: RgbImage, u: number, v: number): RgbImage {
+  const n = img.width * img.height;
+  const d = img.data;
+  const out = new Uint8Array(n * 3);
+  const du = u - 128;
+  const dv = v - 128;
+  const dr = 1.4075 * dv;
+  const dg = -0.3455 * du - 0.7169 * dv;
+  const db = 1.779 * du;
+  for (let j = 0; j < n * 3; j += 3) {
+    const y = d[j] * 0.299 + d[j + 1] * 0.587 + d[j + 2] * 0.114;
+    out[j] = toByte(y + dr);
+    out[j + 1] = toByte(y + dg);
+    out[j + 2] = toByte(y + db);
+  }
+  return { width: img.width, height: img.height, data: out };
+}
+
+/** Mean U and V (digital levels) over all pixels of packed size×size RGB images. */
+export function meanChromaOf(rgb: Uint8Array, count: number, size: number): { u: number; v: number } {
+  if (count === 0) throw new Error('mean chroma: no training images');
+  const n = size * size;
+  let su = 0, sv = 0;
+  for (let k = 0; k < count; k++) {
+    const p = rgbBufferToYuv(rgb.subarray(k * n * 3, (k + 1) * n * 3), size, size);
+    let a = 0, b = 0;
+    for (let i = 0; i < n; i++) {
+      a += p.u[i];
+      b += p.v[i];
+    }
+    su += a;
+    sv += b;
+  }
+  return { u: su / (count * n), v: sv / (count * n) };
+}
+
+/** Scope of a relative path: its first component if it is in a sub-folder, else ROOT_SCOPE. */
+export function folderOf(file: string): string {
+  const i = file.indexOf('/');
+  return i < 0 ? ROOT_SCOPE : file.slice(0, i);
+}
+
+/** `limit` indices evenly spread over 0..n-1 (all when limit ≥ n). */
+export function evenlySpread(n: number, limit: number): number[] {
+  if (limit >= n) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: limit }, (_, i) => Math.floor((i * n) / limit));
+}
+
+/** Means per system and resolution over rows (finite-aware, via summarizeDetailed). */
+export function summarizeRows(rows: readonly ImageRow[]): ScopeSummary {
+  const out = {} as ScopeSummary;
+  for (const s of SYSTEMS) {
+    out[s] = {} as Record<ResolutionName, MetricMeans>;
+    for (const r of RESOLUTIONS) {
+      const st = summarizeDetailed(rows.map((row) => row.metrics[s][r]));
+      const m = { count: rows.length, nonFinite: {} } as MetricMeans;
+      for (const k of METRIC_KEYS) {
+        m[k] = st[k]?.mean ?? NaN;
+        if (st[k]?.skipped) m.nonFinite[k] = st[k].skipped;
+      }
+      out[s][r] = m;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Per photo
+
+interface Evaluated {
+  row: ImageRow;
+  gray: RgbImage;
+  original: RgbImage;
+  raw: RgbImage;
+  sharpened: RgbImage;
+}
+
+function evaluateOne(
+  c: Colorizer,
+  file: string,
+  full: RgbImage,
+  small: RgbImage,
+  chroma: { u: number; v: number },
+): Evaluated {
+  const modelSize = c.meta.config.size;
+  // Model size: the resized photo's gray version through the generator.
+  const graySmall = grayscaleRgb(small);
+  const outSmall = colorizeImage(c, graySmall);
+  const predSmall = small.width === modelSize && small.height === modelSize ? outSmall.raw : outSmall.rgb;
+  // Full resolution: the photo's gray version through the sharpening path.
+  const grayFull = grayscaleRgb(full);
+  const outFull = colorizeImage(c, grayFull);
+  const row: ImageRow = {
+    file,
+    folder: folderOf(file),
+    width: full.width,
+    height: full.height,
+    metrics: {
+      model: { 'model-size': compareImages(predSmall, small), full: compareImages(outFull.rgb, full) },
+      gray: { 'model-size': compareImages(graySmall, small), full: compareImages(grayFull, full) },
+      'mean-chroma': {
+        'model-size': compareImages(withConstantChroma(graySmall, chroma.u, chroma.v), small),
+        full: compareImages(withConstantChroma(grayFull, chroma.u, chroma.v), full),
+      },
+    },
+  };
+  return { row, gray: grayFull, original: full, raw: outFull.raw, sharpened: outFull.rgb };
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof ImageDecodeError ? err.reason : String((err as Error)?.message ?? err).split('\n')[0];
+}
+
+// ---------------------------------------------------------------------------------------
+// The evaluation
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const split = opts.split ?? 'all';
+  if (split !== 'all' && split !== 'val') throw new RangeError(`split must be "all" or "val", got "${String(split)}"`);
+  const seed = opts.seed ?? 1;
+  const valFraction = opts.valFraction ?? 0.3;
+  const log = opts.log ?? (() => {});
+  const st = await fs.stat(opts.data).catch(() => null);
+  if (!st) throw new Error(`${opts.data}: no such folder`);
+  if (!st.isDirectory()) throw new Error(`${opts.data}: is not a folder`);
+
+  const c = typeof opts.model === 'object' ? opts.model : await loadModel(opts.model);
+  const size = opts.size ?? c.meta.config.size;
+  if (!Number.isInteger(size) || size < 11) throw new RangeError(`size must be an integer ≥ 11 (SSIM window), got ${size}`);
+
+  // Every photo at model size (cached, the same arrays as training), then the training split.
+  const skipped: { file: string; reason: string }[] = [];
+  const ds = await loadDataset(opts.data, {
+    size,
+    cacheDir: opts.cacheDir,
+    cache: opts.cache,
+    onProgress: opts.onDecodeProgress,
+    onSkip: (file, reason) => {
+      skipped.push({ file, reason });
+      opts.onSkip?.(file, reason);
+    },
+  });
+  const parts = splitTrainVal(ds.files, seed, valFraction);
+  const index = new Map(ds.files.map((f, i) => [f, i] as const));
+  const per = size * size * 3;
+
+  // Mean chroma over the training split.
+  const trainRgb = new Uint8Array(parts.train.length * per);
+  parts.train.forEach((f, k) => {
+    const i = index.get(f)!;
+    trainRgb.set(ds.rgb.subarray(i * per, (i + 1) * per), k * per);
+  });
+  const chroma = { ...meanChromaOf(trainRgb, parts.train.length, size), trainImages: parts.train.length };
+  log(
+    `data: ${ds.files.length} photos${ds.fromCache ? ' (cached)' : ''}, split seed ${seed}: ${parts.train.length} train / ${parts.val.length} validation; ` +
+      `mean chroma of the training split U ${chroma.u.toFixed(2)} V ${chroma.v.toFixed(2)}`,
+  );
+
+  const pool = split === 'val' ? parts.val : ds.files;
+  const selected = opts.limit !== undefined ? evenlySpread(pool.length, opts.limit).map((i) => pool[i]) : pool;
+  if (selected.length === 0) throw new Error(`${opts.data}: no photos to evaluate (${split === 'val' ? 'the validation split is empty' : 'none selected'})`);
+  log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);
+
+  const smallOf = (f: string): RgbImage => {
+    const i = index.get(f)!;
+    return { width: size, height: size, data: ds.rgb.subarray(i * per, (i + 1) * per) };
+  };
+  const decodeFull = (f: string): Promise<RgbImage | { error: string }> =>
+    decodeImage(path.join(opts.data, f)).catch((err: unknown) => ({ error: reasonOf(err) }));
+
+  const rows: ImageRow[] = [];
+  // Decode the next photo while the current one is evaluated.
+  let next = decodeFull(selected[0]);
+  for (let k = 0; k < selected.length; k++) {
+    const file = selected[k];
+    const full = await next;
+    if (k + 1 < selected.length) next = decodeFull(selected[k + 1]);
+    if ('error' in full) {
+      skipped.push({ file, reason: full.error });
+      opts.onSkip?.(file, full.error);
+    } else {
+      try {
+        rows.push(evaluateOne(c, file, full, smallOf(file), chroma).row);
+      } catch (err) {
+        const reason = reasonOf(err);
+        skipped.push({ file, reason });
+        opts.onSkip?.(file, reason);
+      }
+    }
+    opts.onProgress?.(k + 1, selected.length, rows[rows.length - 1]);
+  }
+  if (rows.length === 0) throw new Error(`${opts.data}: none of the ${selected.length} selected photos could be evaluated`);
+
+  // Scopes.
+  const overall = summarizeRows(rows);
+  const byFolder = new Map<string, ImageRow[]>();
+  for (const r of rows) {
+    let a = byFolder.get(r.folder);
+    if (!a) byFolder.set(r.folder, (a = []));
+    a.push(r);
+  }
+  const folders: Record<string, ScopeSummary> = {};
+  for (const name of [...byFolder.keys()].sort()) folders[name] = summarizeRows(byFolder.get(name)!);
+
+  // Grid: a fixed, evenly spread sample, then the best and worst photos by full-resolution PSNR
+  // (recomputed: colorization is deterministic, and keeping every image would cost memory).
+  const nSample = Math.min(opts.gridSamples ?? 8, rows.length);
+  const nExt = Math.min(opts.gridExtremes ?? 4, Math.floor(rows.length / 2)); // best and worst never overlap
+  const byPsnr = rows
+    .map((r, i) => ({ i, p: r.metrics.model.full.psnr }))
+    .sort((a, b) => {
+      const pa = Number.isNaN(a.p) ? -Infinity : a.p;
+      const pb = Number.isNaN(b.p) ? -Infinity : b.p;
+      return pa === pb ? a.i - b.i : pb > pa ? 1 : -1;
+    });
+  const picks: { kind: GridRow['kind']; i: number }[] = [
+    ...evenlySpread(rows.length, nSample).map((i) => ({ kind: 'sample' as const, i })),
+    ...byPsnr.slice(0, nExt).map(({ i }) => ({ kind: 'best' as const, i })),
+    ...byPsnr.slice(rows.length - nExt).reverse().map(({ i }) => ({ kind: 'worst' as const, i })),
+  ];
+  const grid: GridRow[] = [];
+  for (const { kind, i } of picks) {
+    const r = rows[i];
+    const full = await decodeImage(path.join(opts.data, r.file));
+    const e = evaluateOne(c, r.file, full, smallOf(r.file), chroma);
+    grid.push({ kind, file: r.file, psnr: r.metrics.model.full.psnr, gray: e.gray, original: e.original, raw: e.raw, sharpened: e.sharpened });
+  }
+
+  return {
+    data: opts.data,
+    split,
+    seed,
+    valFraction,
+    size,
+    limit: opts.limit ?? null,
+    model: { source: c.source, metadata: c.meta },
+    meanChroma: chroma,
+    counts: { decoded: ds.files.length, selected: selected.length, evaluated: rows.length, train: parts.train.length, val: parts.val.length },
+    skipped,
+    rows,
+    overall,
+    folders,
+    grid,
+    startedAt,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
