@@ -1,3 +1,205 @@
-export async function webCommand(_argv: string[]): Promise<number> {
-  throw new Error('web: not implemented yet');
+/**
+ * `colorgan web [--port N] [--host H]`: build the in-browser app (web/) with Vite when
+ * web/dist is missing or older than its sources, then serve web/dist with a small static
+ * server. The page does all the work; the server only hands out files.
+ */
+import { createServer, type Server } from 'node:http';
+import { promises as fs, existsSync, statSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { packageRoot } from '../util/package-root.js';
+import { parse, intFlag, UsageError } from './args.js';
+
+const WEB_USAGE = `Usage: colorgan web [--port N] [--host ADDRESS] [--rebuild]
+
+Serve the in-browser colorization app (everything runs in the page; no photo is uploaded).
+  --port N        port to listen on (default 8080; 0 picks a free port)
+  --host ADDRESS  address to bind (default 127.0.0.1)
+  --rebuild       rebuild the app even if web/dist is up to date
+Ctrl-C stops the server.`;
+
+export function webDir(): string {
+  return path.join(packageRoot(), 'web');
+}
+
+export function webDistDir(): string {
+  return path.join(webDir(), 'dist');
+}
+
+/** Newest modification time (ms) of the files under `p` (a file or folder), skipping `skip`. */
+function newestMtime(p: string, skip: Set<string> = new Set()): number {
+  if (!existsSync(p) || skip.has(p)) return 0;
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let t = 0;
+  for (const e of readdirSync(p)) {
+    if (e === 'node_modules' || e.startsWith('.')) continue;
+    t = Math.max(t, newestMtime(path.join(p, e), skip));
+  }
+  return t;
+}
+
+/** Sources of the built app: web/ (minus dist), the shared library code and the bundled model. */
+function sourcesMtime(): number {
+  const root = packageRoot();
+  const web = webDir();
+  return Math.max(
+    newestMtime(web, new Set([path.join(web, 'dist')])),
+    newestMtime(path.join(root, 'src')),
+    newestMtime(path.join(root, 'models', 'sky')),
+  );
+}
+
+/** True when web/dist is missing or older than its sources. */
+export function webBuildStale(): boolean {
+  const index = path.join(webDistDir(), 'index.html');
+  if (!existsSync(index)) return true;
+  return sourcesMtime() > statSync(index).mtimeMs;
+}
+
+/**
+ * Build the app with Vite's JS API if needed (or `force`). Returns whether it built.
+ * Vite is a development dependency: without it, an existing web/dist is still served.
+ */
+export async function buildWeb(opts: { force?: boolean; log?: (msg: string) => void } = {}): Promise<boolean> {
+  if (!opts.force && !webBuildStale()) return false;
+  const config = path.join(webDir(), 'vite.config.ts');
+  if (!existsSync(config)) throw new Error(`${config} not found (the web app sources are not part of this install)`);
+  let vite: typeof import('vite');
+  try {
+    vite = await import('vite');
+  } catch {
+    if (existsSync(path.join(webDistDir(), 'index.html'))) {
+      opts.log?.('web: vite is not installed; serving the existing (possibly outdated) web/dist');
+      return false;
+    }
+    throw new Error('building the web app needs the development dependency "vite" (run npm install in the colorgan folder)');
+  }
+  opts.log?.('web: building the app (vite)…');
+  const t0 = Date.now();
+  await vite.build({ configFile: config, logLevel: 'warn' });
+  opts.log?.(`web: built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return true;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+export interface StaticServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve the files of `dir` (GET/HEAD only, no directory listings). Sends the
+ * cross-origin isolation headers so the page can use threaded wasm.
+ */
+export function serveStatic(dir: string, opts: { port?: number; host?: string } = {}): Promise<StaticServer> {
+  const root = path.resolve(dir);
+  const server = createServer(async (req, res) => {
+    const common = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-cache',
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...common, Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400, common).end('bad request');
+      return;
+    }
+    if (rel.endsWith('/')) rel += 'index.html';
+    const file = path.resolve(root, '.' + path.posix.normalize(rel));
+    if (file !== root && !file.startsWith(root + path.sep)) {
+      res.writeHead(403, common).end('forbidden');
+      return;
+    }
+    try {
+      const st = await fs.stat(file);
+      if (!st.isFile()) throw new Error('not a file');
+      res.writeHead(200, {
+        ...common,
+        'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Content-Length': st.size,
+        ...(path.basename(file) === 'sw.js' ? { 'Service-Worker-Allowed': '/' } : {}),
+      });
+      if (req.method === 'HEAD') res.end();
+      else res.end(await fs.readFile(file));
+    } catch {
+      res.writeHead(404, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      resolve({
+        server,
+        url: `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${a.port}/`,
+        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+      });
+    });
+  });
+}
+
+export async function webCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    rebuild: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(WEB_USAGE);
+    return 0;
+  }
+  const port = intFlag(values.port, 'port', 8080, 0);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const host = values.host ?? '127.0.0.1';
+  await buildWeb({ force: values.rebuild, log: (m) => console.error(m) });
+  let srv: StaticServer;
+  try {
+    srv = await serveStatic(webDistDir(), { port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} is already in use (try --port 0 for a free one)`);
+    throw err;
+  }
+  console.log(`colorgan web: serving the app at ${srv.url}  (Ctrl-C stops)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await srv.close();
+  console.error('colorgan web: stopped');
+  return 0;
 }

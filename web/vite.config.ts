@@ -1,0 +1,96 @@
+/**
+ * Vite build of the in-browser app (root: web/). The app imports the shared color math,
+ * model runner and sharpening step from ../src; the bundled model (models/sky) and the
+ * tfjs wasm binaries are copied into the output so that everything is same-origin and
+ * works offline. A small service worker (generated here with the list of all built
+ * files) caches them after the first visit.
+ */
+import { defineConfig, type Plugin } from 'vite';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+
+/** Files copied verbatim into the build: output path → source path. */
+function staticFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  const modelDir = path.join(repo, 'models', 'sky');
+  for (const f of ['model.json', 'weights.bin', 'colorgan.json']) files.set(`model/${f}`, path.join(modelDir, f));
+  // Any extra weight shards of a future model.
+  if (existsSync(modelDir)) {
+    for (const f of readdirSync(modelDir)) if (/\.bin$/.test(f)) files.set(`model/${f}`, path.join(modelDir, f));
+  }
+  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) files.set(`wasm/${f}`, path.join(wasmDir, f));
+  return files;
+}
+
+const MIME: Record<string, string> = {
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+};
+
+function colorganAssets(): Plugin {
+  return {
+    name: 'colorgan-assets',
+    enforce: 'post',
+    // Dev server: serve the same files under the same paths.
+    configureServer(server) {
+      const files = staticFiles();
+      server.middlewares.use((req, res, next) => {
+        const url = (req.url ?? '').split('?')[0].replace(/^\/+/, '');
+        const src = files.get(url);
+        if (!src) return next();
+        res.setHeader('Content-Type', MIME[path.extname(src)] ?? 'application/octet-stream');
+        res.end(readFileSync(src));
+      });
+    },
+    generateBundle(_opts, bundle) {
+      const hash = createHash('sha256');
+      for (const [out, src] of staticFiles()) {
+        const source = readFileSync(src);
+        hash.update(out).update(source);
+        this.emitFile({ type: 'asset', fileName: out, source });
+      }
+      // Service worker: precache every built file (names relative to the app's folder).
+      const names = Object.keys(bundle).filter((n) => !n.endsWith('.map') && n !== 'sw.js').sort();
+      for (const n of names) {
+        const item = bundle[n];
+        hash.update(n).update(item.type === 'chunk' ? item.code : typeof item.source === 'string' ? item.source : Buffer.from(item.source));
+      }
+      const version = hash.digest('hex').slice(0, 16);
+      const sw = readFileSync(path.join(here, 'src', 'sw.js'), 'utf8')
+        .replace('__VERSION__', version)
+        .replace('__FILES__', JSON.stringify(['./', ...names.filter((n) => n !== 'index.html')]));
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: sw });
+    },
+  };
+}
+
+export default defineConfig({
+  root: here,
+  base: './',
+  publicDir: false,
+  logLevel: 'warn',
+  plugins: [colorganAssets()],
+  server: {
+    fs: { allow: [repo] },
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
+  preview: {
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
+  build: {
+    outDir: path.join(here, 'dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4000,
+    reportCompressedSize: false,
+  },
+});
