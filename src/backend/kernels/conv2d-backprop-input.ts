@@ -21,8 +21,9 @@
  *   the zero taps when K is not a multiple of s, but keeps the GEMM wide, which wins
  *   when Ci is small (e.g. the generator's 2-channel output layer).
  *
- * The rearranged filters are built by one JS pass over the filter (no StridedSlice /
- * Reverse / Gather kernels: in wasm those are slow per-element loops) and cached per
+ * The rearranged filters are built from one native transpose and contiguous copies
+ * (no StridedSlice / Reverse / Gather kernels: in wasm those are slow per-element
+ * loops) and cached per
  * filter dataId: tensor data is immutable while its dataId lives, and a hook on the
  * backend's disposeData frees the cache entry (and with it XNNPACK's packed operator)
  * the moment the source filter is freed. Every other temporary is freed before return.
@@ -114,42 +115,60 @@ function planSingle(a: AxisPlan): SingleAxis {
 // ---------------------------------------------------------------------------------
 // Filter rearrangement
 
+/** One rearranged filter: mh×mw taps, output channels (group, ci). */
+interface FilterSpec {
+  mh: number;
+  mw: number;
+  groups: ReadonlyArray<{ rhoH: number; rhoW: number }>;
+}
+
 /**
- * out[jh, jw, co, g, ci] = W[g.rhoH + (mh-1-jh)*sh, g.rhoW + (mw-1-jw)*sw, ci, co]
- * (zero where the tap falls outside the filter). One pass in JS over the heap.
+ * For each spec: out[jh, jw, co, g, ci] = W[g.rhoH + (mh-1-jh)*sh, g.rhoW + (mw-1-jw)*sw, ci, co]
+ * (zero where the tap falls outside the filter). The (ci, co) swap is one wasm 3-D
+ * transpose shared by all specs (native loop); tap selection and reversal are contiguous
+ * copies of Ci floats (or of whole Co×Ci taps when a spec has one group).
  */
-function buildFilter(
-  backend: WasmBackendLike,
-  w: TensorInfo,
-  mh: number,
-  mw: number,
-  sh: number,
-  sw: number,
-  groups: ReadonlyArray<{ rhoH: number; rhoW: number }>,
-): TensorInfo {
+function buildFilters(backend: WasmBackendLike, w: TensorInfo, sh: number, sw: number, specs: readonly FilterSpec[]): TensorInfo[] {
   const [kh, kw, ci, co] = w.shape as [number, number, number, number];
-  const out = backend.makeOutput([mh, mw, co, groups.length * ci], 'float32');
-  const src = heapF32(backend, w);
-  const dst = heapF32(backend, out);
-  let o = 0;
-  for (let jh = 0; jh < mh; jh++) {
-    for (let jw = 0; jw < mw; jw++) {
-      for (let c = 0; c < co; c++) {
-        for (const g of groups) {
+  const w3 = reshape(backend, w, [kh * kw, ci, co]);
+  const wt = callKernel('Transpose', backend, { x: w3 }, { perm: [0, 2, 1] }); // [taps, co, ci]
+  release(backend, w3);
+  const outs = specs.map(({ mh, mw, groups }) => backend.makeOutput([mh, mw, co, groups.length * ci], 'float32'));
+  const src = heapF32(backend, wt); // after all allocations: the heap may have grown
+  const tapSize = co * ci;
+  specs.forEach(({ mh, mw, groups }, idx) => {
+    const dst = heapF32(backend, outs[idx]!);
+    let o = 0;
+    for (let jh = 0; jh < mh; jh++) {
+      for (let jw = 0; jw < mw; jw++) {
+        if (groups.length === 1) {
+          const g = groups[0]!;
           const th = g.rhoH + (mh - 1 - jh) * sh;
           const tw = g.rhoW + (mw - 1 - jw) * sw;
-          if (th >= kh || tw >= kw) {
-            dst.fill(0, o, o + ci);
+          if (th >= kh || tw >= kw) dst.fill(0, o, o + tapSize);
+          else dst.set(src.subarray((th * kw + tw) * tapSize, (th * kw + tw + 1) * tapSize), o);
+          o += tapSize;
+          continue;
+        }
+        for (let c = 0; c < co; c++) {
+          for (const g of groups) {
+            const th = g.rhoH + (mh - 1 - jh) * sh;
+            const tw = g.rhoW + (mw - 1 - jw) * sw;
+            if (th >= kh || tw >= kw) {
+              dst.fill(0, o, o + ci);
+            } else {
+              const si = (th * kw + tw) * tapSize + c * ci;
+              if (ci === 1) dst[o] = src[si]!;
+              else dst.set(src.subarray(si, si + ci), o);
+            }
             o += ci;
-            continue;
           }
-          let si = (th * kw + tw) * ci * co + c;
-          for (let i = 0; i < ci; i++, si += co) dst[o++] = src[si]!;
         }
       }
     }
-  }
-  return out;
+  });
+  release(backend, wt);
+  return outs;
 }
 
 // ---------------------------------------------------------------------------------
@@ -359,7 +378,7 @@ export function conv2dBackpropInputViaConv(backendIn: KernelBackend, dy: TensorI
     const groups: { rhoH: number; rhoW: number }[] = [];
     for (let a = 0; a < ph.s; a++) for (let b = 0; b < pw.s; b++) groups.push({ rhoH: a, rhoW: b });
     const key = `single|${ph.s},${pw.s}`;
-    const { filters, owned } = cachedFilters(backend, filter, key, () => [buildFilter(backend, filter, sh.m, sw.m, ph.s, pw.s, groups)]);
+    const { filters, owned } = cachedFilters(backend, filter, key, () => buildFilters(backend, filter, ph.s, pw.s, [{ mh: sh.m, mw: sw.m, groups }]));
     if (owned) temps.push(...filters);
     const y = convCut(backend, dy, filters[0]!, [sh.padLo, sh.padHi], [sw.padLo, sw.padHi], temps);
     if (!y) {
@@ -386,7 +405,13 @@ export function conv2dBackpropInputViaConv(backendIn: KernelBackend, dy: TensorI
     // Phases whose taps all fall outside the filter (K < s) are zero: no filter, no conv.
     const live = pairs.filter(([a, b]) => a.m > 0 && b.m > 0);
     const { filters, owned } = cachedFilters(backend, filter, key, () =>
-      live.map(([a, b]) => buildFilter(backend, filter, a.m, b.m, ph.s, pw.s, [{ rhoH: a.rho, rhoW: b.rho }])),
+      buildFilters(
+        backend,
+        filter,
+        ph.s,
+        pw.s,
+        live.map(([a, b]) => ({ mh: a.m, mw: b.m, groups: [{ rhoH: a.rho, rhoW: b.rho }] })),
+      ),
     );
     if (owned) temps.push(...filters);
     const parts: TensorInfo[] = [];
