@@ -26,7 +26,8 @@ function runChild(threads: number): { status: number | null; out: Record<string,
     const yc = await tf.conv2d(tf.tensor4d(xv, [2, 17, 13, 8]), tf.tensor4d(fv, [3, 3, 8, 16]), 1, 'same').data();
     let num = 0, den = 0;
     for (let i = 0; i < yc.length; i++) { num += (yw[i] - yc[i]) ** 2; den += yc[i] ** 2; }
-    console.log(JSON.stringify({ info, actual: wasm.getThreadsCount(), relErr: Math.sqrt(num / den) }));
+    const pthreads = !!tf.findBackend('wasm').wasm.PThread; // threaded build only
+    console.log(JSON.stringify({ info, actual: wasm.getThreadsCount(), pthreads, relErr: Math.sqrt(num / den) }));
   `;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: root,
@@ -50,6 +51,7 @@ test('threads=2: 2 XNNPACK threads, conv equals cpu, process exits by itself', (
   assert.equal(info.name, 'wasm');
   assert.equal(info.threads, 2);
   assert.equal(r.out.actual, 2);
+  assert.equal(r.out.pthreads, true, 'threaded-SIMD build');
   assert.ok((r.out.relErr as number) < 1e-5, `relErr ${r.out.relErr}`);
 });
 
@@ -58,6 +60,7 @@ test('threads=1: non-threaded build, exits by itself', () => {
   assert.equal(r.status, 0, r.stderr);
   const info = r.out.info as { threads: number };
   assert.equal(info.threads, 1);
+  assert.equal(r.out.pthreads, false, 'non-threaded SIMD build');
   assert.ok((r.out.relErr as number) < 1e-5);
 });
 

@@ -177,8 +177,17 @@ export async function enableNodeThreads(threads?: number): Promise<number> {
     applied = 1;
     return 1;
   }
+  let workerFile: string;
+  try {
+    workerFile = writeWorkerScript();
+  } catch (e) {
+    process.emitWarning(`wasm threads disabled: cannot write the pthread worker script (${(e as Error).message})`);
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    applied = 1;
+    return 1;
+  }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  patchCreateObjectURL(writeWorkerScript());
+  patchCreateObjectURL(workerFile);
   wrapFactoryWithCoreCount(2 * n);
   wasm.setThreadsCount(n);
   applied = n;
