@@ -9,12 +9,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse, intFlag, UsageError } from './args.js';
 import { Progress } from './progress.js';
-import { loadModel, colorizeSamples } from '../infer/node.js';
 import type { Colorizer } from '../infer/colorizer.js';
-import { decodeImage, encodeImage, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
-import { listImages } from '../data/walk.js';
+import type { EncodeFormat } from '../data/decode.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { initBackend } from '../backend/node.js';
+
+// Same as DEFAULT_MAX_PIXELS of data/decode.ts; TensorFlow.js and sharp are imported only
+// after the flags are checked, so usage errors answer at once.
+const DEFAULT_MAX_PIXELS = 100_000_000;
 
 export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
 
@@ -104,6 +105,11 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const ext = FORMATS[format];
   const outDir = v.out;
   const t0 = performance.now();
+
+  const { loadModel, colorizeSamples } = await import('../infer/node.js');
+  const { initBackend } = await import('../backend/node.js');
+  const { decodeImage, encodeImage } = await import('../data/decode.js');
+  const { listImages } = await import('../data/walk.js');
 
   // The model first: a bad --model fails before any photo is touched.
   let model: Colorizer;
