@@ -131,6 +131,7 @@ function main(): void {
   const reps = Number(arg('reps', '7'));
   const self = fileURLToPath(import.meta.url);
   const all: Row[] = [];
+  const load0 = os.loadavg()[0]!;
   for (const t of threadList) {
     process.stderr.write(`running with ${t} thread(s)...\n`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', String(t), '--reps', String(reps)], {
@@ -158,6 +159,8 @@ function main(): void {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
+  const load1 = os.loadavg()[0]!;
+  console.log(`${os.availableParallelism()} cores; 1-min load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (anything else running skews these numbers).`);
   console.log('GFLOP/s (medians). "bpInput ours" = fresh filter each call (training); "ours cached" = same filter (inference).');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
