@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""
+PyTorch reference for `npm run bench`: the same networks and the same training step as
+colorgan (src/models/generator.ts, src/models/discriminator.ts, src/train/gan.ts), timed
+on the CPU.
+
+PyTorch is NCHW, ours NHWC; the layers have the same shapes and FLOPs:
+  TF 'same' 4×4 stride-2 conv on an even size  = Conv2d(k=4, s=2, p=1)
+  TF 'same' 4×4 stride-2 conv2dTranspose       = ConvTranspose2d(k=4, s=2, p=1)
+  TF 'same' 3×3 stride-1 conv                  = Conv2d(k=3, s=1, p=1)
+  Keras BN momentum m (moving = m·moving + (1−m)·batch) = PyTorch momentum 1 − m
+Convs followed by batch norm have no bias (as ours); the output convs and the first
+discriminator conv (no BN) have one.
+
+Training step (as GanStep.step): G step  L_G = BCE(D(y, G(y,z)), 1) + λ·mean|fake − uv|,
+gradients for G's variables only (D's weights are frozen during it, as tfjs computes no
+gradient for variables outside the var list); then D step reusing the detached fake:
+L_D = ½·[BCE(D(y, uv), 1) + BCE(D(y, fake), 0)]. Adam(lr, β1, 0.999) for each.
+
+Usage: /usr/bin/python3 bench/reference.py [--threads N] [--batch 16] [--steps 7]
+         [--warmup 2] [--infer-reps 10] [--size 64 --ngf 64 --ndf 64 --zdim 64]
+         [--onnx-dir DIR] [--models baseline,advanced]
+Prints one JSON object on stdout (diagnostics on stderr).
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--steps', type=int, default=7)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--infer-reps', type=int, default=10)
+    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--ngf', type=int, default=64)
+    p.add_argument('--ndf', type=int, default=64)
+    p.add_argument('--zdim', type=int, default=64)
+    p.add_argument('--bn-momentum', type=float, default=0.9, help='Keras convention')
+    p.add_argument('--l1', type=float, default=100.0)
+    p.add_argument('--lr', type=float, default=2e-4)
+    p.add_argument('--beta1', type=float, default=0.5)
+    p.add_argument('--models', default='baseline,advanced')
+    p.add_argument('--onnx-dir', default=None, help='also export each generator (eval mode, batch --batch) as DIR/<arch>.onnx')
+    return p.parse_args()
+
+
+def main():
+    a = parse()
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(a.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+    bn_mom = 1.0 - a.bn_momentum
+
+    def block(cin, cout, k, s, p, transpose=False, bn=True, act='relu'):
+        conv = (nn.ConvTranspose2d if transpose else nn.Conv2d)(cin, cout, k, s, p, bias=not bn)
+        layers = [conv]
+        if bn:
+            layers.append(nn.BatchNorm2d(cout, eps=1e-5, momentum=bn_mom))
+        layers.append(nn.ReLU() if act == 'relu' else nn.LeakyReLU(0.2))
+        return nn.Sequential(*layers)
+
+    class Generator(nn.Module):
+        def __init__(self, arch, S, g, zdim):
+            super().__init__()
+            self.arch, self.S = arch, S
+            self.z_project = nn.Linear(zdim, S * S)
+            self.g1 = block(2, g, 4, 2, 1)
+            self.g2 = block(g, g * 2, 4, 2, 1)
+            self.g3 = block(g * 2, g * 4, 4, 2, 1)
+            self.g4 = block(g * 4, g * 4, 3, 1, 1)
+            self.g5 = block(g * 4, g * 2, 4, 2, 1, transpose=True)
+            self.g6 = block(g * 2, g, 4, 2, 1, transpose=True)
+            if arch == 'baseline':
+                self.g7_uv = nn.ConvTranspose2d(g, 2, 4, 2, 1, bias=True)
+            else:
+                f = max(8, g // 2)
+                self.g7 = block(g, f, 4, 2, 1, transpose=True)
+                self.g8_uv = nn.Conv2d(f + 2, 2, 3, 1, 1, bias=True)
+
+        def forward(self, y, z):
+            zmap = self.z_project(z).view(-1, 1, self.S, self.S)
+            inp = torch.cat([y, zmap], 1)
+            h = self.g6(self.g5(self.g4(self.g3(self.g2(self.g1(inp))))))
+            if self.arch == 'baseline':
+                return torch.tanh(self.g7_uv(h))
+            return torch.tanh(self.g8_uv(torch.cat([self.g7(h), inp], 1)))
+
+    class Discriminator(nn.Module):
+        def __init__(self, S, d):
+            super().__init__()
+            self.d1 = block(3, d, 4, 2, 1, bn=False, act='lrelu')
+            self.d2 = block(d, d * 2, 4, 2, 1, act='lrelu')
+            self.d3 = block(d * 2, d * 4, 4, 2, 1, act='lrelu')
+            self.d4 = block(d * 4, d * 8, 4, 2, 1, act='lrelu')
+            self.logit = nn.Linear(d * 8 * (S // 16) ** 2, 1)
+
+        def forward(self, y, uv):
+            h = self.d4(self.d3(self.d2(self.d1(torch.cat([y, uv], 1)))))
+            return self.logit(torch.flatten(h, 1))
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
+    def median_rate(fn, reps, warmup, n):
+        for _ in range(warmup):
+            fn()
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        med = statistics.median(ts)
+        return n / med, med, ts
+
+    S, N = a.size, a.batch
+    out = {
+        'torch': torch.__version__,
+        'threads': torch.get_num_threads(),
+        'mkldnn': bool(torch.backends.mkldnn.is_available()),
+        'blas': None,
+        'batch': N,
+        'size': S,
+        'models': {},
+    }
+    try:  # the BLAS library actually loaded (Debian: openblas-pthread or openblas-openmp alternative)
+        with open('/proc/self/maps') as f:
+            libs = sorted({l.split()[-1] for l in f if 'blas' in l.lower() and l.split()[-1].startswith('/')})
+        out['blas_loaded'] = libs
+    except OSError:
+        pass
+    try:
+        cfg = torch.__config__.show()
+        out['blas'] = next((l.split('=')[1].strip() for l in cfg.splitlines() if 'BLAS_INFO' in l), None)
+    except Exception:  # noqa: BLE001
+        pass
+    D = Discriminator(S, a.ndf)
+    out['discriminator_params'] = count(D)
+    bce = nn.BCEWithLogitsLoss()
+    for arch in a.models.split(','):
+        G = Generator(arch, S, a.ngf, a.zdim)
+        D = Discriminator(S, a.ndf)
+        y = torch.rand(N, 1, S, S) * 2 - 1
+        uv = torch.rand(N, 2, S, S) * 2 - 1
+        z = torch.randn(N, a.zdim)
+        with torch.no_grad():
+            shape = tuple(G(y, z).shape)
+        if shape != (N, 2, S, S):
+            raise SystemExit(f'{arch}: generator output {shape}, expected {(N, 2, S, S)}')
+        gopt = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999))
+        dopt = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999))
+        ones = torch.ones(N, 1)
+        zeros = torch.zeros(N, 1)
+
+        def step():
+            G.train()
+            D.train()
+            # G step: gradients for G only.
+            for p in D.parameters():
+                p.requires_grad_(False)
+            gopt.zero_grad(set_to_none=True)
+            fake = G(y, z)
+            g_adv = bce(D(y, fake), ones)
+            l1 = torch.mean(torch.abs(fake - uv))
+            (g_adv + a.l1 * l1).backward()
+            gopt.step()
+            for p in D.parameters():
+                p.requires_grad_(True)
+            # D step, reusing the fake.
+            dopt.zero_grad(set_to_none=True)
+            fk = fake.detach()
+            d_loss = 0.5 * (bce(D(y, uv), ones) + bce(D(y, fk), zeros))
+            d_loss.backward()
+            dopt.step()
+            return float(g_adv), float(l1), float(d_loss)
+
+        train_ips, train_med, train_ts = median_rate(step, a.steps, a.warmup, N)
+
+        G.eval()
+
+        def infer():
+            with torch.no_grad():
+                return G(y, z).numpy()
+
+        infer_ips, infer_med, infer_ts = median_rate(infer, a.infer_reps, 2, N)
+        entry = {
+            'generator_params': count(G),
+            'train_img_s': train_ips,
+            'train_step_s': train_med,
+            'train_steps_s': train_ts,
+            'infer_img_s': infer_ips,
+            'infer_batch_s': infer_med,
+            'infer_batches_s': infer_ts,
+        }
+        if a.onnx_dir:
+            import os
+            path = os.path.join(a.onnx_dir, f'{arch}.onnx')
+            try:
+                t0 = time.perf_counter()
+                torch.onnx.export(G, (y, z), path, input_names=['y', 'z'], output_names=['uv'], opset_version=13,
+                                  do_constant_folding=True)
+                entry['onnx'] = path
+                entry['onnx_export_s'] = time.perf_counter() - t0
+            except Exception as e:  # noqa: BLE001
+                entry['onnx_error'] = f'{type(e).__name__}: {e}'.splitlines()[0][:300]
+        out['models'][arch] = entry
+        log(f'reference {arch}: train {train_ips:.2f} img/s, infer {infer_ips:.1f} img/s')
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()
