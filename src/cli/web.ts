@@ -39,14 +39,18 @@ function newestMtime(p: string, skip: Set<string> = new Set()): number {
   return t;
 }
 
-/** Sources of the built app: web/ (minus dist), the shared library code and the bundled model. */
+/** Library folders the page imports (pure TS shared with Node; see web/src). */
+const SHARED_SRC = ['src/infer', 'src/color', 'src/models', 'src/backend/kernels', 'src/util'];
+
+/** Sources of the built app: web/ (minus dist), the shared library code, the bundled model, the lock file. */
 function sourcesMtime(): number {
   const root = packageRoot();
   const web = webDir();
   return Math.max(
     newestMtime(web, new Set([path.join(web, 'dist')])),
-    newestMtime(path.join(root, 'src')),
+    ...SHARED_SRC.map((d) => newestMtime(path.join(root, d))),
     newestMtime(path.join(root, 'models', 'sky')),
+    newestMtime(path.join(root, 'package-lock.json')),
   );
 }
 

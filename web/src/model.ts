@@ -53,7 +53,8 @@ export async function initBackend(preferred?: string | null): Promise<BackendInf
         if (name === 'webgl') detail = `${renderer ?? 'unknown renderer'}${renderer && isSoftware(renderer) ? ' (software)' : ''}, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE') ? 'float32' : 'float16'}`;
         if (name === 'wasm') {
           const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-          detail = `${simd ? 'SIMD' : 'no SIMD'}, ${getThreadsCount()} thread(s)`;
+          const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+          detail = `${simd ? 'SIMD' : 'no SIMD'}, ${mt ? `threaded build, ${getThreadsCount()} thread(s)` : 'single-threaded (page not cross-origin isolated)'}`;
           if (!renderer) detail += ', no WebGL';
           else if (isSoftware(renderer)) detail += `, WebGL is software-only (${renderer})`;
         }
