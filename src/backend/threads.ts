@@ -9,16 +9,20 @@
  * 2. The backend hands emscripten a `blob:` URL (URL.createObjectURL) for the pthread
  *    worker script, and posts the main glue to each worker as a Blob. Node's
  *    worker_threads cannot load either. We write the worker script (prefixed with a
- *    small shim) to a real file and return its path when the backend asks
- *    URL.createObjectURL for a JavaScript blob; inside the worker the shim answers
- *    URL.createObjectURL(<glue blob>) with the path of the package's own copy of the
- *    threaded glue (`wasm-out/tfjs-backend-wasm-threaded-simd.js`).
+ *    small shim) to a real file and, while the module initializes, return its path
+ *    when the backend asks URL.createObjectURL for a JavaScript blob; inside the
+ *    worker the shim answers URL.createObjectURL(<glue blob>) with the path of the
+ *    package's own copy of the threaded glue (`wasm-out/tfjs-backend-wasm-threaded-simd.js`).
  * 3. The C++ side caps the pool at `emscripten_num_logical_cores() / 2` (read once,
  *    while the module initializes; in Node that is `os.cpus().length`) and at 8 (the
- *    pre-spawned worker pool). We wrap the backend's registry factory so that, only
- *    while the module initializes, `os.cpus()` reports at least 2 × threads entries.
+ *    pre-spawned worker pool). While the module initializes, `os.cpus()` reports at
+ *    least 2 × threads entries, and `setThreadsCount(threads)` sets the pool size.
  *
- * Pthread workers unref themselves once loaded, so the process still exits on its own.
+ * All temporary patches live only while the backend's registry factory runs. Two more
+ * Node details: workers are started without the parent's execArgv (e.g. --input-type
+ * or --import tsx would break or slow them), and emscripten ref()s the worker of every
+ * running pthread, so XNNPACK's ever-living pool would keep the process alive: we
+ * unref all workers after init, and the process exits on its own.
  * threads = 1 keeps the default (non-threaded SIMD) build.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -79,20 +83,26 @@ export function writeWorkerScript(): string {
   return file;
 }
 
-function patchCreateObjectURL(workerFile: string): void {
-  const U = globalThis.URL as typeof URL & { __colorganPatched?: boolean };
-  if (U.__colorganPatched) return;
-  const orig = U.createObjectURL.bind(U);
-  const origRevoke = U.revokeObjectURL.bind(U);
+/**
+ * Answer URL.createObjectURL(<JavaScript blob>) with the worker file (the backend's
+ * locateFile asks for one per pthread worker). Returns the undo function.
+ */
+function patchCreateObjectURL(workerFile: string): () => void {
+  const U = globalThis.URL;
+  const orig = U.createObjectURL;
+  const origRevoke = U.revokeObjectURL;
   U.createObjectURL = (obj: Blob | MediaSource): string => {
     const type = (obj as Blob).type ?? '';
     if (/javascript/.test(type)) return workerFile;
-    return orig(obj as Blob);
+    return orig.call(U, obj as Blob);
   };
   U.revokeObjectURL = (url: string): void => {
-    if (url !== workerFile) origRevoke(url);
+    if (url !== workerFile) origRevoke.call(U, url);
   };
-  U.__colorganPatched = true;
+  return () => {
+    U.createObjectURL = orig;
+    U.revokeObjectURL = origRevoke;
+  };
 }
 
 interface PthreadWorker {
@@ -117,14 +127,20 @@ function unrefPthreadWorkers(backend: unknown): void {
   }
 }
 
-/** While the wasm module initializes, make os.cpus() report at least `minCores` entries. */
-function wrapFactoryWithCoreCount(minCores: number): void {
+/**
+ * Wrap the wasm backend's registry factory so that, only while the module initializes:
+ * the worker blob URL resolves to our file, os.cpus() reports at least `minCores`
+ * entries, and pthread workers start without the parent's execArgv. Afterwards the
+ * workers are unref'd.
+ */
+function wrapFactory(workerFile: string, minCores: number): void {
   const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> })
     .registryFactory;
   const entry = registry['wasm'];
   if (!entry) throw new Error('enableNodeThreads: the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm first)');
   const factory = entry.factory;
   entry.factory = async () => {
+    const undoUrl = patchCreateObjectURL(workerFile);
     const osMut = os as unknown as { cpus: typeof os.cpus };
     const origCpus = osMut.cpus;
     osMut.cpus = () => {
@@ -148,6 +164,7 @@ function wrapFactoryWithCoreCount(minCores: number): void {
     try {
       backend = await factory();
     } finally {
+      undoUrl();
       osMut.cpus = origCpus;
       wtMut.Worker = OrigWorker;
     }
@@ -187,8 +204,7 @@ export async function enableNodeThreads(threads?: number): Promise<number> {
     return 1;
   }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  patchCreateObjectURL(workerFile);
-  wrapFactoryWithCoreCount(2 * n);
+  wrapFactory(workerFile, 2 * n);
   wasm.setThreadsCount(n);
   applied = n;
   return n;
