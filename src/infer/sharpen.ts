@@ -42,12 +42,30 @@ export function sharpenToFullRes(
       const du = (wa * rowU[a] + wb * rowU[b]) * NET_SCALE;
       const dv = (wa * rowV[a] + wb * rowV[b]) * NET_SCALE;
       const yy = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
-      out[p] = toByte(yy + 1.4075 * dv);
-      out[p + 1] = toByte(yy - 0.3455 * du - 0.7169 * dv);
-      out[p + 2] = toByte(yy + 1.779 * du);
+      let dr = 1.4075 * dv;
+      let dg = -0.3455 * du - 0.7169 * dv;
+      let db = 1.779 * du;
+      // Out of gamut: shrink the chroma toward gray instead of clipping each channel,
+      // which would change the luma (these offsets add nothing to Y, so Y is kept).
+      const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
+      if (t < 1) {
+        dr *= t;
+        dg *= t;
+        db *= t;
+      }
+      out[p] = toByte(yy + dr);
+      out[p + 1] = toByte(yy + dg);
+      out[p + 2] = toByte(yy + db);
     }
   }
   return out;
+}
+
+/** Largest factor t <= 1 with y + t·d inside [0, 255]. */
+function fit(y: number, d: number): number {
+  if (y + d > 255) return (255 - y) / d;
+  if (y + d < 0) return -y / d;
+  return 1;
 }
 
 /** Luma plane at network scale, resized to size×size (area average), from RGB bytes. */
