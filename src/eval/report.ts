@@ -81,6 +81,8 @@ export function metricsJson(res: EvalResult): Record<string, unknown> {
   };
 }
 
+const photos = (n: number): string => `${n} photo${n === 1 ? '' : 's'}`;
+
 /** One scope as an aligned text table: metrics × (resolution × system). */
 export function formatTable(scope: ScopeSummary, title: string, size: number): string {
   const colW = 12;
@@ -98,7 +100,7 @@ export function formatTable(scope: ScopeSummary, title: string, size: number): s
 
 /** The overall table with the photo count, as printed by the CLI. */
 export function formatOverall(res: EvalResult): string {
-  return formatTable(res.overall, `overall: ${res.counts.evaluated} photos`, res.size);
+  return formatTable(res.overall, `overall: ${photos(res.counts.evaluated)}`, res.size);
 }
 
 function esc(s: string): string {
@@ -152,7 +154,7 @@ export function reportHtml(res: EvalResult): string {
   const scopes = Object.entries(res.folders);
   const folderTables = scopes.length > 1 || (scopes.length === 1 && scopes[0][0] !== '.')
     ? scopes
-        .map(([name, sc]) => `<h3>${esc(name === '.' ? '(top level)' : name + '/')} — ${sc.model.full.count} photos</h3>\n${htmlTable(sc, res.size)}`)
+        .map(([name, sc]) => `<h3>${esc(name === '.' ? '(top level)' : name + '/')} — ${photos(sc.model.full.count)}</h3>\n${htmlTable(sc, res.size)}`)
         .join('\n')
     : '';
   const gridList = res.grid
@@ -190,7 +192,7 @@ img { max-width: 100%; border: 1px solid #ccc; }
 <tr><th>run</th><td>${esc(res.startedAt)}, ${res.seconds.toFixed(1)} s</td></tr>
 </table>
 
-<h2>Overall — ${res.overall.model.full.count} photos</h2>
+<h2>Overall — ${photos(res.overall.model.full.count)}</h2>
 ${htmlTable(res.overall, res.size)}
 ${folderTables ? `<h2>Per folder</h2>\n${folderTables}` : ''}
 <p>* some values were not finite and are left out of that mean (hover for the count).</p>
