@@ -143,7 +143,15 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
     try {
       const st = await fs.stat(file);
       if (!st.isFile()) throw new Error('not a file');
+      // Revalidation (no-cache + ETag): the service worker's precache of files the page
+      // already loaded costs a 304, not a second download.
+      const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { ...common, ETag: etag }).end();
+        return;
+      }
       res.writeHead(200, {
+        ETag: etag,
         ...common,
         'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': st.size,
