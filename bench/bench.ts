@@ -13,9 +13,9 @@
  *   photo-ratio-vs-sharp: Z
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { promises as fs, existsSync, mkdirSync } from 'node:fs';
+import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,14 +93,6 @@ function timeSync(fn: () => void): number {
   return now() - t0;
 }
 
-/** Median seconds of `reps` calls after `warmup` untimed ones. */
-function medianSeconds(fn: () => void, warmup: number, reps: number): { med: number; all: number[] } {
-  for (let i = 0; i < warmup; i++) fn();
-  const all: number[] = [];
-  for (let i = 0; i < reps; i++) all.push(timeSync(fn));
-  return { med: median(all), all };
-}
-
 function log(msg: string): void {
   process.stderr.write(msg + '\n');
 }
@@ -142,7 +134,38 @@ interface OursResult {
   profileWallMs?: number;
 }
 
-async function benchOurs(arch: Architecture, o: Opts): Promise<OursResult> {
+interface RefModel {
+  generator_params: number;
+  train_img_s: number;
+  train_steps_s: number[];
+  infer_img_s: number;
+  infer_batches_s: number[];
+}
+
+interface RefInfo {
+  torch: string;
+  threads: number;
+  mkldnn: boolean;
+  blas: string | null;
+  blas_loaded?: string[];
+  discriminator_params: number;
+}
+
+interface ArchResult {
+  ours: OursResult;
+  ref?: RefModel;
+  refError?: string;
+  ortImgS?: number;
+  ortBatchS?: number[];
+  ortNote?: string;
+}
+
+/**
+ * One architecture: ours, the PyTorch reference and (advanced only) onnxruntime-node,
+ * measured interleaved — one timed training step of ours, one of PyTorch, one of ours…,
+ * then likewise for inference batches — so load from other processes hits all of them.
+ */
+async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort: Ort | null, threads: number): Promise<ArchResult> {
   const cfg: ModelConfig = { ...DEFAULT_MODEL_CONFIG, arch };
   const S = cfg.size;
   const n = o.batch;
@@ -155,16 +178,49 @@ async function benchOurs(arch: Architecture, o: Opts): Promise<OursResult> {
     z: randomData(n * cfg.zDim, 3),
     n,
   };
-  const trainWarm = 2;
+  const res: Partial<ArchResult> = {};
+  let refOk = ref != null;
+  let refParams = 0;
+  const refCall = async (cmd: Record<string, unknown>): Promise<number[]> => {
+    if (!refOk || !ref) return [];
+    try {
+      const r = await ref.call(cmd);
+      if (r.error) throw new Error(String(r.error));
+      return (r.times as number[] | undefined) ?? [];
+    } catch (e) {
+      refOk = false;
+      res.refError = (e as Error).message;
+      return [];
+    }
+  };
+  if (ref) {
+    try {
+      const r = await ref.call({ cmd: 'setup', arch });
+      if (r.error) throw new Error(String(r.error));
+      refParams = r.generator_params as number;
+    } catch (e) {
+      refOk = false;
+      res.refError = (e as Error).message;
+    }
+  }
+
+  // Training: 2 warm-up steps each, then interleaved timed steps.
   const trainReps = o.quick ? 3 : 7;
-  log(`ours ${arch}: ${trainWarm} warm-up + ${trainReps} timed training steps (batch ${n})…`);
-  const tr = medianSeconds(() => void gan.step(batch), trainWarm, trainReps);
+  log(`${arch}: training, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`);
+  for (let i = 0; i < 2; i++) gan.step(batch);
+  await refCall({ cmd: 'train', arch, n: 2 });
+  const oursTrain: number[] = [];
+  const refTrain: number[] = [];
+  for (let i = 0; i < trainReps; i++) {
+    oursTrain.push(timeSync(() => void gan.step(batch)));
+    refTrain.push(...(await refCall({ cmd: 'train', arch, n: 1 })));
+  }
 
   let profile: OursResult['profile'];
   let profileTotalMs: number | undefined;
   let profileWallMs: number | undefined;
   if (o.profile && arch === 'advanced') {
-    log(`ours ${arch}: profiling one training step…`);
+    log(`${arch}: profiling one training step…`);
     const t0 = now();
     const info = await tf.profile(() => {
       gan.step(batch);
@@ -186,49 +242,92 @@ async function benchOurs(arch: Architecture, o: Opts): Promise<OursResult> {
     profileTotalMs = profile.reduce((a, e) => a + e.ms, 0);
   }
 
-  // Inference at model size: the generator in inference mode through predictUv.
+  // Inference at model size: the generator in inference mode through predictUv;
+  // onnxruntime-node runs the reference's ONNX export of the same generator.
+  let ortRun: (() => Promise<number>) | null = null;
+  let release: (() => Promise<void>) | null = null;
+  if (arch === 'advanced') {
+    if (!ort) res.ortNote = 'onnxruntime-node not installed';
+    else if (!refOk || !ref) res.ortNote = 'needs the PyTorch reference for the ONNX export';
+    else {
+      const file = path.join(os.tmpdir(), `colorgan-bench-${process.pid}-${arch}.onnx`);
+      try {
+        const r = await ref.call({ cmd: 'onnx', arch, path: file });
+        if (!r.onnx) throw new Error(`ONNX export failed: ${String(r.onnx_error ?? r.error)}`);
+        const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+        const feeds = {
+          y: new ort.Tensor('float32', randomData(n * S * S, 5), [n, 1, S, S]),
+          z: new ort.Tensor('float32', randomData(n * cfg.zDim, 6), [n, cfg.zDim]),
+        };
+        ortRun = async () => {
+          const t0 = now();
+          const out = await sess.run(feeds);
+          const t = now() - t0;
+          if (out.uv.dims.join(',') !== `${n},2,${S},${S}`) throw new Error(`ONNX output ${out.uv.dims.join('×')}`);
+          return t;
+        };
+        release = async () => {
+          await sess.release();
+          await fs.rm(file, { force: true });
+        };
+      } catch (e) {
+        res.ortNote = (e as Error).message.split('\n')[0];
+        await fs.rm(file, { force: true });
+      }
+    }
+  }
   const ys = Array.from({ length: n }, (_, i) => randomData(S * S, 100 + i));
   const zs = Array.from({ length: n }, (_, i) => randomData(cfg.zDim, 200 + i));
   const inferReps = o.quick ? 5 : 15;
-  log(`ours ${arch}: inference, ${inferReps} timed batches…`);
-  const inf = medianSeconds(() => void predictUv(G, S, ys, zs), 2, inferReps);
+  log(`${arch}: inference, 2 warm-up + ${inferReps} timed batches each, interleaved…`);
+  const oursInfer: number[] = [];
+  const refInfer: number[] = [];
+  const ortInfer: number[] = [];
+  for (let i = 0; i < 2 + inferReps; i++) {
+    const t = timeSync(() => void predictUv(G, S, ys, zs));
+    const r = await refCall({ cmd: 'infer', arch, n: 1 });
+    let to: number | null = null;
+    if (ortRun) {
+      try {
+        to = await ortRun();
+      } catch (e) {
+        res.ortNote = (e as Error).message.split('\n')[0];
+        ortRun = null;
+      }
+    }
+    if (i < 2) continue;
+    oursInfer.push(t);
+    refInfer.push(...r);
+    if (to != null) ortInfer.push(to);
+  }
+  await release?.();
 
-  const res: OursResult = {
+  res.ours = {
     arch,
     gParams: trainableParams(G),
     dParams: trainableParams(D),
-    trainImgS: n / tr.med,
-    trainStepS: tr.all,
-    inferImgS: n / inf.med,
-    inferBatchS: inf.all,
+    trainImgS: n / median(oursTrain),
+    trainStepS: oursTrain,
+    inferImgS: n / median(oursInfer),
+    inferBatchS: oursInfer,
     profile,
     profileTotalMs,
     profileWallMs,
   };
+  if (refOk && refTrain.length && refInfer.length) {
+    res.ref = { generator_params: refParams, train_img_s: n / median(refTrain), train_steps_s: refTrain, infer_img_s: n / median(refInfer), infer_batches_s: refInfer };
+  }
+  if (ortRun && ortInfer.length) {
+    res.ortImgS = n / median(ortInfer);
+    res.ortBatchS = ortInfer;
+  }
   gan.dispose();
   G.dispose();
   D.dispose();
-  return res;
+  return res as ArchResult;
 }
 
-// ---- PyTorch reference -----------------------------------------------------------------
-
-interface RefModel {
-  generator_params: number;
-  train_img_s: number;
-  infer_img_s: number;
-  onnx?: string;
-  onnx_error?: string;
-}
-
-interface RefResult {
-  torch: string;
-  threads: number;
-  mkldnn: boolean;
-  blas: string | null;
-  discriminator_params: number;
-  models: Record<string, RefModel>;
-}
+// ---- PyTorch reference (bench/reference.py --serve) ----------------------------------------
 
 function torchAvailable(): string | null {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
@@ -237,41 +336,66 @@ function torchAvailable(): string | null {
   return null;
 }
 
-function runReference(o: Opts, threads: number, onnxDir: string | null): Promise<RefResult> {
-  const args = [
-    path.join(HERE, 'reference.py'),
-    '--threads', String(threads),
-    '--batch', String(o.batch),
-    '--steps', String(o.quick ? 3 : 7),
-    '--warmup', '2',
-    '--infer-reps', String(o.quick ? 5 : 15),
-    '--size', String(DEFAULT_MODEL_CONFIG.size),
-    '--ngf', String(DEFAULT_MODEL_CONFIG.ngf),
-    '--ndf', String(DEFAULT_MODEL_CONFIG.ndf),
-    '--zdim', String(DEFAULT_MODEL_CONFIG.zDim),
-    '--bn-momentum', String(DEFAULT_MODEL_CONFIG.bnMomentum),
-  ];
-  if (onnxDir) args.push('--onnx-dir', onnxDir);
-  log(`reference: ${PYTHON} ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
-  return new Promise((resolve, reject) => {
-    const p = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => {
-      err += d;
-      process.stderr.write(d);
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`reference.py exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
-      } catch (e) {
-        reject(new Error(`reference.py printed no JSON: ${String(e)}`));
+/** reference.py in serve mode: one JSON command a line, one JSON answer a line. */
+class RefServer {
+  private buf = '';
+  private waiting: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  private dead: Error | null = null;
+  private stderrTail = '';
+
+  private constructor(private readonly p: ChildProcessWithoutNullStreams) {
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const w = this.waiting.shift();
+        if (w) w(line);
+        else this.lines.push(line);
       }
     });
-  });
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (d: string) => {
+      this.stderrTail = (this.stderrTail + d).slice(-2000);
+    });
+    const fail = (why: string) => {
+      this.dead = new Error(`reference.py ${why}: ${this.stderrTail.trim().split('\n').slice(-2).join(' | ')}`);
+      for (const w of this.waiting.splice(0)) w('');
+    };
+    p.on('error', (e) => fail(e.message));
+    p.on('exit', (code) => fail(`exited with ${code}`));
+  }
+
+  static start(o: Opts, threads: number): RefServer {
+    const args = [
+      path.join(HERE, 'reference.py'), '--serve',
+      '--threads', String(threads),
+      '--batch', String(o.batch),
+      '--size', String(DEFAULT_MODEL_CONFIG.size),
+      '--ngf', String(DEFAULT_MODEL_CONFIG.ngf),
+      '--ndf', String(DEFAULT_MODEL_CONFIG.ndf),
+      '--zdim', String(DEFAULT_MODEL_CONFIG.zDim),
+      '--bn-momentum', String(DEFAULT_MODEL_CONFIG.bnMomentum),
+    ];
+    log(`reference: ${PYTHON} ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
+    const p = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+    return new RefServer(p);
+  }
+
+  async call(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.dead) throw this.dead;
+    this.p.stdin.write(JSON.stringify(cmd) + '\n');
+    const line = this.lines.shift() ?? (await new Promise<string>((r) => this.waiting.push(r)));
+    if (this.dead && !line) throw this.dead;
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
+  stop(): void {
+    if (!this.dead) this.p.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
+  }
 }
 
 // ---- onnxruntime-node (optional) --------------------------------------------------------
@@ -304,27 +428,6 @@ async function loadOrt(): Promise<Ort | null> {
     }
   }
   return null;
-}
-
-async function benchOrt(ort: Ort, file: string, o: Opts, threads: number): Promise<number> {
-  const S = DEFAULT_MODEL_CONFIG.size;
-  const n = o.batch;
-  const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
-  const feeds = {
-    y: new ort.Tensor('float32', randomData(n * S * S, 5), [n, 1, S, S]),
-    z: new ort.Tensor('float32', randomData(n * DEFAULT_MODEL_CONFIG.zDim, 6), [n, DEFAULT_MODEL_CONFIG.zDim]),
-  };
-  const reps = o.quick ? 5 : 15;
-  for (let i = 0; i < 2; i++) await sess.run(feeds);
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = now();
-    const r = await sess.run(feeds);
-    ts.push(now() - t0);
-    if (r.uv.dims.join(',') !== `${n},2,${S},${S}`) throw new Error(`onnx output ${r.uv.dims.join('×')}`);
-  }
-  await sess.release();
-  return n / median(ts);
 }
 
 // ---- 12 MP photo -------------------------------------------------------------------------
@@ -402,41 +505,33 @@ async function main(): Promise<void> {
   const threads = o.threads ?? Math.max(1, info.threads);
   log(`backend: ${info.name} (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`);
 
-  const ours: Record<string, OursResult> = {};
-  for (const arch of ARCHS) ours[arch] = await benchOurs(arch, o);
-
-  // Reference (PyTorch), and onnxruntime-node from the reference's ONNX export.
-  let ref: RefResult | null = null;
+  // Reference (PyTorch) in a serve-mode child process, and onnxruntime-node.
+  let server: RefServer | null = null;
+  let ref: RefInfo | null = null;
   let refNote = '';
-  let ortImgS: number | null = null;
-  let ortNote = '';
   if (o.reference) {
     const why = torchAvailable();
     if (why) refNote = why;
     else {
-      const ort = await loadOrt();
-      const onnxDir = ort ? path.join(os.tmpdir(), `colorgan-bench-onnx-${process.pid}`) : null;
-      if (onnxDir) mkdirSync(onnxDir, { recursive: true });
+      server = RefServer.start(o, threads);
       try {
-        ref = await runReference(o, threads, onnxDir);
+        ref = (await server.call({ cmd: 'info' })) as unknown as RefInfo;
       } catch (e) {
         refNote = (e as Error).message;
+        server = null;
       }
-      if (!ort) ortNote = 'onnxruntime-node not installed';
-      else if (ref) {
-        const m = ref.models.advanced;
-        if (m?.onnx) {
-          try {
-            log('onnxruntime-node: advanced generator inference…');
-            ortImgS = await benchOrt(ort, m.onnx, o, threads);
-          } catch (e) {
-            ortNote = `onnxruntime-node failed: ${(e as Error).message.split('\n')[0]}`;
-          }
-        } else ortNote = `ONNX export failed: ${m?.onnx_error ?? 'unknown'}`;
-      }
-      if (onnxDir) await fs.rm(onnxDir, { recursive: true, force: true });
     }
   } else refNote = 'skipped (--no-reference)';
+  const ort = o.reference ? await loadOrt() : null;
+
+  const results: Record<string, ArchResult> = {};
+  for (const arch of ARCHS) results[arch] = await benchArch(arch, o, server, ort, threads);
+  server?.stop();
+  const ours: Record<string, OursResult> = Object.fromEntries(ARCHS.map((a) => [a, results[a].ours]));
+  const refErrors = ARCHS.filter((a) => results[a].refError).map((a) => `${a}: ${results[a].refError}`);
+  if (refErrors.length) refNote = refErrors.join('; ');
+  const ortImgS = results.advanced.ortImgS ?? null;
+  const ortNote = results.advanced.ortNote ?? '';
 
   const photo = o.photo ? await benchPhoto(o) : null;
 
@@ -447,27 +542,32 @@ async function main(): Promise<void> {
   p();
   p(`node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`);
   p(`ours: tfjs ${tf.version.tfjs} backend ${info.name}${info.name === 'wasm' ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : ''}`);
-  if (ref) p(`reference: PyTorch ${ref.torch}, ${ref.threads} threads, mkldnn ${ref.mkldnn ? 'available' : 'not available'}, BLAS ${ref.blas ?? '?'}`);
-  else p(`reference: n/a (${refNote})`);
+  if (ref) {
+    const blas = ref.blas_loaded?.find((l) => /openblas[^/]*\.so/.test(l)) ?? ref.blas_loaded?.[0] ?? ref.blas ?? '?';
+    p(`reference: PyTorch ${ref.torch}, ${ref.threads} threads, mkldnn ${ref.mkldnn ? 'available' : 'not available'}, BLAS ${blas}`);
+  }
+  if (refNote) p(`reference: ${ref ? 'error' : 'n/a'} (${refNote})`);
+  p('ours, PyTorch and onnxruntime are timed interleaved (one step/batch each in turn), medians.');
   p();
   p('| path | training img/s | inference img/s |');
   p('|---|---:|---:|');
   const tname = `colorgan ${info.name}${info.name === 'wasm' ? ` ${info.threads}T` : ''}`;
   for (const arch of ARCHS) p(`| ${tname} ${arch} | ${f2(ours[arch].trainImgS)} | ${f1(ours[arch].inferImgS)} |`);
   for (const arch of ARCHS) {
-    const m = ref?.models[arch];
+    const m = results[arch].ref;
     p(`| PyTorch${ref ? ` ${ref.torch} ${ref.threads}T` : ''} ${arch} | ${f2(m?.train_img_s)} | ${f1(m?.infer_img_s)} |`);
   }
   p(`| onnxruntime-node advanced (PyTorch export) | n/a | ${ortImgS == null ? `n/a` : f1(ortImgS)} |`);
   if (ortNote) p(`(onnxruntime: ${ortNote})`);
   p();
   p('Training = one full GAN step (G step + D step, Adam) per batch; inference = generator forward at model size (inference mode); medians.');
-  const steps = ARCHS.map((a) => `${a} ${ours[a].trainStepS.map((s) => s.toFixed(2)).join(' ')}`).join('; ');
-  p(`our training step times (s): ${steps}`);
+  const fmt = (xs: number[] | undefined) => (xs?.length ? xs.map((s) => s.toFixed(2)).join(' ') : 'n/a');
+  p(`training step times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].trainStepS)}; PyTorch ${a} ${fmt(results[a].ref?.train_steps_s)}`).join('; ')}`);
+  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${results.advanced.ortBatchS ? `; onnxruntime advanced ${fmt(results.advanced.ortBatchS)}` : ''}`);
 
   // Parameter counts must match, or the comparison is of different networks.
   for (const arch of ARCHS) {
-    const m = ref?.models[arch];
+    const m = results[arch].ref;
     const same = m ? m.generator_params === ours[arch].gParams : null;
     p(`params ${arch}: G ours ${ours[arch].gParams}${m ? ` / PyTorch ${m.generator_params} ${same ? '(match)' : '(MISMATCH)'}` : ''}`);
   }
@@ -501,14 +601,14 @@ async function main(): Promise<void> {
     }
   }
 
-  const trainRatio = ratio(adv.trainImgS, ref?.models.advanced?.train_img_s);
-  const refInfer = [ref?.models.advanced?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
+  const trainRatio = ratio(adv.trainImgS, results.advanced.ref?.train_img_s);
+  const refInfer = [results.advanced.ref?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
   const bestRef = refInfer.length ? Math.max(...refInfer) : null;
   const bestRefName = bestRef == null ? 'n/a' : bestRef === ortImgS ? 'onnxruntime-node' : 'PyTorch';
   const inferRatio = ratio(adv.inferImgS, bestRef);
   p();
   p('## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)');
-  p(`training, advanced: ours ${f2(adv.trainImgS)} / PyTorch ${f2(ref?.models.advanced?.train_img_s)} img/s`);
+  p(`training, advanced: ours ${f2(adv.trainImgS)} / PyTorch ${f2(results.advanced.ref?.train_img_s)} img/s`);
   p(`inference, advanced: ours ${f1(adv.inferImgS)} / best reference ${f1(bestRef)} img/s (${bestRefName})`);
   p(`12 MP photo: ours ${photo ? median(photo.oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo.sharpS).toFixed(3) : 'n/a'} s`);
   p(`train-ratio-vs-pytorch: ${f2(trainRatio)}`);

@@ -50,7 +50,50 @@ def parse():
     p.add_argument('--beta1', type=float, default=0.5)
     p.add_argument('--models', default='baseline,advanced')
     p.add_argument('--onnx-dir', default=None, help='also export each generator (eval mode, batch --batch) as DIR/<arch>.onnx')
+    p.add_argument('--serve', action='store_true',
+                   help='interleaving mode for bench.ts: read one JSON command a line on stdin, answer one JSON line on stdout')
     return p.parse_args()
+
+
+def serve(info, setup):
+    """Commands (one JSON object a line):
+         {"cmd": "info"}                             -> the info object (versions, threads, D params)
+         {"cmd": "setup", "arch": A}                 -> {"generator_params": n}
+         {"cmd": "train", "arch": A, "n": k}         -> {"times": [s, ...]}  (k training steps, each timed)
+         {"cmd": "infer", "arch": A, "n": k}         -> {"times": [s, ...]}  (k inference batches)
+         {"cmd": "onnx", "arch": A, "path": P}       -> {"onnx": P} or {"onnx_error": msg}
+         {"cmd": "quit"}
+       Errors come back as {"error": msg}."""
+    models = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            c = json.loads(line)
+            cmd = c['cmd']
+            if cmd == 'quit':
+                break
+            if cmd == 'info':
+                r = info
+            elif cmd == 'setup':
+                models[c['arch']] = setup(c['arch'])
+                r = {'generator_params': sum(p.numel() for p in models[c['arch']]['G'].parameters())}
+            elif cmd in ('train', 'infer'):
+                fn = models[c['arch']]['step' if cmd == 'train' else 'infer']
+                ts = []
+                for _ in range(int(c.get('n', 1))):
+                    t0 = time.perf_counter()
+                    fn()
+                    ts.append(time.perf_counter() - t0)
+                r = {'times': ts}
+            elif cmd == 'onnx':
+                r = models[c['arch']]['export'](c['path'])
+            else:
+                r = {'error': f'unknown command {cmd}'}
+        except Exception as e:  # noqa: BLE001
+            r = {'error': f'{type(e).__name__}: {e}'}
+        sys.stdout.write(json.dumps(r) + '\n')
+        sys.stdout.flush()
 
 
 def main():
@@ -152,7 +195,9 @@ def main():
     D = Discriminator(S, a.ndf)
     out['discriminator_params'] = count(D)
     bce = nn.BCEWithLogitsLoss()
-    for arch in a.models.split(','):
+
+    def setup(arch):
+        """Models, data and the two timed closures for one architecture."""
         G = Generator(arch, S, a.ngf, a.zdim)
         D = Discriminator(S, a.ndf)
         y = torch.rand(N, 1, S, S) * 2 - 1
@@ -189,17 +234,33 @@ def main():
             dopt.step()
             return float(g_adv), float(l1), float(d_loss)
 
-        train_ips, train_med, train_ts = median_rate(step, a.steps, a.warmup, N)
-
-        G.eval()
-
         def infer():
+            G.eval()
             with torch.no_grad():
                 return G(y, z).numpy()
 
-        infer_ips, infer_med, infer_ts = median_rate(infer, a.infer_reps, 2, N)
+        def export(path):
+            G.eval()
+            t0 = time.perf_counter()
+            try:
+                torch.onnx.export(G, (y, z), path, input_names=['y', 'z'], output_names=['uv'], opset_version=13,
+                                  do_constant_folding=True)
+                return {'onnx': path, 'onnx_export_s': time.perf_counter() - t0}
+            except Exception as e:  # noqa: BLE001
+                return {'onnx_error': f'{type(e).__name__}: {e}'.splitlines()[0][:300]}
+
+        return {'G': G, 'step': step, 'infer': infer, 'export': export}
+
+    if a.serve:
+        serve(out, setup)
+        return
+
+    for arch in a.models.split(','):
+        m = setup(arch)
+        train_ips, train_med, train_ts = median_rate(m['step'], a.steps, a.warmup, N)
+        infer_ips, infer_med, infer_ts = median_rate(m['infer'], a.infer_reps, 2, N)
         entry = {
-            'generator_params': count(G),
+            'generator_params': count(m['G']),
             'train_img_s': train_ips,
             'train_step_s': train_med,
             'train_steps_s': train_ts,
@@ -209,15 +270,7 @@ def main():
         }
         if a.onnx_dir:
             import os
-            path = os.path.join(a.onnx_dir, f'{arch}.onnx')
-            try:
-                t0 = time.perf_counter()
-                torch.onnx.export(G, (y, z), path, input_names=['y', 'z'], output_names=['uv'], opset_version=13,
-                                  do_constant_folding=True)
-                entry['onnx'] = path
-                entry['onnx_export_s'] = time.perf_counter() - t0
-            except Exception as e:  # noqa: BLE001
-                entry['onnx_error'] = f'{type(e).__name__}: {e}'.splitlines()[0][:300]
+            entry.update(m['export'](os.path.join(a.onnx_dir, f'{arch}.onnx')))
         out['models'][arch] = entry
         log(f'reference {arch}: train {train_ips:.2f} img/s, infer {infer_ips:.1f} img/s')
     print(json.dumps(out))
