@@ -3,7 +3,7 @@
  * full-resolution luma Y, take only the chroma U,V from the generator (predicted at
  * model size) and upsample it bilinearly. Pure function, shared with the browser.
  */
-import { NET_SCALE, toByte } from '../color/yuv.js';
+import { NET_SCALE } from '../color/yuv.js';
 import { resizePlane, upsampleTaps } from './resample.js';
 
 /**
@@ -22,40 +22,54 @@ export function sharpenToFullRes(
 ): Uint8Array {
   const tx = upsampleTaps(size, width);
   const ty = upsampleTaps(size, height);
-  // One row of upsampled U and V at a time (a 12 MP photo never holds full U,V planes).
-  const rowU = new Float32Array(size);
-  const rowV = new Float32Array(size);
+  // Horizontal taps are neighbours (x0, x0+1): keep x0 and the weight of x0+1; the row
+  // buffers get one extra entry so the right edge needs no branch.
+  const x0s = new Int32Array(width);
+  const fxs = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    x0s[x] = tx.index[2 * x];
+    fxs[x] = tx.index[2 * x + 1] === tx.index[2 * x] ? 0 : tx.weight[2 * x + 1];
+  }
+  // Uint8ClampedArray stores round and clamp, so the in-gamut path needs no branches.
+  const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  // One row of chroma (at model width, in digital levels) at a time: a 12 MP photo never
+  // holds full-resolution U,V planes.
+  const rowU = new Float32Array(size + 1);
+  const rowV = new Float32Array(size + 1);
   for (let y = 0; y < height; y++) {
     const r0 = ty.index[2 * y] * size * 2;
     const r1 = ty.index[2 * y + 1] * size * 2;
-    const w0 = ty.weight[2 * y];
-    const w1 = ty.weight[2 * y + 1];
+    const w0 = ty.weight[2 * y] * NET_SCALE;
+    const w1 = ty.weight[2 * y + 1] * NET_SCALE;
     for (let i = 0; i < size; i++) {
       rowU[i] = w0 * uv[r0 + 2 * i] + w1 * uv[r1 + 2 * i];
       rowV[i] = w0 * uv[r0 + 2 * i + 1] + w1 * uv[r1 + 2 * i + 1];
     }
+    rowU[size] = rowU[size - 1];
+    rowV[size] = rowV[size - 1];
     let p = y * width * 3;
     for (let x = 0; x < width; x++, p += 3) {
-      const a = tx.index[2 * x], b = tx.index[2 * x + 1];
-      const wa = tx.weight[2 * x], wb = tx.weight[2 * x + 1];
-      // U - 128 and V - 128 at digital scale.
-      const du = (wa * rowU[a] + wb * rowU[b]) * NET_SCALE;
-      const dv = (wa * rowV[a] + wb * rowV[b]) * NET_SCALE;
+      const i = x0s[x];
+      const f = fxs[x];
+      const du = rowU[i] + f * (rowU[i + 1] - rowU[i]); // U - 128
+      const dv = rowV[i] + f * (rowV[i + 1] - rowV[i]); // V - 128
       const yy = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
-      let dr = 1.4075 * dv;
-      let dg = -0.3455 * du - 0.7169 * dv;
-      let db = 1.779 * du;
-      // Out of gamut: shrink the chroma toward gray instead of clipping each channel,
-      // which would change the luma (these offsets add nothing to Y, so Y is kept).
-      const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
-      if (t < 1) {
-        dr *= t;
-        dg *= t;
-        db *= t;
+      const dr = 1.4075 * dv;
+      const dg = -0.3455 * du - 0.7169 * dv;
+      const db = 1.779 * du;
+      const r = yy + dr, g = yy + dg, b = yy + db;
+      if (r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255) {
+        o[p] = r;
+        o[p + 1] = g;
+        o[p + 2] = b;
+      } else {
+        // Out of gamut: shrink the chroma toward gray instead of clipping each channel,
+        // which would change the luma (these offsets add nothing to Y, so Y is kept).
+        const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
+        o[p] = yy + t * dr;
+        o[p + 1] = yy + t * dg;
+        o[p + 2] = yy + t * db;
       }
-      out[p] = toByte(yy + dr);
-      out[p + 1] = toByte(yy + dg);
-      out[p + 2] = toByte(yy + db);
     }
   }
   return out;
