@@ -27,3 +27,6 @@ export { listImages } from './data/walk.js';
 export * as color from './color/yuv.js';
 export * as metrics from './eval/metrics.js';
 export type { RgbImage, YuvPlanes } from './color/yuv.js';
+export { evaluate } from './eval/evaluate.js';
+export type { EvaluateOptions, EvalResult } from './eval/evaluate.js';
+export { writeReport } from './eval/report.js';
