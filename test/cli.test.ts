@@ -10,9 +10,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/data/decode.js';
+import { bigPng } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(here);
@@ -50,25 +50,6 @@ async function newestMtime(dir: string, ext: string): Promise<number> {
   return newest;
 }
 
-/** A valid 1-bit grayscale PNG of width×height (all black), small on disk (as in data.test.ts). */
-function bigPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 1; // bit depth
-  ihdr[9] = 0; // grayscale
-  const raw = Buffer.alloc((1 + Math.ceil(width / 8)) * height);
-  const idat = zlib.deflateSync(raw, { level: 1 });
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
 
 let tmp: string;
 let photos: string; // good photos in nested folders + bad files

@@ -4,7 +4,6 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, decodeResized, encodeImage, ImageDecodeError, IMAGE_EXTENSIONS, isImageFile } from '../src/data/decode.js';
 import { listImages } from '../src/data/walk.js';
@@ -12,6 +11,7 @@ import { splitTrainVal } from '../src/data/split.js';
 import { cacheFileFor, defaultCacheDir, loadDataset, subset } from '../src/data/dataset.js';
 import type { LoadOptions } from '../src/data/dataset.js';
 import { rgbBufferToYuv } from '../src/color/yuv.js';
+import { bigPng } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIX = path.join(here, 'fixtures');
@@ -53,26 +53,6 @@ async function rejectsDecode(p: Promise<unknown>, file: string, reason: RegExp):
   assert.fail(`expected ${file} to fail`);
 }
 
-/** A valid 1-bit grayscale PNG of width×height (all black), small on disk. */
-function bigPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 1; // bit depth
-  ihdr[9] = 0; // grayscale
-  const row = 1 + Math.ceil(width / 8);
-  const raw = Buffer.alloc(row * height); // filter 0, all zero
-  const idat = zlib.deflateSync(raw, { level: 1 });
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
 
 describe('decode', () => {
   test('IMAGE_EXTENSIONS, case-insensitive', () => {
