@@ -128,3 +128,17 @@ test('a diverging run stops with a clear error and keeps the last good checkpoin
   const ck = await loadCheckpoint(before!);
   assert.equal(ck.state.epoch, 1);
 });
+
+test('--init starts the generator from a saved one (and refuses a different architecture)', async () => {
+  const common = { data: FIXTURES, ...tiny, seed: 5, l1: 50, cacheDir: path.join(tmp, 'cache') };
+  const first = path.join(tmp, 'init-src');
+  await train({ ...common, model: 'advanced', out: first, epochs: 1 });
+  const out = path.join(tmp, 'init-dst');
+  const res = await train({ ...common, model: 'advanced', out, epochs: 1, init: path.join(first, 'generator') });
+  assert.equal(res.history.length, 1);
+  assert.equal((await readMetadata(path.join(out, 'generator'))).training?.initFrom, path.join(first, 'generator'));
+  await assert.rejects(
+    train({ ...common, model: 'baseline', out: path.join(tmp, 'init-bad'), epochs: 1, init: path.join(first, 'generator') }),
+    /generator has arch = advanced, the run wants baseline/,
+  );
+});

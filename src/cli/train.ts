@@ -19,6 +19,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
   --lr X            Adam learning rate (default ${D.lr}); --beta1 X (default ${D.beta1})
   --ngf N, --ndf N  generator / discriminator widths (default ${D.ngf} / ${D.ndf})
   --diversity μ     mode-seeking term so different z give different colors (default ${D.diversity})
+  --init DIR        start the generator from a saved generator folder (e.g. models/sky)
   --limit N         use at most N training photos (quick experiments)
   --resume          continue from the run's last complete checkpoint
   --threads N       wasm threads (default: all cores)`;
@@ -28,7 +29,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     data: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
     l1: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
     lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
-    diversity: { type: 'string' }, limit: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
+    diversity: { type: 'string' }, limit: { type: 'string' }, init: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
@@ -61,6 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     diversity: v.diversity === undefined ? undefined : numFlag(v.diversity, 'diversity', D.diversity),
     limit: v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1),
     resume: Boolean(v.resume),
+    init: v.init,
   };
   // Drop undefined so defaults (or the checkpoint's values on --resume) apply.
   const clean = Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)) as typeof opts & { data: string; out: string };

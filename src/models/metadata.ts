@@ -24,6 +24,8 @@ export interface ModelMetadata {
     lr?: number;
     beta1?: number;
     diversity?: number;
+    /** Generator folder the run started from (--init), if any. */
+    initFrom?: string;
   };
   metrics?: Record<string, number>;
   createdAt?: string;

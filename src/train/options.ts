@@ -24,6 +24,8 @@ export interface TrainOptions {
   resume: boolean;
   /** Rows of the per-epoch sample grid. */
   sampleRows: number;
+  /** Start the generator from this saved generator folder (e.g. the bundled model) instead of random weights. */
+  init?: string;
   /** Use at most this many training images (quick experiments, tests). */
   limit?: number;
   cacheDir?: string;

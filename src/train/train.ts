@@ -14,7 +14,7 @@ import { buildGenerator } from '../models/generator.js';
 import { buildDiscriminator } from '../models/discriminator.js';
 import type { ModelConfig } from '../models/config.js';
 import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
-import { saveModel } from '../models/io.js';
+import { saveModel, loadModelFromDir, readMetadata } from '../models/io.js';
 import { GanStep, type StepLosses } from './gan.js';
 import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, type CheckpointState } from './checkpoint.js';
 import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, type TrainOptions } from './options.js';
@@ -60,6 +60,15 @@ const STEP_LOG_EVERY = 10;
 
 function epochSeed(seed: number, epoch: number, salt: number): number {
   return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ salt) >>> 0;
+}
+
+/** A saved generator to start from; its architecture must match the run's. */
+async function initialGenerator(dir: string, cfg: ModelConfig): Promise<tf.LayersModel> {
+  const meta = await readMetadata(dir);
+  for (const k of ['arch', 'size', 'ngf', 'zDim'] as const) {
+    if (meta.config[k] !== cfg[k]) throw new Error(`${dir}: generator has ${k} = ${meta.config[k]}, the run wants ${cfg[k]}`);
+  }
+  return loadModelFromDir(dir);
 }
 
 async function dirHasCheckpoints(runDir: string): Promise<boolean> {
@@ -180,7 +189,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}`);
 
   const cfg: ModelConfig = { arch: opts.model, size: opts.size, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
-  const G = resumed?.G ?? buildGenerator(cfg, { seed: opts.seed });
+  const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
   const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1: opts.l1, lr: opts.lr, beta1: opts.beta1, diversity: opts.diversity });
   if (resumed) await gan.setOptimizerWeights(resumed.optG, resumed.optD);
@@ -211,6 +220,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         lr: opts.lr,
         beta1: opts.beta1,
         diversity: opts.diversity,
+        initFrom: opts.init,
       },
       metrics: valL1 === undefined ? undefined : { valL1 },
     });
