@@ -1,7 +1,7 @@
 /** Resampling and sharpening (pure functions shared by Node and the browser). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resizePlane } from '../src/infer/resample.js';
+import { resizePlane, shrinkLuma } from '../src/infer/resample.js';
 import { sharpenToFullRes, lumaForModel } from '../src/infer/sharpen.js';
 import { noiseFor } from '../src/infer/generate.js';
 import { rgbBufferToYuv } from '../src/color/yuv.js';
@@ -65,4 +65,16 @@ test('lumaForModel: network-scale luma of the shrunk photo; noise is seeded', ()
   assert.ok(y.every((v) => Math.abs(v - 1) < 1e-5));
   assert.deepEqual(noiseFor(3, 1, 8), noiseFor(3, 1, 8));
   assert.notDeepEqual(noiseFor(3, 1, 8), noiseFor(3, 2, 8));
+});
+
+test('shrinkLuma (streaming) equals luma then resizePlane', () => {
+  const w = 203, h = 131;
+  const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 131 + 7) % 256);
+  const y = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) y[i] = rgb[3 * i] * 0.299 + rgb[3 * i + 1] * 0.587 + rgb[3 * i + 2] * 0.114;
+  const a = resizePlane(y, w, h, 16, 16);
+  const b = shrinkLuma(rgb, w, h, 16, 16);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert.ok(worst < 1e-3, `max difference ${worst}`);
 });

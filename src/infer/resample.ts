@@ -99,3 +99,41 @@ export function upsampleTaps(n: number, m: number): { index: Int32Array; weight:
   const t = bilinearTaps(n, m);
   return { index: t.index, weight: t.weight };
 }
+
+/**
+ * Luma (ITU-R 601) of interleaved RGB bytes, area-averaged from width×height down to
+ * dw×dh in one streaming pass: no full-resolution float plane (a 12 MP photo would need
+ * 48 MB and two extra passes). Requires dw <= width and dh <= height.
+ */
+export function shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: number, dh: number): Float32Array {
+  const tx = areaTaps(width, dw);
+  const ty = areaTaps(height, dh);
+  // For each source row: the output rows it contributes to, with weights.
+  const rowOut: number[][] = Array.from({ length: height }, () => []);
+  const rowW: number[][] = Array.from({ length: height }, () => []);
+  for (let oy = 0; oy < dh; oy++) {
+    for (let t = ty.start[oy]; t < ty.start[oy + 1]; t++) {
+      rowOut[ty.index[t]].push(oy);
+      rowW[ty.index[t]].push(ty.weight[t]);
+    }
+  }
+  const out = new Float32Array(dw * dh);
+  const line = new Float32Array(width);
+  const reduced = new Float32Array(dw);
+  for (let y = 0; y < height; y++) {
+    if (rowOut[y].length === 0) continue;
+    let p = y * width * 3;
+    for (let x = 0; x < width; x++, p += 3) line[x] = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
+    for (let ox = 0; ox < dw; ox++) {
+      let acc = 0;
+      for (let t = tx.start[ox]; t < tx.start[ox + 1]; t++) acc += tx.weight[t] * line[tx.index[t]];
+      reduced[ox] = acc;
+    }
+    const outs = rowOut[y], ws = rowW[y];
+    for (let k = 0; k < outs.length; k++) {
+      const o = outs[k] * dw, w = ws[k];
+      for (let ox = 0; ox < dw; ox++) out[o + ox] += w * reduced[ox];
+    }
+  }
+  return out;
+}

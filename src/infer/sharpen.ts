@@ -4,7 +4,7 @@
  * model size) and upsample it bilinearly. Pure function, shared with the browser.
  */
 import { NET_SCALE } from '../color/yuv.js';
-import { resizePlane, upsampleTaps } from './resample.js';
+import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
 
 /**
  * @param rgb   full-resolution input, interleaved RGB bytes (a gray photo has R=G=B); its
@@ -84,10 +84,16 @@ function fit(y: number, d: number): number {
 
 /** Luma plane at network scale, resized to size×size (area average), from RGB bytes. */
 export function lumaForModel(rgb: Uint8Array, width: number, height: number, size: number): Float32Array {
-  const n = width * height;
-  const y = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
-  const small = width === size && height === size ? y : resizePlane(y, width, height, size, size);
+  let small: Float32Array;
+  if (width >= size && height >= size) {
+    small = shrinkLuma(rgb, width, height, size, size);
+  } else {
+    // A photo smaller than the model: bilinear enlargement of its luma plane.
+    const n = width * height;
+    const y = new Float32Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
+    small = resizePlane(y, width, height, size, size);
+  }
   for (let i = 0; i < small.length; i++) small[i] = small[i] / NET_SCALE - 1;
   return small;
 }
