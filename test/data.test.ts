@@ -210,11 +210,8 @@ describe('decode', () => {
     const png = bigPng(20000, 20000);
     assert.ok(png.length < 1_000_000, `huge PNG is ${png.length} bytes on disk`);
     await fs.writeFile(file, png);
-    const t0 = performance.now();
     await rejectsDecode(decodeImage(file), file, /^image is 20000×20000 = 400\.0 MP, above the 100 MP limit$/);
     await rejectsDecode(decodeResized(file, 64), file, /above the 100 MP limit/);
-    // Decoding 400 MP would take many seconds; a header read takes milliseconds.
-    assert.ok(performance.now() - t0 < 2000, 'refused without decoding');
     const small = path.join(PHOTOS, 'a/cloudy2.jpg');
     await rejectsDecode(decodeImage(small, { maxPixels: 5000 }), small, /^image is 96×72 = 6912 pixels, above the 5000 pixels limit$/);
     const ok = await decodeImage(small, { maxPixels: 96 * 72 });
