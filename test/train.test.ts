@@ -84,7 +84,7 @@ test('train writes checkpoints, grids, losses; resume after epoch 1 equals an un
   const a = path.join(tmp, 'uninterrupted');
   const resA = await train({ ...common, out: a, epochs: 2 });
   assert.equal(resA.history.length, 2);
-  for (const f of ['losses.jsonl', 'loss-curve.png', 'loss-curve.svg', 'samples/epoch-0001.png', 'samples/epoch-0002.png', 'generator/model.json', 'checkpoints/latest.json']) {
+  for (const f of ['losses.jsonl', 'loss-curve.png', 'loss-curve.svg', 'samples/epoch-0001.png', 'samples/epoch-0002.png', 'generator/model.json', 'generator-best/colorgan.json', 'checkpoints/latest.json']) {
     await fs.access(path.join(a, f));
   }
   const lines = (await fs.readFile(path.join(a, 'losses.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -93,6 +93,8 @@ test('train writes checkpoints, grids, losses; resume after epoch 1 equals an un
   const meta = await readMetadata(path.join(a, 'generator'));
   assert.equal(meta.config.arch, 'advanced');
   assert.equal(meta.training?.epochs, 2);
+  const best = await readMetadata(path.join(a, 'generator-best'));
+  assert.equal(best.metrics?.valL1, Math.min(...lines.map((l) => l.valL1)));
 
   const b = path.join(tmp, 'interrupted');
   await train({ ...common, out: b, epochs: 1 });

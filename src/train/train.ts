@@ -292,6 +292,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     optState.g[0].tensor.dispose(); // the iteration counters are fresh scalars; the moments are the optimizer's own
     optState.d[0].tensor.dispose();
     await saveModel(G, path.join(runDir, 'generator'), meta(epoch, valL1));
+    // GAN training is noisy from epoch to epoch: also keep the generator with the lowest validation L1.
+    if (valL1 <= Math.min(...history.map((h) => h.valL1))) await saveModel(G, path.join(runDir, 'generator-best'), meta(epoch, valL1));
     await writeLogs(runDir, history, stepLog);
     ev.epochEnd?.(rec);
   }
