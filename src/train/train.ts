@@ -23,9 +23,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from '../report/grid.js';
 import { plotSvg, svgToPng } from '../report/plot.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
-import { sharpenToFullRes, lumaForModel } from '../infer/sharpen.js';
+import { colorizeImage } from '../infer/colorizer.js';
 import { grayscaleRgb, type RgbImage } from '../color/yuv.js';
-import { rawRgb } from '../infer/raw.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -108,17 +107,15 @@ interface SamplePhoto {
 }
 
 async function renderSamples(G: tf.LayersModel, cfg: ModelConfig, photos: SamplePhoto[]): Promise<Buffer> {
-  const S = cfg.size;
-  const ys = photos.map((p) => lumaForModel(p.full.data, p.full.width, p.full.height, S));
-  const uvs = predictUv(G, S, ys, photos.map((_, i) => noiseFor(1, i, cfg.zDim)));
+  // The same colorizer users get: gray in, raw model-size output and sharpened full size out.
+  const colorizer = { model: G, meta: generatorMetadata(cfg), source: 'training' };
   const rows = photos.map((p, i) => {
     const gray = grayscaleRgb(p.full);
-    const raw = rawRgb(ys[i], uvs[i], S);
-    const sharp = { width: p.full.width, height: p.full.height, data: sharpenToFullRes(gray.data, p.full.width, p.full.height, uvs[i], S) };
-    return [gray, p.full, raw, sharp];
+    const c = colorizeImage(colorizer, gray, { seed: 1, sample: i });
+    return [gray, p.full, c.raw, c.rgb];
   });
   return renderGrid(rows, {
-    titles: ['gray input', 'original', `generator (${S}×${S})`, 'sharpened (orig. Y)'],
+    titles: ['gray input', 'original', `generator (${cfg.size}×${cfg.size})`, 'sharpened (orig. Y)'],
     cell: 128,
     rowLabels: photos.map((p) => path.basename(p.file)),
   });
@@ -173,7 +170,6 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   } else if (await dirHasCheckpoints(runDir)) {
     throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);
   }
-  opts = { ...opts };
   const startEpoch = resumed?.state.epoch ?? 0;
 
   // ---- data ---------------------------------------------------------------------
