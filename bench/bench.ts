@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { initBackend } from '../src/backend/node.js';
+import { initBackend, describeBackend } from '../src/backend/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { buildDiscriminator } from '../src/models/discriminator.js';
 import { DEFAULT_MODEL_CONFIG, type Architecture, type ModelConfig } from '../src/models/config.js';
@@ -503,7 +503,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const info = await initBackend({ threads: o.threads });
   const threads = o.threads ?? Math.max(1, info.threads);
-  log(`backend: ${info.name} (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`);
+  log(`backend: ${describeBackend(info)}`);
 
   // Reference (PyTorch) in a serve-mode child process, and onnxruntime-node.
   let server: RefServer | null = null;
@@ -541,7 +541,7 @@ async function main(): Promise<void> {
   p(`# colorgan benchmark${o.quick ? ' (--quick)' : ''}`);
   p();
   p(`node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`);
-  p(`ours: tfjs ${tf.version.tfjs} backend ${info.name}${info.name === 'wasm' ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : ''}`);
+  p(`ours: tfjs ${tf.version.tfjs} backend ${describeBackend(info)}`);
   if (ref) {
     const blas = ref.blas_loaded?.find((l) => /openblas[^/]*\.so/.test(l)) ?? ref.blas_loaded?.[0] ?? ref.blas ?? '?';
     p(`reference: PyTorch ${ref.torch}, ${ref.threads} threads, mkldnn ${ref.mkldnn ? 'available' : 'not available'}, BLAS ${blas}`);
@@ -551,7 +551,7 @@ async function main(): Promise<void> {
   p();
   p('| path | training img/s | inference img/s |');
   p('|---|---:|---:|');
-  const tname = `colorgan ${info.name}${info.name === 'wasm' ? ` ${info.threads}T` : ''}`;
+  const tname = `colorgan ${info.name}${info.name === 'wasm' ? ` ${info.threads}T` : ''}${info.native ? '+oneDNN' : ''}`;
   for (const arch of ARCHS) p(`| ${tname} ${arch} | ${f2(ours[arch].trainImgS)} | ${f1(ours[arch].inferImgS)} |`);
   for (const arch of ARCHS) {
     const m = results[arch].ref;

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerWasmKernels } from './kernels/index.js';
+import { enableNativeConvolutions } from './native.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -25,6 +26,8 @@ export interface BackendInfo {
   name: string;
   threads: number;
   simd: boolean;
+  /** oneDNN version when the native convolution addon is in use (Node, wasm backend). */
+  native?: string;
 }
 
 let current: Promise<BackendInfo> | null = null;
@@ -53,11 +56,9 @@ async function initWasm(threads: number | undefined): Promise<BackendInfo> {
   wasm.setWasmPaths(wasmDistDir());
   registerWasmKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('could not initialize the wasm backend');
-  return {
-    name: 'wasm',
-    threads: nThreads > 1 ? wasm.getThreadsCount() : 1,
-    simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
-  };
+  const used = nThreads > 1 ? wasm.getThreadsCount() : 1;
+  const native = enableNativeConvolutions(used) ?? undefined;
+  return { name: 'wasm', threads: used, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), native };
 }
 
 async function init(opts: BackendOptions): Promise<BackendInfo> {
@@ -75,10 +76,16 @@ async function init(opts: BackendOptions): Promise<BackendInfo> {
   await tf.ready();
   tf.enableProdMode(); // no Node advice banner; no per-op debug checks
   if (opts.verbose) {
-    const extra = info.name === 'wasm' ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
-    process.stderr.write(`backend: ${info.name}${extra}\n`);
+    process.stderr.write(`backend: ${describeBackend(info)}\n`);
   }
   return info;
+}
+
+/** "wasm (SIMD, 2 threads) + oneDNN 2.6.3 convolutions", for logs and reports. */
+export function describeBackend(info: BackendInfo): string {
+  if (info.name !== 'wasm') return info.name;
+  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${threads})${info.native ? ` + oneDNN ${info.native} convolutions` : ''}`;
 }
 
 /** Initialize once per process; later calls return the same backend. */

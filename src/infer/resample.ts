@@ -5,14 +5,14 @@
  * and tf.image.resizeBilinear with halfPixelCenters).
  */
 
-interface Taps {
+export interface Taps {
   index: Int32Array;
   weight: Float32Array;
   start: Int32Array; // taps of output i are start[i] .. start[i+1]-1
 }
 
 /** Area-averaging taps for resizing n source samples to m (m <= n). */
-function areaTaps(n: number, m: number): Taps {
+export function areaTaps(n: number, m: number): Taps {
   const scale = n / m;
   const idx: number[] = [];
   const wts: number[] = [];

@@ -7,6 +7,47 @@ import { NET_SCALE } from '../color/yuv.js';
 import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
 
 /**
+ * Faster implementations of the two full-resolution loops, installed at start-up where
+ * available (Node: the optional native addon, see src/backend/native.ts). They must give
+ * the same results as the JS loops below; the tests compare them.
+ */
+export interface PixelKernels {
+  shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: number, dh: number): Float32Array;
+  sharpen(rgb: Uint8Array, width: number, height: number, uv: Float32Array, size: number, out: Uint8Array, taps: SharpenTaps): void;
+}
+
+let pixelKernels: PixelKernels | null = null;
+
+/** Install (or with null remove) faster pixel kernels. */
+export function setPixelKernels(k: PixelKernels | null): void {
+  pixelKernels = k;
+}
+
+/** Resampling taps of the chroma upsampling, shared by the JS and native loops. */
+export interface SharpenTaps {
+  /** Left chroma column of each output column, and the weight of the one to its right. */
+  x0s: Int32Array;
+  fxs: Float32Array;
+  /** Two chroma rows (index, weight) per output row. */
+  tyIndex: Int32Array;
+  tyWeight: Float32Array;
+}
+
+export function sharpenTaps(width: number, height: number, size: number): SharpenTaps {
+  const tx = upsampleTaps(size, width);
+  const ty = upsampleTaps(size, height);
+  // Horizontal taps are neighbours (x0, x0+1): keep x0 and the weight of x0+1; the row
+  // buffers get one extra entry so the right edge needs no branch.
+  const x0s = new Int32Array(width);
+  const fxs = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    x0s[x] = tx.index[2 * x];
+    fxs[x] = tx.index[2 * x + 1] === tx.index[2 * x] ? 0 : tx.weight[2 * x + 1];
+  }
+  return { x0s, fxs, tyIndex: ty.index, tyWeight: ty.weight };
+}
+
+/**
  * @param rgb   full-resolution input, interleaved RGB bytes (a gray photo has R=G=B); its
  *              luma is the Y we keep.
  * @param uv    generator output, size×size×2 interleaved (u, v) at network scale.
@@ -20,16 +61,12 @@ export function sharpenToFullRes(
   size: number,
   out: Uint8Array = new Uint8Array(width * height * 3),
 ): Uint8Array {
-  const tx = upsampleTaps(size, width);
-  const ty = upsampleTaps(size, height);
-  // Horizontal taps are neighbours (x0, x0+1): keep x0 and the weight of x0+1; the row
-  // buffers get one extra entry so the right edge needs no branch.
-  const x0s = new Int32Array(width);
-  const fxs = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    x0s[x] = tx.index[2 * x];
-    fxs[x] = tx.index[2 * x + 1] === tx.index[2 * x] ? 0 : tx.weight[2 * x + 1];
+  const taps = sharpenTaps(width, height, size);
+  if (pixelKernels) {
+    pixelKernels.sharpen(rgb, width, height, uv, size, out, taps);
+    return out;
   }
+  const { x0s, fxs, tyIndex, tyWeight } = taps;
   // Uint8ClampedArray stores round and clamp, so the in-gamut path needs no branches.
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   // One row of chroma (at model width, in digital levels) at a time: a 12 MP photo never
@@ -37,10 +74,10 @@ export function sharpenToFullRes(
   const rowU = new Float32Array(size + 1);
   const rowV = new Float32Array(size + 1);
   for (let y = 0; y < height; y++) {
-    const r0 = ty.index[2 * y] * size * 2;
-    const r1 = ty.index[2 * y + 1] * size * 2;
-    const w0 = ty.weight[2 * y] * NET_SCALE;
-    const w1 = ty.weight[2 * y + 1] * NET_SCALE;
+    const r0 = tyIndex[2 * y] * size * 2;
+    const r1 = tyIndex[2 * y + 1] * size * 2;
+    const w0 = tyWeight[2 * y] * NET_SCALE;
+    const w1 = tyWeight[2 * y + 1] * NET_SCALE;
     for (let i = 0; i < size; i++) {
       rowU[i] = w0 * uv[r0 + 2 * i] + w1 * uv[r1 + 2 * i];
       rowV[i] = w0 * uv[r0 + 2 * i + 1] + w1 * uv[r1 + 2 * i + 1];
@@ -86,7 +123,7 @@ function fit(y: number, d: number): number {
 export function lumaForModel(rgb: Uint8Array, width: number, height: number, size: number): Float32Array {
   let small: Float32Array;
   if (width >= size && height >= size) {
-    small = shrinkLuma(rgb, width, height, size, size);
+    small = (pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, size, size);
   } else {
     // A photo smaller than the model: bilinear enlargement of its luma plane.
     const n = width * height;

@@ -1,0 +1,442 @@
+// Optional native convolutions for colorgan: oneDNN (Debian's libdnnl) kernels that
+// work in place on the tfjs wasm heap, so the wasm backend keeps every tensor and only
+// the convolutions (≈75% of a training step) run natively, with AVX-512 where present.
+//
+// Also the colorizer's full-resolution pixel loops (luma shrink, sharpening), threaded.
+//
+// Convolutions: conv(heap, params): `heap` is a typed array over the whole wasm
+// memory, `params` an Int32Array describing the call (layout in native/README.md and
+// src/backend/native.ts). Tensors are NHWC; filters are tfjs' [KH,KW,Ci,Co] (oneDNN
+// "hwio"). Primitives are cached by their parameters; weights are reordered to the
+// primitive's preferred (blocked) layout on every call since they change every step.
+#include <node_api.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
+enum Act { LINEAR = 0, RELU = 1, LEAKY = 2, TANH = 3, SIGMOID = 4 };
+
+// params layout (Int32Array)
+enum P {
+  KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+  OFF_A, OFF_B, OFF_C, OFF_BIAS, ACT, ALPHA_BITS, NPARAMS
+};
+
+engine& eng() {
+  static engine e(engine::kind::cpu, 0);
+  return e;
+}
+stream& strm() {
+  static stream s(eng());
+  return s;
+}
+
+struct Prim {
+  primitive prim;
+  memory::desc wUser, wPrim;  // user hwio layout vs the primitive's choice
+  memory::desc scratch;
+  bool reorderW = false;
+  std::unique_ptr<reorder> wReorder;
+  std::vector<float> wBuf;   // primitive-layout weights (fwd / bwd-data input, bwd-weights output)
+  std::vector<uint8_t> scratchBuf;
+};
+
+std::map<std::string, std::unique_ptr<Prim>> cache;
+
+std::string keyOf(const int32_t* p) {
+  return std::string(reinterpret_cast<const char*>(p), sizeof(int32_t) * (OFF_A)) +
+         std::string(reinterpret_cast<const char*>(p + ACT), sizeof(int32_t) * 2) +
+         (p[OFF_BIAS] >= 0 ? "b" : "-");
+}
+
+Prim* build(const int32_t* p) {
+  const memory::dims src = {p[N], p[CI], p[H], p[W]};
+  const memory::dims dst = {p[N], p[CO], p[OH], p[OW]};
+  const memory::dims wts = {p[CO], p[CI], p[KH], p[KW]};
+  const memory::dims strides = {p[SH], p[SW]};
+  const memory::dims dil = {p[DH] - 1, p[DW] - 1};
+  const memory::dims padL = {p[PT], p[PL]};
+  const memory::dims padR = {p[PB], p[PR]};
+  const bool bias = p[OFF_BIAS] >= 0;
+
+  memory::desc srcMd(src, dt::f32, tag::nhwc), dstMd(dst, dt::f32, tag::nhwc);
+  memory::desc wAny(wts, dt::f32, tag::any), wUser(wts, dt::f32, tag::hwio);
+  memory::desc bMd = bias ? memory::desc({p[CO]}, dt::f32, tag::x) : memory::desc();
+
+  primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
+  if (p[KIND] == FWD && p[ACT] != LINEAR) {
+    float alpha;
+    std::memcpy(&alpha, &p[ALPHA_BITS], 4);
+    post_ops po;
+    switch (p[ACT]) {
+      case RELU: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+      case LEAKY: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
+      case TANH: po.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); break;
+      case SIGMOID: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+      default: throw std::runtime_error("unsupported activation");
+    }
+    attr.set_post_ops(po);
+  }
+
+  auto prim = std::make_unique<Prim>();
+  prim->wUser = wUser;
+  convolution_forward::desc fd(p[KIND] == FWD ? prop_kind::forward_inference : prop_kind::forward_training,
+                               algorithm::convolution_direct, srcMd, wAny, bMd, dstMd, strides, dil, padL, padR);
+  if (p[KIND] == FWD) {
+    convolution_forward::primitive_desc pd(fd, attr, eng());
+    prim->prim = convolution_forward(pd);
+    prim->wPrim = pd.weights_desc();
+    prim->scratch = pd.scratchpad_desc();
+  } else if (p[KIND] == BWD_DATA) {
+    primitive_attr plain;
+    convolution_forward::primitive_desc hint(fd, plain, eng());
+    convolution_backward_data::desc bd(algorithm::convolution_direct, srcMd, wAny, dstMd, strides, dil, padL, padR);
+    convolution_backward_data::primitive_desc pd(bd, attr, eng(), hint);
+    prim->prim = convolution_backward_data(pd);
+    prim->wPrim = pd.weights_desc();
+    prim->scratch = pd.scratchpad_desc();
+  } else {
+    primitive_attr plain;
+    convolution_forward::primitive_desc hint(fd, plain, eng());
+    convolution_backward_weights::desc bd(algorithm::convolution_direct, srcMd, wAny, dstMd, strides, dil, padL, padR);
+    convolution_backward_weights::primitive_desc pd(bd, attr, eng(), hint);
+    prim->prim = convolution_backward_weights(pd);
+    prim->wPrim = pd.diff_weights_desc();
+    prim->scratch = pd.scratchpad_desc();
+  }
+  prim->reorderW = prim->wPrim != wUser;
+  if (prim->reorderW) {
+    prim->wBuf.resize(prim->wPrim.get_size() / sizeof(float) + 16);
+    if (p[KIND] == BWD_WEIGHTS)
+      prim->wReorder = std::make_unique<reorder>(reorder::primitive_desc(eng(), prim->wPrim, eng(), wUser));
+    else
+      prim->wReorder = std::make_unique<reorder>(reorder::primitive_desc(eng(), wUser, eng(), prim->wPrim));
+  }
+  prim->scratchBuf.resize(prim->scratch.get_size() + 64);
+  return prim.release();
+}
+
+// Which implementation oneDNN chose, for benchmarks ("brg_conv:avx512_core", "jit:avx2", "ref:any"...).
+std::string implOf(const int32_t* p) {
+  std::unique_ptr<Prim> prim(build(p));
+  auto pd = prim->prim.get_primitive_desc();
+  const char* s = nullptr;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
+  return s ? s : "?";
+}
+
+void run(uint8_t* heap, size_t heapBytes, const int32_t* p) {
+  const std::string key = keyOf(p);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, std::unique_ptr<Prim>(build(p))).first;
+  Prim& c = *it->second;
+
+  const size_t nSrc = size_t(p[N]) * p[H] * p[W] * p[CI];
+  const size_t nDst = size_t(p[N]) * p[OH] * p[OW] * p[CO];
+  const size_t nW = size_t(p[KH]) * p[KW] * p[CI] * p[CO];
+  auto at = [&](int32_t off, size_t count, const char* what) -> float* {
+    if (off < 0 || size_t(off) + count * 4 > heapBytes || (off & 3) != 0)
+      throw std::runtime_error(std::string("tensor out of the wasm heap: ") + what);
+    return reinterpret_cast<float*>(heap + off);
+  };
+  // Roles of the three offsets by kind: fwd x,w->y; bwd-data dy,w->dx; bwd-weights x,dy->dw.
+  float *srcP, *dstP, *wP;
+  if (p[KIND] == FWD) {
+    srcP = at(p[OFF_A], nSrc, "x"); wP = at(p[OFF_B], nW, "filter"); dstP = at(p[OFF_C], nDst, "y");
+  } else if (p[KIND] == BWD_DATA) {
+    dstP = at(p[OFF_A], nDst, "dy"); wP = at(p[OFF_B], nW, "filter"); srcP = at(p[OFF_C], nSrc, "dx");
+  } else {
+    srcP = at(p[OFF_A], nSrc, "x"); dstP = at(p[OFF_B], nDst, "dy"); wP = at(p[OFF_C], nW, "dw");
+  }
+  const memory::dims src = {p[N], p[CI], p[H], p[W]};
+  const memory::dims dst = {p[N], p[CO], p[OH], p[OW]};
+  memory srcM({src, dt::f32, tag::nhwc}, eng(), srcP);
+  memory dstM({dst, dt::f32, tag::nhwc}, eng(), dstP);
+  memory wUserM(c.wUser, eng(), wP);
+  memory wM = c.reorderW ? memory(c.wPrim, eng(), c.wBuf.data()) : wUserM;
+  memory scratchM(c.scratch, eng(), c.scratchBuf.data());
+
+  stream& s = strm();
+  if (p[KIND] == FWD) {
+    if (c.reorderW) c.wReorder->execute(s, wUserM, wM);
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, srcM}, {DNNL_ARG_WEIGHTS, wM}, {DNNL_ARG_DST, dstM}, {DNNL_ARG_SCRATCHPAD, scratchM}};
+    if (p[OFF_BIAS] >= 0) {
+      float* b = at(p[OFF_BIAS], size_t(p[CO]), "bias");
+      args.insert({DNNL_ARG_BIAS, memory({{p[CO]}, dt::f32, tag::x}, eng(), b)});
+    }
+    c.prim.execute(s, args);
+  } else if (p[KIND] == BWD_DATA) {
+    if (c.reorderW) c.wReorder->execute(s, wUserM, wM);
+    c.prim.execute(s, {{DNNL_ARG_DIFF_DST, dstM}, {DNNL_ARG_WEIGHTS, wM}, {DNNL_ARG_DIFF_SRC, srcM},
+                       {DNNL_ARG_SCRATCHPAD, scratchM}});
+  } else {
+    c.prim.execute(s, {{DNNL_ARG_SRC, srcM}, {DNNL_ARG_DIFF_DST, dstM}, {DNNL_ARG_DIFF_WEIGHTS, wM},
+                       {DNNL_ARG_SCRATCHPAD, scratchM}});
+    if (c.reorderW) c.wReorder->execute(s, wM, wUserM);
+  }
+  s.wait();
+}
+
+// ---------------------------------------------------------------------------------
+// N-API glue
+
+napi_value throwError(napi_env env, const std::string& msg) {
+  napi_throw_error(env, nullptr, msg.c_str());
+  return nullptr;
+}
+
+bool typedArrayBytes(napi_env env, napi_value v, void** data, size_t* bytes) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return false;
+  size_t el = type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array ? 4
+              : type == napi_uint8_array || type == napi_int8_array ? 1 : 0;
+  if (el == 0) return false;
+  *bytes = length * el;
+  return true;
+}
+
+// conv(heap: Uint8Array|Float32Array over the whole wasm memory, params: Int32Array)
+napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void *heap, *params;
+  size_t heapBytes, paramBytes;
+  if (argc < 2 || !typedArrayBytes(env, argv[0], &heap, &heapBytes) ||
+      !typedArrayBytes(env, argv[1], &params, &paramBytes) || paramBytes < NPARAMS * 4)
+    return throwError(env, "conv(heap, params): expected a typed array over the heap and an Int32Array of params");
+  try {
+    run(static_cast<uint8_t*>(heap), heapBytes, static_cast<const int32_t*>(params));
+  } catch (const std::exception& e) {
+    return throwError(env, std::string("oneDNN convolution failed: ") + e.what());
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------
+// Full-resolution pixel work of the colorizer (same math as src/infer/sharpen.ts and
+// src/infer/resample.ts; the JS side passes the resampling taps so both agree).
+
+template <typename T>
+T* arg(napi_env env, napi_value v, size_t minCount, const char* what) {
+  void* data;
+  size_t bytes;
+  if (!typedArrayBytes(env, v, &data, &bytes) || bytes < minCount * sizeof(T))
+    throw std::runtime_error(std::string("bad or too short typed array: ") + what);
+  return static_cast<T*>(data);
+}
+
+int32_t intArg(napi_env env, napi_value v) {
+  int32_t n = 0;
+  if (napi_get_value_int32(env, v, &n) != napi_ok) throw std::runtime_error("expected an integer");
+  return n;
+}
+
+// lumaShrink(rgb, width, height, txStart, txIndex, txWeight, tyStart, tyIndex, tyWeight, out)
+// Area-averaged ITU-R 601 luma, one output row per task (a source row on the border of
+// two output rows is read twice, which costs nothing worth saving).
+napi_value LumaShrink(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc < 10) throw std::runtime_error("expected 10 arguments");
+    const int width = intArg(env, a[1]), height = intArg(env, a[2]);
+    const uint8_t* rgb = arg<uint8_t>(env, a[0], size_t(width) * height * 3, "rgb");
+    void* d;
+    size_t bx, by, bo;
+    if (!typedArrayBytes(env, a[3], &d, &bx) || !typedArrayBytes(env, a[6], &d, &by) || !typedArrayBytes(env, a[9], &d, &bo))
+      throw std::runtime_error("bad taps");
+    const int dw = int(bx / 4) - 1, dh = int(by / 4) - 1;
+    const int32_t* txS = arg<int32_t>(env, a[3], dw + 1, "txStart");
+    const int32_t* tyS = arg<int32_t>(env, a[6], dh + 1, "tyStart");
+    const int32_t* txI = arg<int32_t>(env, a[4], txS[dw], "txIndex");
+    const float* txW = arg<float>(env, a[5], txS[dw], "txWeight");
+    const int32_t* tyI = arg<int32_t>(env, a[7], tyS[dh], "tyIndex");
+    const float* tyW = arg<float>(env, a[8], tyS[dh], "tyWeight");
+    float* out = arg<float>(env, a[9], size_t(dw) * dh, "out");
+    for (int i = 0; i < txS[dw]; i++) if (txI[i] < 0 || txI[i] >= width) throw std::runtime_error("tap out of range");
+    for (int i = 0; i < tyS[dh]; i++) if (tyI[i] < 0 || tyI[i] >= height) throw std::runtime_error("tap out of range");
+#pragma omp parallel
+    {
+      std::vector<float> line(width);
+#pragma omp for schedule(dynamic, 1)
+      for (int oy = 0; oy < dh; oy++) {
+        float* o = out + size_t(oy) * dw;
+        for (int ox = 0; ox < dw; ox++) o[ox] = 0.f;
+        for (int t = tyS[oy]; t < tyS[oy + 1]; t++) {
+          const uint8_t* p = rgb + size_t(tyI[t]) * width * 3;
+          for (int x = 0; x < width; x++, p += 3) line[x] = float(p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114);
+          // double sums stored to float, in the JS order, so both give the same floats
+          const double w = tyW[t];
+          for (int ox = 0; ox < dw; ox++) {
+            double acc = 0;
+            for (int k = txS[ox]; k < txS[ox + 1]; k++) acc += double(txW[k]) * line[txI[k]];
+            o[ox] = float(o[ox] + w * double(float(acc)));
+          }
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return throwError(env, std::string("lumaShrink: ") + e.what());
+  }
+  return nullptr;
+}
+
+// Largest t <= 1 with y + t*d inside [0, 255].
+inline double fit(double y, double d) {
+  if (y + d > 255) return (255 - y) / d;
+  if (y + d < 0) return -y / d;
+  return 1;
+}
+
+inline uint8_t clampRound(double v) {  // Uint8ClampedArray store: round half to even, clamp
+  if (!(v > 0)) return 0;
+  if (v >= 255) return 255;
+  // Adding 1.5·2^52 leaves no fraction bits, so the FPU's round-to-nearest-even does the
+  // rounding (no libm call per channel). Needs strict IEEE math: no -ffast-math.
+  const double magic = 6755399441055744.0;
+  return uint8_t(int((v + magic) - magic));
+}
+
+// sharpen(rgb, width, height, uv, size, x0s, fxs, tyIndex, tyWeight, scale, out)
+// Keeps each pixel's own luma, adds the bilinearly upsampled chroma, and scales chroma
+// toward gray where the color would leave the RGB cube (so Y is kept there too).
+napi_value Sharpen(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc < 11) throw std::runtime_error("expected 11 arguments");
+    const int width = intArg(env, a[1]), height = intArg(env, a[2]), size = intArg(env, a[4]);
+    const size_t n3 = size_t(width) * height * 3;
+    const uint8_t* rgb = arg<uint8_t>(env, a[0], n3, "rgb");
+    const float* uv = arg<float>(env, a[3], size_t(size) * size * 2, "uv");
+    const int32_t* x0s = arg<int32_t>(env, a[5], width, "x0s");
+    const float* fxs = arg<float>(env, a[6], width, "fxs");
+    const int32_t* tyI = arg<int32_t>(env, a[7], size_t(height) * 2, "tyIndex");
+    const float* tyW = arg<float>(env, a[8], size_t(height) * 2, "tyWeight");
+    double scale;
+    napi_get_value_double(env, a[9], &scale);
+    uint8_t* out = arg<uint8_t>(env, a[10], n3, "out");
+    for (int x = 0; x < width; x++) if (x0s[x] < 0 || x0s[x] >= size) throw std::runtime_error("tap out of range");
+    for (int i = 0; i < 2 * height; i++) if (tyI[i] < 0 || tyI[i] >= size) throw std::runtime_error("tap out of range");
+#pragma omp parallel
+    {
+      std::vector<float> rowU(size + 1), rowV(size + 1);
+#pragma omp for schedule(static)
+      for (int y = 0; y < height; y++) {
+        const size_t r0 = size_t(tyI[2 * y]) * size * 2, r1 = size_t(tyI[2 * y + 1]) * size * 2;
+        const double w0 = double(tyW[2 * y]) * scale, w1 = double(tyW[2 * y + 1]) * scale;
+        for (int i = 0; i < size; i++) {
+          rowU[i] = float(w0 * uv[r0 + 2 * i] + w1 * uv[r1 + 2 * i]);
+          rowV[i] = float(w0 * uv[r0 + 2 * i + 1] + w1 * uv[r1 + 2 * i + 1]);
+        }
+        rowU[size] = rowU[size - 1];
+        rowV[size] = rowV[size - 1];
+        const uint8_t* p = rgb + size_t(y) * width * 3;
+        uint8_t* o = out + size_t(y) * width * 3;
+        for (int x = 0; x < width; x++, p += 3, o += 3) {
+          const int i = x0s[x];
+          const double f = fxs[x];
+          const double du = rowU[i] + f * (double(rowU[i + 1]) - rowU[i]);
+          const double dv = rowV[i] + f * (double(rowV[i + 1]) - rowV[i]);
+          const double yy = p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114;
+          const double dr = 1.4075 * dv, dg = -0.3455 * du - 0.7169 * dv, db = 1.779 * du;
+          double t = 1;
+          const double r = yy + dr, g = yy + dg, b = yy + db;
+          if (!(r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255))
+            t = std::min(std::min(1.0, fit(yy, dr)), std::min(fit(yy, dg), fit(yy, db)));
+          o[0] = clampRound(yy + t * dr);
+          o[1] = clampRound(yy + t * dg);
+          o[2] = clampRound(yy + t * db);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return throwError(env, std::string("sharpen: ") + e.what());
+  }
+  return nullptr;
+}
+
+napi_value Impl(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void* params;
+  size_t paramBytes;
+  if (argc < 1 || !typedArrayBytes(env, argv[0], &params, &paramBytes) || paramBytes < NPARAMS * 4)
+    return throwError(env, "impl(params): expected an Int32Array of params");
+  try {
+    std::string s = implOf(static_cast<const int32_t*>(params));
+    napi_value out;
+    napi_create_string_utf8(env, s.c_str(), s.size(), &out);
+    return out;
+  } catch (const std::exception& e) {
+    return throwError(env, e.what());
+  }
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t n = 0;
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &n);
+  if (n > 0) omp_set_num_threads(n);
+  napi_value out;
+  napi_create_int32(env, omp_get_max_threads(), &out);
+  return out;
+}
+
+napi_value ClearCache(napi_env env, napi_callback_info) {
+  cache.clear();
+  return nullptr;
+}
+
+napi_value Version(napi_env env, napi_callback_info) {
+  const dnnl_version_t* v = dnnl_version();
+  std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  napi_value out;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &out);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lumaShrink", nullptr, LumaShrink, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sharpen", nullptr, Sharpen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"impl", nullptr, Impl, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

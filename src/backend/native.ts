@@ -1,0 +1,295 @@
+/**
+ * Optional native convolutions (Node only): the oneDNN addon built by
+ * `native/build.mjs` (`native/build/colorgan_dnnl.node`). When it is present the wasm
+ * backend keeps every tensor and every other kernel, and Conv2D, FusedConv2D,
+ * Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in place on the wasm
+ * heap (no copies). Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { areaTaps } from '../infer/resample.js';
+import { setPixelKernels, type PixelKernels } from '../infer/sharpen.js';
+import { NET_SCALE } from '../color/yuv.js';
+
+interface Addon {
+  conv(heap: Uint8Array, params: Int32Array): void;
+  lumaShrink(
+    rgb: Uint8Array, width: number, height: number,
+    txStart: Int32Array, txIndex: Int32Array, txWeight: Float32Array,
+    tyStart: Int32Array, tyIndex: Int32Array, tyWeight: Float32Array, out: Float32Array,
+  ): void;
+  sharpen(
+    rgb: Uint8Array, width: number, height: number, uv: Float32Array, size: number,
+    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array,
+  ): void;
+  impl(params: Int32Array): string;
+  setThreads(n: number): number;
+  clearCache(): void;
+  version(): string;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm we use. */
+interface WasmBackendLike extends KernelBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: WebAssembly.Memory };
+}
+
+// Keep in step with enum P in native/colorgan_dnnl.cc.
+const enum P { KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, OFF_A, OFF_B, OFF_C, OFF_BIAS, ACT, ALPHA_BITS, NPARAMS }
+const enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 }
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 };
+
+export function addonPath(): string {
+  // dist/src/backend/native.js and src/backend/native.ts both sit 2-3 levels below the package root.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = path.join(dir, 'native', 'build', 'colorgan_dnnl.node');
+    if (existsSync(p)) return p;
+    dir = path.dirname(dir);
+  }
+  return '';
+}
+
+let addon: Addon | null | undefined;
+let loadError = '';
+
+/** Load the addon once; null (with `nativeUnavailableReason()`) if absent or disabled. */
+export function loadNativeAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env.COLORGAN_NATIVE === '0') {
+    loadError = 'disabled by COLORGAN_NATIVE=0';
+    return null;
+  }
+  const p = addonPath();
+  if (!p) {
+    loadError = 'addon not built (node native/build.mjs; needs g++ and libdnnl-dev)';
+    return null;
+  }
+  try {
+    addon = createRequire(import.meta.url)(p) as Addon;
+  } catch (err) {
+    loadError = `could not load ${p}: ${(err as Error).message.split('\n')[0]}`;
+  }
+  return addon;
+}
+
+export function nativeUnavailableReason(): string {
+  return loadError;
+}
+
+const params = new Int32Array(P.NPARAMS);
+const f32 = new Float32Array(1);
+const f32bits = new Int32Array(f32.buffer);
+let heapCache: { buffer: ArrayBufferLike; view: Uint8Array } | null = null;
+
+function heap(backend: WasmBackendLike): Uint8Array {
+  // With threads the memory is a growable SharedArrayBuffer: take its current buffer.
+  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+  if (heapCache?.buffer !== buffer) heapCache = { buffer, view: new Uint8Array(buffer) };
+  return heapCache.view;
+}
+
+function offsetOf(backend: WasmBackendLike, t: TensorInfo): number {
+  const info = backend.dataIdMap.get(t.dataId);
+  if (!info) throw new Error('native conv: tensor is not in the wasm backend');
+  return info.memoryOffset;
+}
+
+/** Fill the shared params for one call; returns false if oneDNN cannot take it (falls back). */
+function describe(
+  kind: Kind,
+  xShape: number[],
+  filterShape: [number, number, number, number],
+  attrs: { strides: unknown; pad: unknown; dilations?: unknown; dimRoundingMode?: unknown; dataFormat?: unknown },
+): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat === 'NCHW') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape,
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number],
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
+  const eh = (info.filterHeight - 1) * info.dilationHeight + 1;
+  const ew = (info.filterWidth - 1) * info.dilationWidth + 1;
+  // oneDNN wants dst = (src + pl + pr - extent)/stride + 1 exactly; trailing rows the
+  // conv never reads make pr negative, which it accepts.
+  const pb = (info.outHeight - 1) * info.strideHeight + eh - info.inHeight - info.padInfo.top;
+  const pr = (info.outWidth - 1) * info.strideWidth + ew - info.inWidth - info.padInfo.left;
+  if (info.padInfo.top < 0 || info.padInfo.left < 0) return null;
+  params[P.KIND] = kind;
+  params[P.N] = info.batchSize;
+  params[P.H] = info.inHeight;
+  params[P.W] = info.inWidth;
+  params[P.CI] = info.inChannels;
+  params[P.OH] = info.outHeight;
+  params[P.OW] = info.outWidth;
+  params[P.CO] = info.outChannels;
+  params[P.KH] = info.filterHeight;
+  params[P.KW] = info.filterWidth;
+  params[P.SH] = info.strideHeight;
+  params[P.SW] = info.strideWidth;
+  params[P.DH] = info.dilationHeight;
+  params[P.DW] = info.dilationWidth;
+  params[P.PT] = info.padInfo.top;
+  params[P.PL] = info.padInfo.left;
+  params[P.PB] = pb;
+  params[P.PR] = pr;
+  params[P.OFF_BIAS] = -1;
+  params[P.ACT] = 0;
+  params[P.ALPHA_BITS] = 0;
+  return info;
+}
+
+function stockOf(stock: Map<string, KernelConfig>, name: string): KernelFunc {
+  const k = stock.get(name);
+  if (!k) throw new Error(`native conv: no fallback kernel for ${name}`);
+  return k.kernelFunc;
+}
+
+function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[] {
+  const forward = (name: 'Conv2D' | 'FusedConv2D'): KernelFunc => (args) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as WasmBackendLike;
+    const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
+    const activation = (attrs as { activation?: string }).activation ?? 'linear';
+    const act = ACTIVATIONS[activation];
+    const info =
+      x && filter && !preluActivationWeights && act !== undefined && x.dtype === 'float32' && (!bias || bias.shape.length === 1)
+        ? describe(Kind.FWD, x.shape, filter.shape as [number, number, number, number], attrs as never)
+        : null;
+    if (!info) return stockOf(stock, name)(args);
+    const out = backend.makeOutput(info.outShape, 'float32');
+    if (tf.util.sizeFromShape(info.outShape) === 0) return out;
+    params[P.OFF_A] = offsetOf(backend, x!);
+    params[P.OFF_B] = offsetOf(backend, filter!);
+    params[P.OFF_C] = offsetOf(backend, out);
+    if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
+    params[P.ACT] = act!;
+    f32[0] = (attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
+    params[P.ALPHA_BITS] = f32bits[0]!;
+    a.conv(heap(backend), params);
+    return out;
+  };
+
+  const backpropInput: KernelFunc = (args) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as WasmBackendLike;
+    const { dy, filter } = inputs as Record<string, TensorInfo>;
+    const inputShape = (attrs as { inputShape: number[] }).inputShape;
+    const info = describe(Kind.BWD_DATA, inputShape, filter!.shape as [number, number, number, number], attrs as never);
+    if (!info) return stockOf(stock, 'Conv2DBackpropInput')(args);
+    const out = backend.makeOutput(inputShape, 'float32');
+    if (tf.util.sizeFromShape(inputShape) === 0) return out;
+    params[P.OFF_A] = offsetOf(backend, dy!);
+    params[P.OFF_B] = offsetOf(backend, filter!);
+    params[P.OFF_C] = offsetOf(backend, out);
+    a.conv(heap(backend), params);
+    return out;
+  };
+
+  const backpropFilter: KernelFunc = (args) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as WasmBackendLike;
+    const { x, dy } = inputs as Record<string, TensorInfo>;
+    const filterShape = (attrs as { filterShape: [number, number, number, number] }).filterShape;
+    const info = describe(Kind.BWD_WEIGHTS, x!.shape, filterShape, attrs as never);
+    if (!info) return stockOf(stock, 'Conv2DBackpropFilter')(args);
+    const out = backend.makeOutput(filterShape, 'float32');
+    params[P.OFF_A] = offsetOf(backend, x!);
+    params[P.OFF_B] = offsetOf(backend, dy!);
+    params[P.OFF_C] = offsetOf(backend, out);
+    a.conv(heap(backend), params);
+    return out;
+  };
+
+  return [
+    { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: forward('Conv2D') },
+    { kernelName: 'FusedConv2D', backendName: 'wasm', kernelFunc: forward('FusedConv2D') },
+    { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInput },
+    { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter },
+  ];
+}
+
+/** The colorizer's full-resolution loops, threaded in the addon (same results as the JS). */
+function pixelKernelsOf(a: Addon): PixelKernels {
+  return {
+    shrinkLuma(rgb, width, height, dw, dh) {
+      const tx = areaTaps(width, dw);
+      const ty = areaTaps(height, dh);
+      const out = new Float32Array(dw * dh);
+      a.lumaShrink(rgb, width, height, tx.start, tx.index, tx.weight, ty.start, ty.index, ty.weight, out);
+      return out;
+    },
+    sharpen(rgb, width, height, uv, size, out, t) {
+      a.sharpen(rgb, width, height, uv, size, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out);
+    },
+  };
+}
+
+let active = false;
+const replaced = new Map<string, KernelConfig>();
+
+/**
+ * Route the wasm backend's convolutions to oneDNN (and the colorizer's full-resolution
+ * loops to the addon's threaded versions). Call after our wasm kernels are
+ * registered (they stay as the fallback for cases oneDNN is not given, e.g. NCHW or
+ * PReLU). Returns the oneDNN version, or null if the addon is not available.
+ */
+export function enableNativeConvolutions(threads?: number): string | null {
+  const a = loadNativeAddon();
+  if (!a) return null;
+  if (threads && threads > 0) a.setThreads(threads);
+  if (!active) {
+    active = true;
+    setPixelKernels(pixelKernelsOf(a));
+    const configs = makeConfigs(a, replaced);
+    for (const cfg of configs) {
+      const old = tf.getKernel(cfg.kernelName, 'wasm');
+      if (old) {
+        replaced.set(cfg.kernelName, { ...old } as KernelConfig);
+        tf.unregisterKernel(cfg.kernelName, 'wasm');
+      }
+      tf.registerKernel(cfg);
+    }
+  }
+  return a.version();
+}
+
+/** Put the wasm kernels back (tests compare both paths in one process). */
+export function disableNativeConvolutions(): void {
+  if (!active) return;
+  active = false;
+  setPixelKernels(null);
+  for (const [name, cfg] of replaced) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(cfg);
+  }
+  replaced.clear();
+}
+
+export function nativeConvolutionsActive(): boolean {
+  return active;
+}
+
+/** oneDNN's implementation for a conv (e.g. "brg:avx512_core"), for benchmarks. */
+export function nativeImplFor(
+  kind: 'forward' | 'backprop-input' | 'backprop-filter',
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  strides: number,
+  pad: 'same' | 'valid' | number,
+): string {
+  const a = loadNativeAddon();
+  if (!a) return 'n/a';
+  const k = kind === 'forward' ? Kind.FWD : kind === 'backprop-input' ? Kind.BWD_DATA : Kind.BWD_WEIGHTS;
+  if (!describe(k, xShape, filterShape, { strides, pad } as never)) return 'n/a';
+  return a.impl(params);
+}
