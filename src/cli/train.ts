@@ -13,7 +13,10 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
   --model NAME      baseline | advanced (default ${D.model})
   --epochs N        total epochs (default ${D.epochs})
   --l1 λ            weight of the image-space L1 term; 0 = pure GAN (default ${D.l1})
-  --batch N         batch size (default ${D.batch})
+  --batch N         batch size: photos in memory at once (default ${D.batch})
+  --accum N         gradient accumulation: each optimizer step averages the gradients of
+                    N batches, so the effective batch is batch × N at the memory of one
+                    batch (default ${D.accum}); for batches too large for the 4 GB wasm heap
   --size N          model size in pixels (default ${D.size})
   --seed N          seed of the split, initialization, order and noise (default ${D.seed})
   --lr X            Adam learning rate (default ${D.lr}); --beta1 X (default ${D.beta1})
@@ -27,7 +30,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     data: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
-    l1: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
+    l1: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
     lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
     diversity: { type: 'string' }, limit: { type: 'string' }, init: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -53,6 +56,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     epochs: v.epochs === undefined ? undefined : intFlag(v.epochs, 'epochs', D.epochs, 1),
     l1: v.l1 === undefined ? undefined : numFlag(v.l1, 'l1', D.l1),
     batch: v.batch === undefined ? undefined : intFlag(v.batch, 'batch', D.batch, 2),
+    accum: v.accum === undefined ? undefined : intFlag(v.accum, 'accum', D.accum, 1),
     size,
     seed: intFlag(v.seed, 'seed', D.seed),
     lr: v.lr === undefined ? undefined : numFlag(v.lr, 'lr', D.lr),
@@ -70,29 +74,38 @@ export async function trainCommand(argv: string[]): Promise<number> {
   await initBackend({ verbose: true, threads: v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1) });
   let bar: Progress | null = null;
   let dataBar: Progress | null = null;
-  const result = await train(clean, {
-    log: (m) => console.error(m),
-    skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
-    dataProgress: (done, total) => {
-      dataBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
-      dataBar.update(done);
-      if (done === total) dataBar.finish();
-    },
-    epochStart: (epoch, epochs, steps, batch) => {
-      bar = new Progress({ label: `epoch ${epoch}/${epochs}`, total: steps * batch, unit: 'img' });
-      (bar as Progress & { batch?: number }).batch = batch;
-    },
-    step: (step, _steps, l) => {
-      const b = bar as (Progress & { batch?: number }) | null;
-      b?.update(step * (b.batch ?? 1), `G ${l.gAdv.toFixed(3)} L1 ${l.l1.toFixed(4)} D ${l.d.toFixed(3)}`);
-    },
-    epochEnd: (r) => {
-      (bar as Progress | null)?.finish();
-      console.error(
-        `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
-      );
-    },
-  });
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(clean, {
+      log: (m) => console.error(m),
+      skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
+      dataProgress: (done, total) => {
+        dataBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
+        dataBar.update(done);
+        if (done === total) dataBar.finish();
+      },
+      epochStart: (epoch, epochs, steps, imagesPerStep) => {
+        // imagesPerStep = batch × accum, so the count and the ETA are in photos either way.
+        bar = new Progress({ label: `epoch ${epoch}/${epochs}`, total: steps * imagesPerStep, unit: 'img' });
+        (bar as Progress & { batch?: number }).batch = imagesPerStep;
+      },
+      step: (step, _steps, l) => {
+        const b = bar as (Progress & { batch?: number }) | null;
+        b?.update(step * (b.batch ?? 1), `G ${l.gAdv.toFixed(3)} L1 ${l.l1.toFixed(4)} D ${l.d.toFixed(3)}`);
+      },
+      epochEnd: (r) => {
+        (bar as Progress | null)?.finish();
+        bar = null;
+        console.error(
+          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
+        );
+      },
+    });
+  } catch (err) {
+    // End a half-drawn progress line so the error (e.g. out of memory) gets its own line.
+    (bar as Progress | null)?.finish();
+    throw err;
+  }
   console.error(`done: ${result.history.length} epochs; generator in ${result.generatorDir}; samples in ${result.runDir}/samples`);
   return 0;
 }

@@ -21,6 +21,8 @@ export interface ModelMetadata {
     epochs?: number;
     l1?: number;
     batch?: number;
+    /** Gradient accumulation: micro-batches per optimizer step. */
+    accum?: number;
     lr?: number;
     beta1?: number;
     diversity?: number;

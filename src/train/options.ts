@@ -10,7 +10,13 @@ export interface TrainOptions {
   epochs: number;
   /** λ of the image-space L1 term (0 = the paper's pure GAN). */
   l1: number;
+  /** Photos per micro-batch: what is in memory at once. */
   batch: number;
+  /**
+   * Gradient accumulation: micro-batches per optimizer step, so each Adam step of G and
+   * of D uses gradients averaged over batch × accum photos (the effective batch).
+   */
+  accum: number;
   size: number;
   seed: number;
   lr: number;
@@ -36,6 +42,7 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
   epochs: 20,
   l1: 100,
   batch: 16,
+  accum: 1,
   size: 64,
   seed: 1,
   lr: 2e-4,
@@ -51,3 +58,10 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
 
 /** Options that define the run and must not change on --resume. */
 export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit'] as const;
+
+/** Throw a one-line error for option values train() cannot use. */
+export function validateTrainOptions(o: Pick<TrainOptions, 'batch' | 'accum'>): void {
+  for (const k of ['batch', 'accum'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, got ${o[k]}`);
+  }
+}

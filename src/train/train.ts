@@ -17,7 +17,8 @@ import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
 import { saveModel, loadModelFromDir, readMetadata } from '../models/io.js';
 import { GanStep, type StepLosses } from './gan.js';
 import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, type CheckpointState } from './checkpoint.js';
-import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, type TrainOptions } from './options.js';
+import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, validateTrainOptions, type TrainOptions } from './options.js';
+import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
 import { mulberry32, shuffledIndices, gaussian } from '../util/rng.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from '../report/grid.js';
@@ -41,7 +42,8 @@ export interface TrainEvents {
   log?: (msg: string) => void;
   skip?: (file: string, reason: string) => void;
   dataProgress?: (done: number, total: number) => void;
-  epochStart?: (epoch: number, epochs: number, steps: number, batch: number) => void;
+  /** `imagesPerStep` = batch × accum: the photos of one optimizer step. */
+  epochStart?: (epoch: number, epochs: number, steps: number, imagesPerStep: number) => void;
   step?: (step: number, steps: number, losses: StepLosses) => void;
   epochEnd?: (rec: EpochRecord) => void;
 }
@@ -160,7 +162,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       const saved = resumed.state.options as Partial<TrainOptions>;
       // The run's identity comes from the checkpoint; the schedule (epochs, λ, lr) may be changed.
       for (const k of FIXED_ON_RESUME) if (k in saved) (opts as unknown as Record<string, unknown>)[k] = saved[k];
-      for (const k of ['l1', 'lr', 'beta1', 'batch', 'diversity', 'epochs'] as const) {
+      for (const k of ['l1', 'lr', 'beta1', 'batch', 'accum', 'diversity', 'epochs'] as const) {
         if (options[k] === undefined && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
       }
       log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
@@ -170,7 +172,10 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   } else if (await dirHasCheckpoints(runDir)) {
     throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);
   }
+  validateTrainOptions(opts);
   const startEpoch = resumed?.state.epoch ?? 0;
+  /** Photos per optimizer step: `accum` micro-batches of `batch`. */
+  const perStep = opts.batch * opts.accum;
 
   // ---- data ---------------------------------------------------------------------
   const all = await loadDataset(opts.data, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip });
@@ -179,21 +184,22 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
   const trainSet = subset(all, trainFiles);
   const valSet = subset(all, valFiles);
-  if (trainSet.files.length < opts.batch) {
-    throw new Error(`${opts.data}: ${trainSet.files.length} training photos, fewer than one batch of ${opts.batch}`);
+  if (trainSet.files.length < perStep) {
+    const what = opts.accum > 1 ? `one step of ${opts.batch} × ${opts.accum} (batch × accum)` : `one batch of ${opts.batch}`;
+    throw new Error(`${opts.data}: ${trainSet.files.length} training photos, fewer than ${what}`);
   }
   log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}`);
 
   const cfg: ModelConfig = { arch: opts.model, size: opts.size, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
   const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
-  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1: opts.l1, lr: opts.lr, beta1: opts.beta1, diversity: opts.diversity });
+  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1: opts.l1, lr: opts.lr, beta1: opts.beta1, diversity: opts.diversity, accum: opts.accum });
   if (resumed) await gan.setOptimizerWeights(resumed.optG, resumed.optD);
   resumed?.optG.forEach((t) => t.tensor.dispose());
   resumed?.optD.forEach((t) => t.tensor.dispose());
   const history: EpochRecord[] = (resumed?.state.history as unknown as EpochRecord[]) ?? [];
   const stepLog: number[][] = ((resumed?.state as unknown as { stepLog?: number[][] })?.stepLog) ?? [];
-  log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}, lr ${opts.lr}`);
+  log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`);
 
   // Fixed validation photos for the sample grids, evenly spread over the split.
   const nRows = Math.min(opts.sampleRows, valSet.files.length);
@@ -213,6 +219,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         epochs: epoch,
         l1: opts.l1,
         batch: opts.batch,
+        accum: opts.accum,
         lr: opts.lr,
         beta1: opts.beta1,
         diversity: opts.diversity,
@@ -223,21 +230,32 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
 
   await fs.mkdir(path.join(runDir, 'samples'), { recursive: true });
   const S = cfg.size;
-  const steps = Math.floor(trainSet.files.length / opts.batch);
+  const steps = Math.floor(trainSet.files.length / perStep);
   let lastCheckpoint = resumed?.dir ?? null;
 
   for (let epoch = startEpoch + 1; epoch <= opts.epochs; epoch++) {
     const order = shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1));
     const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
-    ev.epochStart?.(epoch, opts.epochs, steps, opts.batch);
+    ev.epochStart?.(epoch, opts.epochs, steps, perStep);
     const t0 = performance.now();
     const sums = { gAdv: 0, l1: 0, d: 0, div: 0 };
     let win = { gAdv: 0, l1: 0, d: 0, n: 0 };
     for (let s = 0; s < steps; s++) {
-      const idx = order.slice(s * opts.batch, (s + 1) * opts.batch);
+      const idx = order.slice(s * perStep, (s + 1) * perStep);
       const z = gaussian(rand, idx.length * cfg.zDim);
       const z2 = opts.diversity > 0 ? gaussian(rand, idx.length * cfg.zDim) : undefined;
-      const losses = gan.step({ n: idx.length, y: gather(trainSet.y, S * S, idx), uv: gather(trainSet.uv, S * S * 2, idx), z, z2 });
+      let losses: StepLosses;
+      try {
+        losses = gan.step({ n: idx.length, y: gather(trainSet.y, S * S, idx), uv: gather(trainSet.uv, S * S * 2, idx), z, z2 });
+      } catch (err) {
+        // A batch too large for the heap: one clear line instead of a bare "Aborted()".
+        // The wasm module may be dead now, so nothing else runs; checkpoints are only
+        // written at the end of an epoch, so the last complete one is untouched.
+        if (isOutOfMemory(err)) {
+          throw new OutOfMemoryError(outOfMemoryMessage({ batch: opts.batch, accum: opts.accum, model: cfg.arch, backend: tf.getBackend() }, err), { cause: err });
+        }
+        throw err;
+      }
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v)) {
           throw new TrainingDivergedError(
@@ -267,7 +285,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       d: sums.d / steps,
       valL1,
       seconds: Number(seconds.toFixed(1)),
-      imagesPerSecond: Number(((steps * opts.batch) / seconds).toFixed(2)),
+      imagesPerSecond: Number(((steps * perStep) / seconds).toFixed(2)),
     };
     if (opts.diversity > 0) rec.div = sums.div / steps;
     history.push(rec);
