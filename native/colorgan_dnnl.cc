@@ -13,6 +13,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "pixels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -304,22 +306,6 @@ napi_value LumaShrink(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Largest t <= 1 with y + t*d inside [0, 255].
-inline double fit(double y, double d) {
-  if (y + d > 255) return (255 - y) / d;
-  if (y + d < 0) return -y / d;
-  return 1;
-}
-
-inline uint8_t clampRound(double v) {  // Uint8ClampedArray store: round half to even, clamp
-  if (!(v > 0)) return 0;
-  if (v >= 255) return 255;
-  // Adding 1.5·2^52 leaves no fraction bits, so the FPU's round-to-nearest-even does the
-  // rounding (no libm call per channel). Needs strict IEEE math: no -ffast-math.
-  const double magic = 6755399441055744.0;
-  return uint8_t(int((v + magic) - magic));
-}
-
 // sharpen(rgb, width, height, uv, size, x0s, fxs, tyIndex, tyWeight, scale, out)
 // Keeps each pixel's own luma, adds the bilinearly upsampled chroma, and scales chroma
 // toward gray where the color would leave the RGB cube (so Y is kept there too).
@@ -342,36 +328,16 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     uint8_t* out = arg<uint8_t>(env, a[10], n3, "out");
     for (int x = 0; x < width; x++) if (x0s[x] < 0 || x0s[x] >= size) throw std::runtime_error("tap out of range");
     for (int i = 0; i < 2 * height; i++) if (tyI[i] < 0 || tyI[i] >= size) throw std::runtime_error("tap out of range");
+    const std::vector<int32_t> runEnd = colorgan::chromaRuns(x0s, width);
 #pragma omp parallel
     {
-      std::vector<float> rowU(size + 1), rowV(size + 1);
+      std::vector<float> rowU(size + 1), rowV(size + 1), du(width), dv(width), ys(width);
 #pragma omp for schedule(static)
       for (int y = 0; y < height; y++) {
-        const size_t r0 = size_t(tyI[2 * y]) * size * 2, r1 = size_t(tyI[2 * y + 1]) * size * 2;
-        const double w0 = double(tyW[2 * y]) * scale, w1 = double(tyW[2 * y + 1]) * scale;
-        for (int i = 0; i < size; i++) {
-          rowU[i] = float(w0 * uv[r0 + 2 * i] + w1 * uv[r1 + 2 * i]);
-          rowV[i] = float(w0 * uv[r0 + 2 * i + 1] + w1 * uv[r1 + 2 * i + 1]);
-        }
-        rowU[size] = rowU[size - 1];
-        rowV[size] = rowV[size - 1];
-        const uint8_t* p = rgb + size_t(y) * width * 3;
-        uint8_t* o = out + size_t(y) * width * 3;
-        for (int x = 0; x < width; x++, p += 3, o += 3) {
-          const int i = x0s[x];
-          const double f = fxs[x];
-          const double du = rowU[i] + f * (double(rowU[i + 1]) - rowU[i]);
-          const double dv = rowV[i] + f * (double(rowV[i + 1]) - rowV[i]);
-          const double yy = p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114;
-          const double dr = 1.4075 * dv, dg = -0.3455 * du - 0.7169 * dv, db = 1.779 * du;
-          double t = 1;
-          const double r = yy + dr, g = yy + dg, b = yy + db;
-          if (!(r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255))
-            t = std::min(std::min(1.0, fit(yy, dr)), std::min(fit(yy, dg), fit(yy, db)));
-          o[0] = clampRound(yy + t * dr);
-          o[1] = clampRound(yy + t * dg);
-          o[2] = clampRound(yy + t * db);
-        }
+        colorgan::chromaRow(uv, size, tyI[2 * y], tyI[2 * y + 1], float(tyW[2 * y] * scale), float(tyW[2 * y + 1] * scale),
+                            rowU.data(), rowV.data());
+        const size_t row = size_t(y) * width * 3;
+        colorgan::composeRow(rgb + row, 3, out + row, 0, width, x0s, runEnd.data(), fxs, rowU.data(), rowV.data(), du.data(), dv.data(), ys.data());
       }
     }
   } catch (const std::exception& e) {

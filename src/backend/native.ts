@@ -44,43 +44,50 @@ const enum P { KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB
 const enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 }
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 };
 
-export function addonPath(): string {
-  // dist/src/backend/native.js and src/backend/native.ts both sit 2-3 levels below the package root.
+/** Where `native/build.mjs` puts an addon, or '' if it was not built. */
+export function addonPath(name: string): string {
+  // src/backend/native.ts and dist/src/backend/native.js sit 2-3 levels below the package root.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    const p = path.join(dir, 'native', 'build', 'colorgan_dnnl.node');
+    const p = path.join(dir, 'native', 'build', `${name}.node`);
     if (existsSync(p)) return p;
     dir = path.dirname(dir);
   }
   return '';
 }
 
-let addon: Addon | null | undefined;
-let loadError = '';
+const loaded = new Map<string, { addon: unknown; reason: string }>();
 
-/** Load the addon once; null (with `nativeUnavailableReason()`) if absent or disabled. */
-export function loadNativeAddon(): Addon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  if (process.env.COLORGAN_NATIVE === '0') {
-    loadError = 'disabled by COLORGAN_NATIVE=0';
-    return null;
+/**
+ * Load a native addon once; null if it is absent, fails to load or COLORGAN_NATIVE=0
+ * (the reason is in {@link nativeUnavailableReason}).
+ */
+export function loadAddon<T>(name: string, hint: string): T | null {
+  let entry = loaded.get(name);
+  if (!entry) {
+    entry = { addon: null, reason: '' };
+    const p = addonPath(name);
+    if (process.env.COLORGAN_NATIVE === '0') entry.reason = 'disabled by COLORGAN_NATIVE=0';
+    else if (!p) entry.reason = `${name} not built (node native/build.mjs; ${hint})`;
+    else {
+      try {
+        entry.addon = createRequire(import.meta.url)(p);
+      } catch (err) {
+        entry.reason = `could not load ${p}: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+    loaded.set(name, entry);
   }
-  const p = addonPath();
-  if (!p) {
-    loadError = 'addon not built (node native/build.mjs; needs g++ and libdnnl-dev)';
-    return null;
-  }
-  try {
-    addon = createRequire(import.meta.url)(p) as Addon;
-  } catch (err) {
-    loadError = `could not load ${p}: ${(err as Error).message.split('\n')[0]}`;
-  }
-  return addon;
+  return entry.addon as T | null;
 }
 
-export function nativeUnavailableReason(): string {
-  return loadError;
+export function nativeUnavailableReason(name = 'colorgan_dnnl'): string {
+  return loaded.get(name)?.reason ?? '';
+}
+
+/** The oneDNN addon (convolutions and threaded pixel loops). */
+export function loadNativeAddon(): Addon | null {
+  return loadAddon<Addon>('colorgan_dnnl', 'needs g++ and libdnnl-dev');
 }
 
 const params = new Int32Array(P.NPARAMS);

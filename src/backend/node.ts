@@ -9,14 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerWasmKernels } from './kernels/index.js';
-import { enableNativeConvolutions } from './native.js';
+import { enableNativeConvolutions, loadNativeAddon } from './native.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendOptions {
   /** Force a backend; default: tensorflow if installed, else wasm. */
   backend?: BackendName;
-  /** wasm threads (default: all cores). 1 disables threading. */
+  /** Threads (default: all cores): of the native convolutions if the addon is built (wasm then runs 1), else of wasm. */
   threads?: number;
   /** Print "backend: ..." to stderr. */
   verbose?: boolean;
@@ -28,6 +28,8 @@ export interface BackendInfo {
   simd: boolean;
   /** oneDNN version when the native convolution addon is in use (Node, wasm backend). */
   native?: string;
+  /** Threads of the native convolutions. */
+  nativeThreads?: number;
 }
 
 let current: Promise<BackendInfo> | null = null;
@@ -51,14 +53,18 @@ export function wasmDistDir(): string {
 
 async function initWasm(threads: number | undefined): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const { enableNodeThreads } = await import('./threads.js');
-  const nThreads = await enableNodeThreads(threads);
+  const { enableNodeThreads, coreCount } = await import('./threads.js');
+  // With the oneDNN addon the convolutions (≈75% of the work) get all the threads and
+  // wasm runs single-threaded: two thread pools spinning on 2 cores slow both down.
+  const useNative = loadNativeAddon() != null;
+  const want = Math.max(1, Math.floor(threads ?? coreCount()));
+  const nThreads = await enableNodeThreads(useNative ? 1 : want);
   wasm.setWasmPaths(wasmDistDir());
   registerWasmKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('could not initialize the wasm backend');
   const used = nThreads > 1 ? wasm.getThreadsCount() : 1;
-  const native = enableNativeConvolutions(used) ?? undefined;
-  return { name: 'wasm', threads: used, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), native };
+  const native = (useNative && enableNativeConvolutions(want)) || undefined;
+  return { name: 'wasm', threads: used, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), native, nativeThreads: native ? want : undefined };
 }
 
 async function init(opts: BackendOptions): Promise<BackendInfo> {
@@ -85,7 +91,8 @@ async function init(opts: BackendOptions): Promise<BackendInfo> {
 export function describeBackend(info: BackendInfo): string {
   if (info.name !== 'wasm') return info.name;
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
-  return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${threads})${info.native ? ` + oneDNN ${info.native} convolutions` : ''}`;
+  const native = info.native ? ` + oneDNN ${info.native} convolutions (${info.nativeThreads} threads)` : '';
+  return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${threads})${native}`;
 }
 
 /** Initialize once per process; later calls return the same backend. */

@@ -178,8 +178,13 @@ function wrapFactory(workerFile: string, minCores: number): void {
  * `@tensorflow/tfjs-backend-wasm` and before `tf.setBackend('wasm')`.
  * Returns the number of threads that will be used (1: the non-threaded SIMD build).
  */
+/** Logical cores available to this process. */
+export function coreCount(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 export async function enableNodeThreads(threads?: number): Promise<number> {
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const cores = coreCount();
   let n = Math.floor(threads ?? cores);
   if (!Number.isFinite(n) || n < 1) n = 1;
   n = Math.min(n, MAX_WASM_THREADS);

@@ -106,7 +106,7 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const outDir = v.out;
   const t0 = performance.now();
 
-  const { loadModel, colorizeSamples } = await import('../infer/node.js');
+  const { loadModel, colorize, colorizeSamples } = await import('../infer/node.js');
   const { initBackend } = await import('../backend/node.js');
   const { decodeImage, encodeImage } = await import('../data/decode.js');
   const { listImages } = await import('../data/walk.js');
@@ -181,6 +181,10 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
       }
       if (todo.length === 0) {
         summary.skipped++;
+      } else if ((samples ?? 1) === 1 && !v.raw) {
+        // One colorization: the library takes the streaming path for large JPEGs.
+        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels }));
+        summary.written++;
       } else {
         // Decode here (not inside colorizeSamples) so only one full-size copy is alive.
         const img = await decodeImage(job.src, { maxPixels });

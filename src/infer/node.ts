@@ -6,7 +6,8 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
-import { decodeImage, encodeImage, type EncodeFormat } from '../data/decode.js';
+import { decodeImage, encodeImage, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
+import { colorizeEncodedStreaming } from './streaming.js';
 import { packageRoot } from '../util/package-root.js';
 import type { RgbImage } from '../color/yuv.js';
 import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
@@ -47,6 +48,8 @@ export interface ColorizeCallOptions extends ColorizeOptions {
   raw?: boolean;
   /** Return an encoded image instead of pixels. */
   format?: EncodeFormat;
+  /** JPEG/WebP quality with `format` (default 92). */
+  quality?: number;
   /** Refuse inputs above this many pixels before decoding (default 100 MP). */
   maxPixels?: number;
   /** Name used in error messages for Buffer inputs. */
@@ -60,8 +63,16 @@ export interface ColorizeCallOptions extends ColorizeOptions {
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
 export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
+  if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
+    // Large JPEGs: decode → colorize → encode in one streaming pipeline when the native addon is built.
+    const model = options.model ?? (await loadModel());
+    const bytes = typeof input === 'string' ? await fs.readFile(input).catch(() => null) : input;
+    const out = bytes && (await colorizeEncodedStreaming(bytes, model, { ...options, format: options.format, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS }));
+    if (out) return out;
+    // Anything else (and read errors, reported with the file name) takes the general path.
+  }
   const [out] = await colorizeSamples(input, 1, options);
-  return options.format ? encodeImage(out, options.format) : out;
+  return options.format ? encodeImage(out, options.format, { quality: options.quality }) : out;
 }
 
 /** `count` different colorizations (different z) of one photo, as RGB pixels. */

@@ -1,0 +1,361 @@
+// Optional JPEG → JPEG colorization in the DCT domain (libjpeg-turbo, Debian's
+// libjpeg62-turbo-dev). A colorized photo keeps the photo's luma; for a JPEG that luma is
+// already stored as quantized DCT coefficients, so this path
+//   open():   entropy-decodes the coefficients (no inverse DCT, no color conversion) and
+//             returns the 8×8-block means of Y (DC / 8 + 128): the model's input;
+//   finish(): copies the Y coefficients unchanged (bit-exact luma, no generation loss),
+//             builds Cb and Cr (4:2:0) from the model's U,V — the digital ITU-R 601 U,V
+//             are JFIF's Cb,Cr — with a forward DCT, and entropy-codes the result.
+// About half the work of decode + encode. Chroma is kept inside the RGB gamut at each
+// block's mean luma (the pixel path does it per pixel; here a decoder may still clip a
+// few saturated pixels of a textured block).
+#include <node_api.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <jpeglib.h>
+}
+
+#include "pixels.h"
+
+namespace {
+
+struct ErrorMgr {
+  jpeg_error_mgr pub;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void errorExit(j_common_ptr c) {
+  ErrorMgr* e = reinterpret_cast<ErrorMgr*>(c->err);
+  (*c->err->format_message)(c, e->message);
+  longjmp(e->jump, 1);
+}
+
+// Warnings (e.g. "Premature end of JPEG file") are errors here: a damaged photo goes to
+// the general path, which reports it.
+void emitMessage(j_common_ptr c, int level) {
+  if (level < 0) errorExit(c);
+}
+
+struct Transcode {
+  jpeg_decompress_struct src{};
+  ErrorMgr srcErr{};
+  std::vector<uint8_t> bytes;
+  jvirt_barray_ptr* coefs = nullptr;
+  jvirt_barray_ptr outArr[3] = {nullptr, nullptr, nullptr};
+  JDIMENSION wb[3] = {0, 0, 0}, hb[3] = {0, 0, 0};  // output chroma arrays, in blocks
+  int vSamp = 2;                                    // output luma vertical sampling
+  bool open = false;
+  ~Transcode() {
+    if (open) jpeg_destroy_decompress(&src);
+  }
+};
+
+// Blocks of a component for 4:2:0 output (Y 2×2, chroma 1×1), rounded up to whole MCUs.
+JDIMENSION blocks(JDIMENSION pixels, int samp, int maxSamp) {
+  const JDIMENSION b = (pixels * samp + maxSamp * DCTSIZE - 1) / (maxSamp * DCTSIZE);
+  return (b + samp - 1) / samp * samp;
+}
+
+// open: read header + coefficients. Returns an error string or "" on success.
+std::string openJpeg(Transcode& t) {
+  t.src.err = jpeg_std_error(&t.srcErr.pub);
+  t.srcErr.pub.error_exit = errorExit;
+  t.srcErr.pub.emit_message = emitMessage;
+  if (setjmp(t.srcErr.jump)) return t.srcErr.message;
+  jpeg_create_decompress(&t.src);
+  t.open = true;
+  jpeg_mem_src(&t.src, t.bytes.data(), (unsigned long)t.bytes.size());
+  jpeg_read_header(&t.src, TRUE);
+  if (t.src.data_precision != 8) return "not an 8-bit JPEG";
+  const int nc = t.src.num_components;
+  if (!((nc == 3 && t.src.jpeg_color_space == JCS_YCbCr) || (nc == 1 && t.src.jpeg_color_space == JCS_GRAYSCALE)))
+    return "not a YCbCr or grayscale JPEG";
+  if (t.src.comp_info[0].h_samp_factor != t.src.max_h_samp_factor || t.src.comp_info[0].v_samp_factor != t.src.max_v_samp_factor)
+    return "luma is not at full resolution";
+  // Output: Y 2×2 with Cb, Cr 1×1 (4:2:0, as sharp writes). The photo's own Y array is
+  // reused, so it must hold whole MCU rows: with a luma sampled 1×1 in the photo (gray
+  // or 4:4:4) and an odd number of block rows, the output is 4:2:2 (Y 2×1) instead.
+  const JDIMENSION yRows = (t.src.image_height + 7) / 8;
+  t.vSamp = (t.src.comp_info[0].v_samp_factor == 2 || yRows % 2 == 0) ? 2 : 1;
+  for (int c = 1; c < 3; c++) {
+    t.wb[c] = blocks(t.src.image_width, 1, 2);
+    t.hb[c] = blocks(t.src.image_height, 1, t.vSamp);
+    t.outArr[c] = (*t.src.mem->request_virt_barray)((j_common_ptr)&t.src, JPOOL_IMAGE, TRUE, t.wb[c], t.hb[c], 1);
+  }
+  t.coefs = jpeg_read_coefficients(&t.src);
+  t.outArr[0] = t.coefs[0];
+  return "";
+}
+
+// 8×8 block means of Y in levels (blocks outside the luma array are never read).
+void blockMeans(Transcode& t, float* out, JDIMENSION bw, JDIMENSION bh) {
+  jpeg_component_info* y = &t.src.comp_info[0];
+  const float q0 = y->quant_table->quantval[0];
+  for (JDIMENSION by = 0; by < bh; by++) {
+    JBLOCKARRAY row = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.coefs[0], by, 1, FALSE);
+    for (JDIMENSION bx = 0; bx < bw; bx++) out[size_t(by) * bw + bx] = row[0][bx][0] * q0 / 8.f + 128.f;
+  }
+}
+
+// libjpeg's DCT basis: F(u) = 1/2 C(u) Σ f(x) cos((2x+1)uπ/16), C(0) = 1/√2.
+struct DctBasis {
+  float m[8][8];  // m[x][u]
+  DctBasis() {
+    for (int u = 0; u < 8; u++)
+      for (int x = 0; x < 8; x++) m[x][u] = 0.5f * (u == 0 ? float(M_SQRT1_2) : 1.f) * float(std::cos((2 * x + 1) * u * M_PI / 16));
+  }
+};
+const DctBasis basis;
+
+// Forward DCT of one 8×8 block (rows `stride` apart) and quantization as libjpeg does
+// it (round half away from zero), into natural order.
+__attribute__((target_clones("avx2", "default")))
+void forwardDct(const float* in, size_t stride, const float* recip, JCOEF* out) {
+  float tmp[8][8], res[64];
+  for (int y = 0; y < 8; y++) {  // rows: tmp[y][u] = Σx in[y][x] m[x][u]
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int x = 0; x < 8; x++)
+      for (int u = 0; u < 8; u++) acc[u] += in[y * stride + x] * basis.m[x][u];
+    for (int u = 0; u < 8; u++) tmp[y][u] = acc[u];
+  }
+  for (int v = 0; v < 8; v++) {  // columns: res[v][u] = Σy m[y][v] tmp[y][u]
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int y = 0; y < 8; y++)
+      for (int u = 0; u < 8; u++) acc[u] += basis.m[y][v] * tmp[y][u];
+    for (int u = 0; u < 8; u++) res[v * 8 + u] = acc[u];
+  }
+  for (int k = 0; k < 64; k++) {
+    const float r = res[k] * recip[k];
+    const int a = int(std::fabs(r) + 0.5f);
+    out[k] = JCOEF(r < 0 ? -a : a);
+  }
+}
+
+// One row of chroma samples (levels − 128, the DCT's level shift), bilinear along x from
+// the row's chroma at model width, kept in the RGB gamut at luma `ymean`.
+__attribute__((target_clones("avx2", "default")))
+void chromaLine(const float* rowU, const float* rowV, const int32_t* x0s, const float* fxs, const float* ymean, size_t n,
+                float* cb, float* cr) {
+  for (size_t k = 0; k < n; k++) {
+    const int i = x0s[k];
+    const float f = fxs[k];
+    const float du = rowU[i] + f * (rowU[i + 1] - rowU[i]);
+    const float dv = rowV[i] + f * (rowV[i + 1] - rowV[i]);
+    const float y = ymean[k];
+    const float dr = 1.4075f * dv, dg = -0.3455f * du - 0.7169f * dv, db = 1.779f * du;
+    const float lr = dr == 0.f ? 1.f : ((dr > 0.f ? 255.f : 0.f) - y) / dr;
+    const float lg = dg == 0.f ? 1.f : ((dg > 0.f ? 255.f : 0.f) - y) / dg;
+    const float lb = db == 0.f ? 1.f : ((db > 0.f ? 255.f : 0.f) - y) / db;
+    const float t = std::max(0.f, std::min(std::min(1.f, lr), std::min(lg, lb)));
+    cb[k] = std::min(127.f, std::max(-128.f, t * du));
+    cr[k] = std::min(127.f, std::max(-128.f, t * dv));
+  }
+}
+
+struct Chroma {
+  const float* uv;  // size×size×2, network scale
+  int size;
+  float scale;      // network → levels
+};
+
+struct DestMgr {
+  unsigned char* buf = nullptr;
+  unsigned long len = 0;
+};
+
+std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& dest) {
+  jpeg_compress_struct dst{};
+  ErrorMgr dstErr{};
+  dst.err = jpeg_std_error(&dstErr.pub);
+  dstErr.pub.error_exit = errorExit;
+  if (setjmp(dstErr.jump)) {
+    jpeg_destroy_compress(&dst);
+    return dstErr.message;
+  }
+  if (setjmp(t.srcErr.jump)) {
+    jpeg_destroy_compress(&dst);
+    return t.srcErr.message;
+  }
+  jpeg_create_compress(&dst);
+  const JDIMENSION W = t.src.image_width, H = t.src.image_height;
+  dst.image_width = W;
+  dst.image_height = H;
+  dst.input_components = 3;
+  dst.in_color_space = JCS_YCbCr;
+  jpeg_set_defaults(&dst);
+  jpeg_set_colorspace(&dst, JCS_YCbCr);
+  jpeg_set_quality(&dst, quality, TRUE);  // the chroma table; luma keeps the photo's own
+  dst.comp_info[0].h_samp_factor = 2;
+  dst.comp_info[0].v_samp_factor = t.vSamp;
+  for (int c = 1; c < 3; c++) dst.comp_info[c].h_samp_factor = dst.comp_info[c].v_samp_factor = 1;
+  const JQUANT_TBL* yq = t.src.comp_info[0].quant_table;
+  std::memcpy(dst.quant_tbl_ptrs[0]->quantval, yq->quantval, sizeof yq->quantval);
+  dst.optimize_coding = TRUE;  // as sharp's default
+  dst.density_unit = t.src.density_unit;
+  dst.X_density = t.src.X_density;
+  dst.Y_density = t.src.Y_density;
+
+  // Cb, Cr from the model, one row of 8×8 chroma blocks at a time.
+  jpeg_component_info* sy = &t.src.comp_info[0];
+  const float q0 = yq->quantval[0];
+  float recip[64];
+  for (int k = 0; k < 64; k++) recip[k] = 1.f / dst.quant_tbl_ptrs[1]->quantval[k];
+  const int vs = t.vSamp;  // luma rows per chroma row
+  const JDIMENSION cw = t.wb[1] * 8;
+  std::vector<int32_t> x0s(cw);
+  std::vector<float> fxs(cw);
+  for (JDIMENSION cx = 0; cx < cw; cx++) {  // bilinear taps along x (chroma centers, half-pixel model centers)
+    double px = std::min<double>(2.0 * cx + 1.0, W) / W * ch.size - 0.5;
+    px = std::max(0.0, std::min<double>(px, ch.size - 1));
+    x0s[cx] = std::min(int(px), ch.size - 1);
+    fxs[cx] = float(px - x0s[cx]);
+  }
+  // Row pointers first (libjpeg's array access is not thread-safe; in-memory arrays keep
+  // their pointers), then the block rows in parallel.
+  const JDIMENSION nby = t.hb[1];
+  std::vector<JBLOCKROW> cbRows(nby), crRows(nby), yRowsOf(sy->height_in_blocks);
+  for (JDIMENSION by = 0; by < nby; by++) {
+    cbRows[by] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.outArr[1], by, 1, TRUE)[0];
+    crRows[by] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.outArr[2], by, 1, TRUE)[0];
+  }
+  for (JDIMENSION yb = 0; yb < sy->height_in_blocks; yb++)
+    yRowsOf[yb] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.coefs[0], yb, 1, FALSE)[0];
+#pragma omp parallel
+  {
+    std::vector<float> ymean(cw), cb(size_t(cw) * 8), cr(size_t(cw) * 8), rowU(ch.size + 1), rowV(ch.size + 1);
+#pragma omp for schedule(dynamic, 4)
+    for (JDIMENSION by = 0; by < nby; by++) {
+      for (int j = 0; j < 8; j++) {
+        const JDIMENSION cy = by * 8 + j;
+        // Mean luma of the 8×8 luma block under each chroma sample of this row.
+        const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>((cy * vs) / 8, sy->height_in_blocks - 1)];
+        for (JDIMENSION cx = 0; cx < cw; cx++)
+          ymean[cx] = yRow[std::min<JDIMENSION>(cx / 4, sy->width_in_blocks - 1)][0] * q0 / 8.f + 128.f;
+        double py = std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.size - 0.5;
+        py = std::max(0.0, std::min<double>(py, ch.size - 1));
+        const int y0 = std::min(int(py), ch.size - 1), y1 = std::min(y0 + 1, ch.size - 1);
+        const float ay = float(py - y0);
+        colorgan::chromaRow(ch.uv, ch.size, y0, y1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
+        chromaLine(rowU.data(), rowV.data(), x0s.data(), fxs.data(), ymean.data(), cw, cb.data() + size_t(j) * cw,
+                   cr.data() + size_t(j) * cw);
+      }
+      for (JDIMENSION bx = 0; bx < t.wb[1]; bx++) {
+        forwardDct(cb.data() + bx * 8, cw, recip, cbRows[by][bx]);
+        forwardDct(cr.data() + bx * 8, cw, recip, crRows[by][bx]);
+      }
+    }
+  }
+
+  jpeg_mem_dest(&dst, &dest.buf, &dest.len);
+  jpeg_write_coefficients(&dst, t.outArr);
+  jpeg_finish_compress(&dst);
+  jpeg_destroy_compress(&dst);
+  return "";
+}
+
+// ---------------------------------------------------------------------------------
+// N-API: open(buffer) → {handle, width, height, blocksW, blocksH, means: Float32Array}
+//        finish(handle, uv: Float32Array, size, scale, quality) → Buffer
+
+void finalize(napi_env, void* data, void*) { delete static_cast<Transcode*>(data); }
+
+napi_value fail(napi_env env, const std::string& msg) {
+  napi_throw_error(env, nullptr, msg.c_str());
+  return nullptr;
+}
+
+napi_value Open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  bool isBuffer = false;
+  if (argc < 1 || napi_is_buffer(env, a[0], &isBuffer) != napi_ok || !isBuffer) return fail(env, "open(buffer): expected a Buffer");
+  void* data;
+  size_t len;
+  napi_get_buffer_info(env, a[0], &data, &len);
+  Transcode* t = new Transcode();
+  t->bytes.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + len);
+  const std::string err = openJpeg(*t);
+  if (!err.empty()) {
+    delete t;
+    return fail(env, err);
+  }
+  const JDIMENSION bw = (t->src.image_width + 7) / 8, bh = (t->src.image_height + 7) / 8;
+  napi_value result, handle, meansBuf, means, v;
+  napi_create_object(env, &result);
+  napi_create_external(env, t, finalize, nullptr, &handle);
+  napi_set_named_property(env, result, "handle", handle);
+  void* mp;
+  napi_create_arraybuffer(env, size_t(bw) * bh * 4, &mp, &meansBuf);
+  blockMeans(*t, static_cast<float*>(mp), bw, bh);
+  napi_create_typedarray(env, napi_float32_array, size_t(bw) * bh, meansBuf, 0, &means);
+  napi_set_named_property(env, result, "means", means);
+  const uint32_t nums[4] = {t->src.image_width, t->src.image_height, bw, bh};
+  const char* names[4] = {"width", "height", "blocksW", "blocksH"};
+  for (int i = 0; i < 4; i++) {
+    napi_create_uint32(env, nums[i], &v);
+    napi_set_named_property(env, result, names[i], v);
+  }
+  return result;
+}
+
+napi_value Finish(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc < 5) return fail(env, "finish(handle, uv, size, scale, quality): expected 5 arguments");
+  void* p;
+  if (napi_get_value_external(env, a[0], &p) != napi_ok || !p) return fail(env, "finish: bad handle");
+  Transcode* t = static_cast<Transcode*>(p);
+  if (!t->coefs) return fail(env, "finish: already finished");
+  int32_t size, quality;
+  double scale;
+  napi_get_value_int32(env, a[2], &size);
+  napi_get_value_double(env, a[3], &scale);
+  napi_get_value_int32(env, a[4], &quality);
+  bool isTa = false;
+  napi_is_typedarray(env, a[1], &isTa);
+  if (!isTa || size < 1 || quality < 1 || quality > 100) return fail(env, "finish: bad arguments");
+  napi_typedarray_type type;
+  size_t length, offset;
+  void* uv;
+  napi_value ab;
+  napi_get_typedarray_info(env, a[1], &type, &length, &uv, &ab, &offset);
+  if (type != napi_float32_array || length < size_t(size) * size * 2) return fail(env, "finish: uv must be a Float32Array of size×size×2");
+  const Chroma ch{static_cast<const float*>(uv), size, float(scale)};
+  DestMgr dest;
+  const std::string err = finishJpeg(*t, ch, quality, dest);
+  t->coefs = nullptr;  // one output per open
+  if (!err.empty()) {
+    if (dest.buf) free(dest.buf);
+    return fail(env, err);
+  }
+  napi_value out;
+  void* copy;
+  napi_create_buffer_copy(env, dest.len, dest.buf, &copy, &out);
+  free(dest.buf);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", nullptr, Open, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"finish", nullptr, Finish, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,222 @@
+// Optional streaming colorizer for large photos: one libvips pipeline (the libvips that
+// sharp bundles, so no second copy is loaded) that decodes the photo, adds the model's
+// upsampled chroma to each pixel's own luma, and encodes the result, strip by strip:
+// decode, our pixel work and encode overlap, as in sharp's own decode → encode.
+//
+// sharpen(input: Buffer, width, height, uv, size, x0s, fxs, tyIndex, tyWeight, scale,
+//         format: "jpeg" | "png" | "webp", quality) → Promise<Buffer>
+// The photo must be 8-bit, 1 or 3 bands, without alpha, upright and width×height (the
+// JS side checks with sharp's metadata and uses the general path otherwise).
+#include <node_api.h>
+#include <vips/vips.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pixels.h"
+
+namespace {
+
+struct Job {
+  napi_ref inputRef = nullptr;  // keeps the encoded input alive while libvips reads it
+  const void* data = nullptr;
+  size_t length = 0;
+  int width = 0, height = 0, size = 0;
+  std::vector<float> uv, fxs, tyW;
+  std::vector<int32_t> x0s, runEnd, tyI;
+  float scale = 1;
+  std::string format;
+  int quality = 90;
+  void* out = nullptr;
+  size_t outLength = 0;
+  std::string error;
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+};
+
+// Per-region work: decode (by preparing the input region), then compose row by row.
+int generate(VipsRegion* outRegion, void* seq, void* /*a*/, void* b, gboolean* /*stop*/) {
+  VipsRegion* in = static_cast<VipsRegion*>(seq);
+  const Job& job = *static_cast<const Job*>(b);
+  const VipsRect& r = outRegion->valid;
+  if (vips_region_prepare(in, &r)) return -1;
+  const int bands = in->im->Bands;
+  std::vector<float> rowU(job.size + 1), rowV(job.size + 1), du(r.width), dv(r.width), ys(r.width);
+  for (int y = r.top; y < r.top + r.height; y++) {
+    colorgan::chromaRow(job.uv.data(), job.size, job.tyI[2 * y], job.tyI[2 * y + 1], job.tyW[2 * y] * job.scale,
+                        job.tyW[2 * y + 1] * job.scale, rowU.data(), rowV.data());
+    colorgan::composeRow(reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(in, r.left, y)), bands,
+                         reinterpret_cast<uint8_t*>(VIPS_REGION_ADDR(outRegion, r.left, y)), r.left, r.width,
+                         job.x0s.data(), job.runEnd.data(), job.fxs.data(), rowU.data(), rowV.data(), du.data(), dv.data(), ys.data());
+  }
+  return 0;
+}
+
+std::string vipsError() {
+  std::string e = vips_error_buffer();
+  vips_error_clear();
+  while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
+  const size_t nl = e.find('\n');
+  return nl == std::string::npos ? e : e.substr(0, nl);
+}
+
+void run(Job& job) {
+  VipsImage* in = vips_image_new_from_buffer(job.data, job.length, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                             VIPS_FAIL_ON_TRUNCATED, nullptr);
+  if (!in) throw std::runtime_error(vipsError());
+  VipsImage* out = nullptr;
+  try {
+    if (in->Xsize != job.width || in->Ysize != job.height) throw std::runtime_error("size differs from its header");
+    if (in->BandFmt != VIPS_FORMAT_UCHAR || (in->Bands != 1 && in->Bands != 3) || in->Coding != VIPS_CODING_NONE)
+      throw std::runtime_error("not 8-bit gray or RGB");
+    out = vips_image_new();
+    if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_THINSTRIP, in, nullptr)) throw std::runtime_error(vipsError());
+    out->Bands = 3;
+    out->BandFmt = VIPS_FORMAT_UCHAR;
+    out->Type = VIPS_INTERPRETATION_sRGB;
+    if (vips_image_generate(out, vips_start_one, generate, vips_stop_one, in, &job)) throw std::runtime_error(vipsError());
+    int rc;
+    // The encoder settings are sharp's defaults, so this writes what encodeImage() would.
+    if (job.format == "jpeg")
+      rc = vips_image_write_to_buffer(out, ".jpg", &job.out, &job.outLength, "Q", job.quality, "optimize_coding", TRUE,
+                                      "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON, "keep", VIPS_FOREIGN_KEEP_NONE, nullptr);
+    else if (job.format == "png")
+      rc = vips_image_write_to_buffer(out, ".png", &job.out, &job.outLength, "compression", 6, "filter",
+                                      VIPS_FOREIGN_PNG_FILTER_NONE, "keep", VIPS_FOREIGN_KEEP_NONE, nullptr);
+    else if (job.format == "webp")
+      rc = vips_image_write_to_buffer(out, ".webp", &job.out, &job.outLength, "Q", job.quality, "keep",
+                                      VIPS_FOREIGN_KEEP_NONE, nullptr);
+    else
+      throw std::runtime_error("unknown output format " + job.format);
+    if (rc) throw std::runtime_error(vipsError());
+  } catch (...) {
+    if (out) g_object_unref(out);
+    g_object_unref(in);
+    throw;
+  }
+  g_object_unref(out);
+  g_object_unref(in);
+}
+
+void execute(napi_env, void* data) {
+  Job& job = *static_cast<Job*>(data);
+  try {
+    run(job);
+  } catch (const std::exception& e) {
+    job.error = e.what();
+  }
+}
+
+void complete(napi_env env, napi_status, void* data) {
+  Job* job = static_cast<Job*>(data);
+  napi_value result;
+  if (job->error.empty()) {
+    void* copy;
+    napi_create_buffer_copy(env, job->outLength, job->out, &copy, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, job->error.c_str(), job->error.size(), &msg);
+    napi_create_error(env, nullptr, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  if (job->out) g_free(job->out);
+  napi_delete_reference(env, job->inputRef);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+template <typename T>
+std::vector<T> copyTyped(napi_env env, napi_value v, size_t count, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) throw std::runtime_error(std::string(what) + ": expected a typed array");
+  napi_typedarray_type type;
+  size_t length, offset;
+  void* data;
+  napi_value ab;
+  napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+  if (length * sizeof(T) < count * sizeof(T) || length < count) throw std::runtime_error(std::string(what) + ": too short");
+  std::vector<T> out(count);
+  std::memcpy(out.data(), data, count * sizeof(T));
+  return out;
+}
+
+int32_t intArg(napi_env env, napi_value v, const char* what) {
+  int32_t n;
+  if (napi_get_value_int32(env, v, &n) != napi_ok) throw std::runtime_error(std::string(what) + ": expected an integer");
+  return n;
+}
+
+napi_value Sharpen(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value a[12];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Job* job = new Job();
+  try {
+    if (argc < 12) throw std::runtime_error("expected 12 arguments");
+    bool isBuffer = false;
+    napi_is_buffer(env, a[0], &isBuffer);
+    if (!isBuffer) throw std::runtime_error("input: expected a Buffer");
+    void* data;
+    napi_get_buffer_info(env, a[0], &data, &job->length);
+    job->data = data;
+    job->width = intArg(env, a[1], "width");
+    job->height = intArg(env, a[2], "height");
+    job->size = intArg(env, a[4], "size");
+    if (job->width < 1 || job->height < 1 || job->size < 1) throw std::runtime_error("bad size");
+    job->uv = copyTyped<float>(env, a[3], size_t(job->size) * job->size * 2, "uv");
+    job->x0s = copyTyped<int32_t>(env, a[5], job->width, "x0s");
+    job->fxs = copyTyped<float>(env, a[6], job->width, "fxs");
+    job->runEnd = colorgan::chromaRuns(job->x0s.data(), job->width);
+    job->tyI = copyTyped<int32_t>(env, a[7], size_t(job->height) * 2, "tyIndex");
+    job->tyW = copyTyped<float>(env, a[8], size_t(job->height) * 2, "tyWeight");
+    for (int32_t i : job->x0s) if (i < 0 || i >= job->size) throw std::runtime_error("tap out of range");
+    for (int32_t i : job->tyI) if (i < 0 || i >= job->size) throw std::runtime_error("tap out of range");
+    double scale;
+    napi_get_value_double(env, a[9], &scale);
+    job->scale = float(scale);
+    char fmt[16] = {0};
+    size_t fmtLen;
+    napi_get_value_string_utf8(env, a[10], fmt, sizeof fmt, &fmtLen);
+    job->format = fmt;
+    job->quality = intArg(env, a[11], "quality");
+  } catch (const std::exception& e) {
+    delete job;
+    napi_throw_error(env, nullptr, (std::string("sharpen: ") + e.what()).c_str());
+    return nullptr;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_reference(env, a[0], 1, &job->inputRef);
+  napi_create_string_utf8(env, "colorgan.sharpen", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+napi_value Version(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_string_utf8(env, vips_version_string(), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  // sharp has started libvips already (it must be loaded first); this is a no-op then.
+  if (vips_init("colorgan")) {
+    napi_throw_error(env, nullptr, "could not start libvips");
+    return nullptr;
+  }
+  napi_property_descriptor props[] = {
+      {"sharpen", nullptr, Sharpen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,142 @@
+/**
+ * Streaming colorization of large JPEGs (Node, optional native addon colorgan_vips).
+ *
+ * The general path decodes the whole photo to RGB in JS memory, colorizes it and hands
+ * it back to sharp to encode: three full-size passes one after another. Here:
+ *   1. the model's input comes from libjpeg's 1/8-scale DCT decode (shrink-on-load, a
+ *      few ms), area-averaged to the model size like the general path's luma;
+ *   2. one libvips pipeline decodes the full photo, adds the upsampled chroma to each
+ *      pixel's own luma (the same sharpening, in the addon) and encodes, strip by strip,
+ *      so decode and encode overlap as in sharp's own decode → encode.
+ * The model input differs from the general path's exact full-resolution area average by
+ * the DCT-scaling error only (a fraction of a level); the pixels are composed the same
+ * way (float instead of double: within one level).
+ *
+ * Used for JPEGs whose sides are at least 8× the model size, upright (EXIF orientation
+ * 1), 8-bit gray or RGB without ICC profile or alpha; anything else returns null and the
+ * caller takes the general path.
+ */
+import sharp from 'sharp';
+import { loadAddon } from '../backend/native.js';
+import { NET_SCALE } from '../color/yuv.js';
+import type { EncodeFormat } from '../data/decode.js';
+import type { Colorizer, ColorizeOptions } from './colorizer.js';
+import { noiseFor, predictUv } from './generate.js';
+import { lumaForModel, sharpenTaps } from './sharpen.js';
+import { resizePlane } from './resample.js';
+
+interface VipsAddon {
+  sharpen(
+    input: Buffer, width: number, height: number, uv: Float32Array, size: number,
+    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number,
+    format: EncodeFormat, quality: number,
+  ): Promise<Buffer>;
+  version(): string;
+}
+
+export function loadStreamingAddon(): VipsAddon | null {
+  return loadAddon<VipsAddon>('colorgan_vips', 'needs g++ and the devDependency @img/sharp-libvips-dev');
+}
+
+interface JpegAddon {
+  open(input: Buffer): { handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array };
+  finish(handle: unknown, uv: Float32Array, size: number, scale: number, quality: number): Buffer;
+}
+
+export function loadJpegAddon(): JpegAddon | null {
+  return loadAddon<JpegAddon>('colorgan_jpeg', 'needs g++ and libjpeg62-turbo-dev');
+}
+
+/** Which streaming path an eligible photo takes for an output format, if any addon is built. */
+export function streamingPath(format: EncodeFormat): 'dct' | 'pixels' | null {
+  if (format === 'jpeg' && loadJpegAddon()) return 'dct';
+  return loadStreamingAddon() ? 'pixels' : null;
+}
+
+/**
+ * JPEG → JPEG in the DCT domain (native/colorgan_jpeg.cc): the photo's luma coefficients
+ * are copied unchanged and only the chroma is computed and encoded. The model's input is
+ * the area average of the luma's 8×8 block means (the same numbers libjpeg's 1/8-scale
+ * decode gives, without decoding).
+ */
+function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, opts: StreamingOptions): Buffer | null {
+  const { size, zDim } = c.meta.config;
+  let opened: ReturnType<JpegAddon['open']>;
+  try {
+    opened = addon.open(bytes);
+  } catch {
+    return null; // not a plain YCbCr/gray JPEG, or damaged: the general path decides
+  }
+  const small = resizePlane(opened.means, opened.blocksW, opened.blocksH, size, size);
+  for (let i = 0; i < small.length; i++) small[i] = small[i] / NET_SCALE - 1;
+  const [uv] = predictUv(c.model, size, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  try {
+    return addon.finish(opened.handle, uv, size, NET_SCALE, opts.quality ?? 92);
+  } catch {
+    return null;
+  }
+}
+
+export interface StreamingOptions extends ColorizeOptions {
+  format: EncodeFormat;
+  /** JPEG/WebP quality (default 92, like encodeImage). */
+  quality?: number;
+  /** Refuse (return null, so the general path reports it) above this many pixels. */
+  maxPixels?: number;
+}
+
+/** Why a photo cannot take the streaming path, or null if it can. */
+export function streamingIneligible(meta: sharp.Metadata, size: number, maxPixels: number): string | null {
+  if (meta.format !== 'jpeg') return 'not a JPEG';
+  const { width = 0, height = 0 } = meta;
+  if (width < 8 * size || height < 8 * size) return 'smaller than 8× the model size';
+  if (width * height > maxPixels) return 'above the pixel limit';
+  if ((meta.orientation ?? 1) !== 1) return 'EXIF-rotated';
+  if (meta.hasAlpha || meta.depth !== 'uchar' || (meta.channels !== 1 && meta.channels !== 3)) return 'not 8-bit gray or RGB';
+  if (meta.space !== 'srgb' && meta.space !== 'b-w') return `colour space ${meta.space}`;
+  if (meta.icc) return 'has an ICC profile';
+  return null;
+}
+
+/**
+ * Colorize an encoded JPEG straight to an encoded image, or return null when the photo
+ * or the machine cannot take this path. Rejects only for errors of the model; a photo
+ * that libvips cannot read resolves null too, so the general path names the cause.
+ */
+export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
+  const which = streamingPath(opts.format);
+  if (!which) return null;
+  const { size, zDim } = c.meta.config;
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    return null;
+  }
+  if (streamingIneligible(meta, size, opts.maxPixels ?? Infinity)) return null;
+  if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, opts);
+  const addon = loadStreamingAddon()!;
+  const width = meta.width!;
+  const height = meta.height!;
+  const sw = Math.ceil(width / 8);
+  const sh = Math.ceil(height / 8);
+  let small: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    small = await sharp(bytes, { failOn: 'truncated' })
+      .resize(sw, sh, { fit: 'fill', fastShrinkOnLoad: true, kernel: 'linear' })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch {
+    return null;
+  }
+  if (small.info.channels !== 3 || small.info.width !== sw || small.info.height !== sh) return null;
+  const y = lumaForModel(new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length), sw, sh, size);
+  const [uv] = predictUv(c.model, size, [y], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  const t = sharpenTaps(width, height, size);
+  try {
+    return await addon.sharpen(bytes, width, height, uv, size, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? 92);
+  } catch {
+    return null; // e.g. corrupt data past the header: the general path names the cause
+  }
+}
