@@ -27,7 +27,7 @@ import { DEFAULT_MODEL_CONFIG, type Architecture, type ModelConfig } from '../sr
 import { GanStep, type Batch } from '../src/train/gan.js';
 import { predictUv } from '../src/infer/generate.js';
 import { loadModel, colorize } from '../src/infer/node.js';
-import { loadStreamingAddon } from '../src/infer/streaming.js';
+import { streamingPath } from '../src/infer/streaming.js';
 import type { Colorizer } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
 
@@ -493,7 +493,13 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
     sharpS.push(await sharpOnly());
   }
   await fs.rm(outDir, { recursive: true, force: true });
-  const streaming = loadStreamingAddon() ? 'streaming decode → colorize → encode (native libvips addon)' : 'general path (no native addon)';
+  const way = streamingPath('jpeg');
+  const streaming =
+    way === 'dct'
+      ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
+      : way === 'pixels'
+        ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
+        : 'general path (no native addon)';
   return { oursS, sharpS, what: `${what}, ${streaming}`, bytesOut };
 }
 

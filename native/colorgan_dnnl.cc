@@ -237,6 +237,78 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------
+// Memory-bound kernels that wasm runs single-threaded and slowly: row copies (Concat and
+// its gradient SplitV along any axis) and inference batch norm.
+
+// copyParts(heap, params): params = [outer, nParts, then per part srcOff, srcStride,
+// dstOff, dstStride, width] — offsets in bytes, strides and widths in floats: copies
+// `width` floats per row for `outer` rows of every part.
+napi_value CopyParts(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  void *heapV, *pv;
+  size_t heapBytes, pBytes;
+  if (argc < 2 || !typedArrayBytes(env, a[0], &heapV, &heapBytes) || !typedArrayBytes(env, a[1], &pv, &pBytes) || pBytes < 8)
+    return throwError(env, "copyParts(heap, params): bad arguments");
+  const int32_t* p = static_cast<const int32_t*>(pv);
+  const int64_t outer = p[0], parts = p[1];
+  if (outer < 0 || parts < 0 || pBytes < size_t(2 + 5 * parts) * 4) return throwError(env, "copyParts: bad params");
+  uint8_t* heap = static_cast<uint8_t*>(heapV);
+  int64_t total = 0;
+  for (int64_t k = 0; k < parts; k++) {
+    const int32_t* q = p + 2 + 5 * k;
+    if (outer == 0 || q[4] == 0) continue;
+    const int64_t lastSrc = q[0] + ((outer - 1) * int64_t(q[1]) + q[4]) * 4, lastDst = q[2] + ((outer - 1) * int64_t(q[3]) + q[4]) * 4;
+    if (q[0] < 0 || q[2] < 0 || q[1] < 0 || q[3] < 0 || q[4] < 0 || lastSrc > int64_t(heapBytes) || lastDst > int64_t(heapBytes))
+      return throwError(env, "copyParts: part outside the wasm heap");
+    total += outer * q[4];
+  }
+#pragma omp parallel for schedule(static) if (total > (1 << 16))
+  for (int64_t r = 0; r < outer; r++)
+    for (int64_t k = 0; k < parts; k++) {
+      const int32_t* q = p + 2 + 5 * k;
+      std::memcpy(heap + q[2] + r * int64_t(q[3]) * 4, heap + q[0] + r * int64_t(q[1]) * 4, size_t(q[4]) * 4);
+    }
+  return nullptr;
+}
+
+// batchNorm(heap, params): params = [rows, C, xOff, outOff, meanOff, varOff, offsetOff
+// or -1, scaleOff or -1, epsilon bits]; out = (x - mean)·scale/sqrt(var + eps) + offset
+// over channels-last rows.
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  void *heapV, *pv;
+  size_t heapBytes, pBytes;
+  if (argc < 2 || !typedArrayBytes(env, a[0], &heapV, &heapBytes) || !typedArrayBytes(env, a[1], &pv, &pBytes) || pBytes < 36)
+    return throwError(env, "batchNorm(heap, params): bad arguments");
+  const int32_t* p = static_cast<const int32_t*>(pv);
+  const int64_t rows = p[0], C = p[1];
+  auto ok = [&](int32_t off, int64_t n) { return off >= 0 && (off & 3) == 0 && off + n * 4 <= int64_t(heapBytes); };
+  if (rows < 0 || C <= 0 || !ok(p[2], rows * C) || !ok(p[3], rows * C) || !ok(p[4], C) || !ok(p[5], C) ||
+      (p[6] >= 0 && !ok(p[6], C)) || (p[7] >= 0 && !ok(p[7], C)))
+    return throwError(env, "batchNorm: tensor outside the wasm heap");
+  uint8_t* heap = static_cast<uint8_t*>(heapV);
+  auto f = [&](int32_t off) { return reinterpret_cast<float*>(heap + off); };
+  float eps;
+  std::memcpy(&eps, &p[8], 4);
+  std::vector<float> mul(C), add(C);
+  for (int64_t c = 0; c < C; c++) {
+    const float scale = p[7] >= 0 ? f(p[7])[c] : 1.f, offset = p[6] >= 0 ? f(p[6])[c] : 0.f;
+    mul[c] = scale / std::sqrt(f(p[5])[c] + eps);
+    add[c] = offset - f(p[4])[c] * mul[c];
+  }
+  const float* x = f(p[2]);
+  float* out = f(p[3]);
+#pragma omp parallel for schedule(static) if (rows * C > (1 << 16))
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * mul[c] + add[c];
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------
 // Full-resolution pixel work of the colorizer (same math as src/infer/sharpen.ts and
 // src/infer/resample.ts; the JS side passes the resampling taps so both agree).
 
@@ -392,6 +464,8 @@ napi_value Version(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyParts", nullptr, CopyParts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lumaShrink", nullptr, LumaShrink, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sharpen", nullptr, Sharpen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"impl", nullptr, Impl, nullptr, nullptr, nullptr, napi_default, nullptr},

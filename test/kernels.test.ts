@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend } from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/node.js';
+import { disableNativeConvolutions } from '../src/backend/native.js';
+import { rand, relL2, cases, fmt, onBackend } from './conv-cases.js';
 import { conv2dBackpropFilterConfig } from '../src/backend/kernels/conv2d-backprop-filter.js';
 import {
   conv2dBackpropInputConfig,
@@ -15,100 +17,13 @@ import {
   type BackpropInputMode,
 } from '../src/backend/kernels/conv2d-backprop-input.js';
 
-type Pad = 'same' | 'valid' | number;
-type Strides = number | [number, number];
 
 before(async () => {
   const info = await initBackend({ threads: 1 });
   assert.equal(info.name, 'wasm');
+  // These are the wasm kernels; the oneDNN ones (if built) have their own suite.
+  disableNativeConvolutions();
 });
-
-/** Deterministic pseudo-random values in [-1, 1). */
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-function relL2(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'size mismatch');
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
-
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  k: number;
-  s: Strides;
-  pad: Pad;
-}
-
-interface Results {
-  dx: Float32Array;
-  dw: Float32Array;
-  tr: Float32Array; // conv2dTranspose(dy, W) with the forward conv's x shape
-}
-
-/** dx and dW of sum(conv2d(x, W) * dy), and conv2dTranspose(dy, W), on one backend. */
-async function onBackend(name: 'cpu' | 'wasm', c: Case, seed: number): Promise<Results> {
-  await tf.setBackend(name);
-  const ts = tf.tidy(() => {
-    const x = tf.tensor4d(rand(c.n * c.h * c.w * c.ci, seed), [c.n, c.h, c.w, c.ci]);
-    const wt = tf.tensor4d(rand(c.k * c.k * c.ci * c.co, seed + 1), [c.k, c.k, c.ci, c.co]);
-    const yShape = tf.conv2d(x, wt, c.s, c.pad).shape;
-    const dy = tf.tensor4d(rand(yShape.reduce((a, b) => a * b, 1), seed + 2), yShape);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dy)))([x, wt]);
-    const tr = tf.conv2dTranspose(dy, wt, [c.n, c.h, c.w, c.ci], c.s, c.pad);
-    return [g[0]!, g[1]!, tr];
-  });
-  const [dx, dw, tr] = ts.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(ts);
-  return { dx: dx!, dw: dw!, tr: tr! };
-}
-
-function cases(): Case[] {
-  const out: Case[] = [];
-  const chans: [number, number][] = [
-    [1, 3],
-    [3, 8],
-    [8, 32],
-    [32, 1],
-  ];
-  const batches = [1, 2, 5];
-  let i = 0;
-  for (const s of [1, 2])
-    for (const pad of ['same', 'valid'] as const)
-      for (const k of [1, 3, 4, 5])
-        for (const [ci, co] of chans) {
-          out.push({ n: batches[i % 3]!, h: 17, w: 13, ci, co, k, s, pad });
-          i++;
-        }
-  // Unequal strides, explicit numeric padding, stride larger than the filter, even sizes.
-  out.push({ n: 2, h: 17, w: 13, ci: 3, co: 8, k: 3, s: [2, 1], pad: 'same' });
-  out.push({ n: 2, h: 17, w: 13, ci: 8, co: 3, k: 4, s: [1, 2], pad: 'valid' });
-  out.push({ n: 2, h: 17, w: 13, ci: 3, co: 5, k: 3, s: 2, pad: 1 });
-  out.push({ n: 1, h: 16, w: 16, ci: 8, co: 16, k: 4, s: 2, pad: 'same' });
-  out.push({ n: 2, h: 17, w: 13, ci: 4, co: 4, k: 2, s: 3, pad: 'valid' });
-  out.push({ n: 2, h: 17, w: 13, ci: 4, co: 4, k: 5, s: 3, pad: 'same' });
-  return out;
-}
-
-const fmt = (c: Case) => `n${c.n} ${c.h}x${c.w} ci${c.ci} co${c.co} k${c.k} s${JSON.stringify(c.s)} ${c.pad}`;
 
 test('our kernels are the registered wasm kernels', () => {
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc, conv2dBackpropFilterConfig.kernelFunc);

@@ -3,7 +3,7 @@
  * `native/build.mjs` (`native/build/colorgan_dnnl.node`). When it is present the wasm
  * backend keeps every tensor and every other kernel, and Conv2D, FusedConv2D,
  * Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in place on the wasm
- * heap (no copies). Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ * heap (no copies); Concat, SplitV and inference batch norm run as threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
@@ -17,6 +17,8 @@ import { NET_SCALE } from '../color/yuv.js';
 
 interface Addon {
   conv(heap: Uint8Array, params: Int32Array): void;
+  copyParts(heap: Uint8Array, params: Int32Array): void;
+  batchNorm(heap: Uint8Array, params: Int32Array): void;
   lumaShrink(
     rgb: Uint8Array, width: number, height: number,
     txStart: Int32Array, txIndex: Int32Array, txWeight: Float32Array,
@@ -217,7 +219,84 @@ function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[]
     return out;
   };
 
+  // Concat along any axis as row copies: `outer` rows, each input contributing its width.
+  const concat: KernelFunc = (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const list = (Array.isArray(args.inputs) ? args.inputs : Object.values(args.inputs)) as TensorInfo[];
+    const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, list[0]!.shape)[0]!;
+    const parts = list.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+    if (parts.length < 2 || parts.some((t) => t.dtype !== 'float32')) return stockOf(stock, 'Concat')(args);
+    const outShape = tf.backend_util.computeOutShape(list.map((t) => t.shape), axis);
+    const out = backend.makeOutput(outShape, 'float32');
+    const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
+    const rowWidth = tf.util.sizeFromShape(outShape.slice(axis));
+    const p = new Int32Array(2 + 5 * parts.length);
+    p[0] = outer;
+    p[1] = parts.length;
+    let col = 0;
+    parts.forEach((t, k) => {
+      const w = tf.util.sizeFromShape(t.shape.slice(axis));
+      p.set([offsetOf(backend, t), w, offsetOf(backend, out) + col * 4, rowWidth, w], 2 + 5 * k);
+      col += w;
+    });
+    a.copyParts(heap(backend), p);
+    return out;
+  };
+
+  // SplitV (the gradient of Concat): the same row copies the other way.
+  const splitV: KernelFunc = (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    if (x.dtype !== 'float32') return stockOf(stock, 'SplitV')(args);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
+    const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
+    const rowWidth = x.shape[ax]! * inner;
+    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), 'float32'));
+    const live = outs.filter((o) => tf.util.sizeFromShape(o.shape) > 0);
+    const p = new Int32Array(2 + 5 * live.length);
+    p[0] = outer;
+    p[1] = live.length;
+    let col = 0;
+    let k = 0;
+    outs.forEach((o, i) => {
+      const w = sizes[i]! * inner;
+      if (w > 0 && outer > 0) p.set([offsetOf(backend, x) + col * 4, rowWidth, offsetOf(backend, o), w, w], 2 + 5 * k++);
+      col += w;
+    });
+    p[1] = k;
+    if (k > 0) a.copyParts(heap(backend), p);
+    return outs;
+  };
+
+  // Inference batch norm over the last axis (what tfjs' BatchNormalization layer runs at predict time).
+  const batchNorm: KernelFunc = (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1] ?? 0;
+    const fits = (t: TensorInfo | undefined) => !t || (t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === C);
+    if (x!.dtype !== 'float32' || C === 0 || !fits(mean) || !fits(variance) || !mean || !variance || !fits(offset) || !fits(scale))
+      return stockOf(stock, 'FusedBatchNorm')(args);
+    const out = backend.makeOutput(x!.shape, 'float32');
+    const rows = tf.util.sizeFromShape(x!.shape) / C;
+    if (rows === 0) return out;
+    f32[0] = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+    a.batchNorm(
+      heap(backend),
+      Int32Array.from([
+        rows, C, offsetOf(backend, x!), offsetOf(backend, out), offsetOf(backend, mean), offsetOf(backend, variance),
+        offset ? offsetOf(backend, offset) : -1, scale ? offsetOf(backend, scale) : -1, f32bits[0]!,
+      ]),
+    );
+    return out;
+  };
+
   return [
+    { kernelName: 'Concat', backendName: 'wasm', kernelFunc: concat },
+    { kernelName: 'SplitV', backendName: 'wasm', kernelFunc: splitV },
+    { kernelName: 'FusedBatchNorm', backendName: 'wasm', kernelFunc: batchNorm },
     { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: forward('Conv2D') },
     { kernelName: 'FusedConv2D', backendName: 'wasm', kernelFunc: forward('FusedConv2D') },
     { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInput },

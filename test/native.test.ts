@@ -1,0 +1,268 @@
+/**
+ * The optional native addons (native/): oneDNN convolutions and pixel loops against the
+ * `cpu` backend and the JS loops; the streaming JPEG paths against the general path.
+ *
+ * CI builds the addons and sets COLORGAN_REQUIRE_NATIVE=1, so there the first test fails
+ * if one is missing; elsewhere the addon tests are skipped with the reason it is absent.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelBackend } from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { initBackend } from '../src/backend/node.js';
+import {
+  loadNativeAddon,
+  nativeUnavailableReason,
+  enableNativeConvolutions,
+  disableNativeConvolutions,
+  nativeConvolutionsActive,
+} from '../src/backend/native.js';
+import { sharpenToFullRes, setPixelKernels, lumaForModel } from '../src/infer/sharpen.js';
+import { loadJpegAddon, loadStreamingAddon, colorizeEncodedStreaming } from '../src/infer/streaming.js';
+import { loadModel, colorize } from '../src/infer/node.js';
+import type { Colorizer } from '../src/infer/colorizer.js';
+import { rand, relL2, cases, fmt, onBackend } from './conv-cases.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const PHOTO = path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg');
+const dnnl = loadNativeAddon();
+const jpeg = loadJpegAddon();
+const vips = loadStreamingAddon();
+const why = (name: string) => `${name} not built: ${nativeUnavailableReason(name)}`;
+
+let model: Colorizer;
+before(async () => {
+  const info = await initBackend();
+  assert.equal(info.name, 'wasm');
+  model = await loadModel();
+});
+
+test('the native addons load (required in CI)', () => {
+  const addons = { colorgan_dnnl: dnnl, colorgan_jpeg: jpeg, colorgan_vips: vips };
+  for (const [name, addon] of Object.entries(addons)) {
+    if (process.env.COLORGAN_REQUIRE_NATIVE === '1') assert.ok(addon, why(name));
+    else assert.ok(addon || nativeUnavailableReason(name).length > 0, `${name}: absent without a reason`);
+  }
+  if (dnnl) assert.ok(nativeConvolutionsActive(), 'initBackend routes the convolutions to oneDNN');
+});
+
+test('oneDNN Conv2D, FusedConv2D, Conv2DBackpropInput/Filter and conv2dTranspose match cpu', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
+  enableNativeConvolutions();
+  let worst = 0;
+  const all = cases();
+  for (let i = 0; i < all.length; i++) {
+    const c = all[i]!;
+    const ref = await onBackend('cpu', c, 13 * i + 5);
+    const got = await onBackend('wasm', c, 13 * i + 5);
+    for (const key of ['y', 'fused', 'dx', 'dw', 'tr'] as const) {
+      const e = relL2(got[key], ref[key]);
+      worst = Math.max(worst, e);
+      assert.ok(e < 1e-4, `${key} ${fmt(c)}: relative L2 error ${e}`);
+    }
+  }
+  await tf.setBackend('wasm');
+  assert.ok(worst < 1e-4);
+});
+
+test('oneDNN and the wasm kernels give the same training-style gradients, without leaks', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as KernelBackend;
+  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul(0.1));
+  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul(0.1));
+  const x = tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]);
+  const grads = () => {
+    const { value, grads: g } = tf.variableGrads(() => {
+      const h = tf.leakyRelu(tf.conv2d(x, w1, 2, 'same'), 0.2);
+      const y = tf.conv2dTranspose(h, w2, [4, 32, 32, 3], 2, 'same');
+      return tf.mean(tf.square(tf.sub(y, x))) as tf.Scalar;
+    });
+    const out = [value, g[w1.name]!, g[w2.name]!].map((t) => t.dataSync().slice() as Float32Array);
+    tf.dispose([value, ...Object.values(g)]);
+    return out;
+  };
+  disableNativeConvolutions();
+  const ref = grads();
+  enableNativeConvolutions();
+  const got = grads();
+  for (let k = 0; k < ref.length; k++) assert.ok(relL2(got[k]!, ref[k]!) < 1e-4, `output ${k}: ${relL2(got[k]!, ref[k]!)}`);
+  for (let i = 0; i < 3; i++) grads();
+  const m0 = tf.memory().numTensors;
+  const ids0 = backend.numDataIds();
+  for (let i = 0; i < 10; i++) grads();
+  assert.equal(tf.memory().numTensors, m0, 'live tensor count grew');
+  assert.equal(backend.numDataIds(), ids0, 'backend data ids grew');
+  tf.dispose([x, w1, w2]);
+});
+
+test('native Concat, SplitV and inference batch norm match cpu', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
+  enableNativeConvolutions();
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await tf.setBackend(backend);
+    const outs = tf.tidy(() => {
+      const a = tf.tensor4d(rand(3 * 5 * 7 * 4, 1), [3, 5, 7, 4]);
+      const b = tf.tensor4d(rand(3 * 5 * 7 * 2, 2), [3, 5, 7, 2]);
+      const r: tf.Tensor[] = [];
+      for (let axis = 0; axis < 4; axis++) r.push(tf.concat([a, a.mul(2), a.add(1)], axis));
+      r.push(tf.concat([a, b], -1), tf.concat([a, tf.zeros([3, 5, 7, 0])], 3));
+      r.push(...tf.split(a, [1, -1, 2], 1), ...tf.split(b, 2, 3), ...tf.split(a, [0, 4], 3));
+      // the gradient of a concat is a SplitV
+      r.push(...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.concat([p, q], 3).square()))([a, b]));
+      const C = 4;
+      const [m, v, off, sc] = [3, 4, 5, 6].map((k) => tf.tensor1d(rand(C, k).map((x, i) => (k === 4 ? 0.5 + Math.abs(x) : x + i))));
+      r.push(tf.batchNorm(a, m!, v!, off!, sc!, 1e-3), tf.batchNorm(a, m!, v!, undefined, undefined, 1e-3));
+      return r;
+    });
+    const data = outs.map((t) => ({ shape: t.shape, data: t.dataSync().slice() as Float32Array }));
+    tf.dispose(outs);
+    return data;
+  };
+  const ref = await run('cpu');
+  const got = await run('wasm');
+  assert.equal(got.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    assert.deepEqual(got[i]!.shape, ref[i]!.shape, `output ${i} shape`);
+    assert.ok(relL2(got[i]!.data, ref[i]!.data) < 1e-6, `output ${i}: ${relL2(got[i]!.data, ref[i]!.data)}`);
+  }
+});
+
+/** RGB bytes with smooth structure plus noise, and some saturated areas. */
+function photoLike(w: number, h: number, seed: number): Uint8Array {
+  const noise = rand(w * h * 3, seed);
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        const i = (y * w + x) * 3 + c;
+        const v = 128 + 140 * Math.sin(x / 37 + c) * Math.cos(y / 23) + 30 * noise[i]!;
+        out[i] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+  return out;
+}
+
+test('native luma shrink and sharpening agree with the JS loops', { skip: !dnnl && why('colorgan_dnnl') }, () => {
+  const W = 517, H = 389, S = 64;
+  const rgb = photoLike(W, H, 9);
+  const uv = rand(S * S * 2, 4).map((v) => v * 0.6); // strong chroma: many out-of-gamut pixels
+  enableNativeConvolutions(); // installs the native pixel kernels
+  const nativeLuma = lumaForModel(rgb, W, H, S);
+  const nativeRgb = sharpenToFullRes(rgb, W, H, uv, S);
+  setPixelKernels(null);
+  try {
+    const jsLuma = lumaForModel(rgb, W, H, S);
+    const jsRgb = sharpenToFullRes(rgb, W, H, uv, S);
+    let maxL = 0;
+    for (let i = 0; i < jsLuma.length; i++) maxL = Math.max(maxL, Math.abs(jsLuma[i]! - nativeLuma[i]!));
+    assert.ok(maxL < 1e-5, `luma (network scale) differs by ${maxL}`);
+    let max = 0, differ = 0, clipped = 0;
+    for (let i = 0; i < jsRgb.length; i++) {
+      const d = Math.abs(jsRgb[i]! - nativeRgb[i]!);
+      max = Math.max(max, d);
+      if (d) differ++;
+      if (jsRgb[i] === 0 || jsRgb[i] === 255) clipped++;
+    }
+    assert.ok(clipped > jsRgb.length * 0.01, 'the case exercises the gamut limit');
+    assert.ok(max <= 1, `sharpened pixels differ by up to ${max} levels`);
+    assert.ok(differ / jsRgb.length < 0.01, `${differ} of ${jsRgb.length} bytes differ`);
+  } finally {
+    disableNativeConvolutions();
+    enableNativeConvolutions();
+  }
+});
+
+// ---- streaming JPEG paths ------------------------------------------------------------
+
+const Y = (p: Uint8Array, i: number) => 0.299 * p[i]! + 0.587 * p[i + 1]! + 0.114 * p[i + 2]!;
+const U = (p: Uint8Array, i: number) => -0.168736 * p[i]! - 0.331264 * p[i + 1]! + 0.5 * p[i + 2]!;
+const V = (p: Uint8Array, i: number) => 0.5 * p[i]! - 0.418688 * p[i + 1]! - 0.081312 * p[i + 2]!;
+
+async function rgbOf(img: Buffer): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const { data, info } = await sharp(img).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 3);
+  return { data, width: info.width, height: info.height };
+}
+
+/** Mean |ΔY| against the input, mean |ΔU|+|ΔV| against a reference, mean chroma. */
+function compare(out: Uint8Array, input: Uint8Array, ref: Uint8Array) {
+  let dy = 0, dc = 0, chroma = 0;
+  const n = out.length / 3;
+  for (let k = 0; k < n; k++) {
+    const i = 3 * k;
+    dy += Math.abs(Y(out, i) - Y(input, i));
+    dc += Math.abs(U(out, i) - U(ref, i)) + Math.abs(V(out, i) - V(ref, i));
+    chroma += Math.abs(U(out, i)) + Math.abs(V(out, i));
+  }
+  return { dy: dy / n, dc: dc / n, chroma: chroma / n };
+}
+
+/** Test JPEGs just above the streaming size: gray with an odd number of 8-row blocks, color 4:2:0. */
+async function testJpegs(): Promise<Record<string, Buffer>> {
+  return {
+    gray: await sharp(PHOTO).resize(1600, 1544, { fit: 'fill' }).greyscale().jpeg({ quality: 92 }).toBuffer(),
+    color: await sharp(PHOTO).resize(1608, 1536, { fit: 'fill' }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer(),
+  };
+}
+
+test('JPEG → JPEG in the DCT domain keeps the luma coefficients and matches the general path', { skip: !jpeg && why('colorgan_jpeg') }, async () => {
+  for (const [name, bytes] of Object.entries(await testJpegs())) {
+    const out = await colorizeEncodedStreaming(bytes, model, { format: 'jpeg', quality: 90, seed: 2 });
+    assert.ok(out, `${name}: took the DCT path`);
+    const meta = await sharp(out).metadata();
+    assert.equal(meta.format, 'jpeg');
+    assert.equal(meta.channels, 3);
+    // Same luma coefficients: identical 8×8 block means, read back from the file.
+    const a = jpeg!.open(bytes).means;
+    const b = jpeg!.open(out).means;
+    assert.deepEqual(b, a, `${name}: luma DC coefficients changed`);
+    // Pixels: luma as the input's, chroma close to the general path's (same seed).
+    const input = await rgbOf(bytes);
+    const general = await colorize(input, { model, seed: 2 });
+    const got = await rgbOf(out);
+    assert.equal(got.width, input.width);
+    assert.equal(got.height, input.height);
+    const c = compare(got.data, input.data, general.data);
+    assert.ok(c.dy < 1, `${name}: mean |ΔY| vs the input ${c.dy}`);
+    assert.ok(c.dc < 1.5, `${name}: mean chroma difference vs the general path ${c.dc}`);
+    assert.ok(c.chroma > 5, `${name}: has color (${c.chroma})`);
+  }
+});
+
+test('large JPEG → PNG through the libvips pipeline matches the general path', { skip: !vips && why('colorgan_vips') }, async () => {
+  const bytes = (await testJpegs()).gray;
+  const out = await colorizeEncodedStreaming(bytes, model, { format: 'png', seed: 1 });
+  assert.ok(out, 'took the libvips path');
+  assert.equal((await sharp(out).metadata()).format, 'png');
+  const input = await rgbOf(bytes);
+  const general = await colorize(input, { model, seed: 1 });
+  const got = await rgbOf(out);
+  const c = compare(got.data, input.data, general.data);
+  assert.ok(c.dy < 0.3, `mean |ΔY| vs the input ${c.dy} (the luma is kept)`);
+  assert.ok(c.dc < 1.5, `mean chroma difference vs the general path ${c.dc}`);
+  assert.ok(c.chroma > 5, `has color (${c.chroma})`);
+});
+
+test('photos the streaming paths do not take go the general way, damaged ones get its error', { skip: !(jpeg || vips) && why('colorgan_jpeg') }, async () => {
+  const small = await sharp(PHOTO).resize(1200, 1600).jpeg().toBuffer(); // < 24× the model size
+  const png = await sharp(PHOTO).resize(1600, 1544).png({ compressionLevel: 1 }).toBuffer();
+  const rotated = await sharp(PHOTO).resize(1600, 1544).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+  for (const [name, bytes] of Object.entries({ small, png, rotated })) {
+    assert.equal(await colorizeEncodedStreaming(bytes, model, { format: 'jpeg' }), null, `${name}: no streaming`);
+    const out = await colorize(bytes, { model, format: 'jpeg' }); // the general path still works
+    assert.equal((await sharp(out).metadata()).format, 'jpeg');
+  }
+  const rot = await sharp(await colorize(rotated, { model, format: 'png' })).metadata();
+  assert.deepEqual([rot.width, rot.height], [1544, 1600], 'EXIF rotation applied by the general path');
+  // A JPEG cut short: the streaming path declines and the general path names the cause.
+  const big = (await testJpegs()).gray;
+  const cut = big.subarray(0, Math.floor(big.length * 0.6));
+  const file = path.join(await fs.mkdtemp(path.join(ROOT, 'test-output-')), 'cut.jpg');
+  try {
+    await fs.writeFile(file, cut);
+    assert.equal(await colorizeEncodedStreaming(cut, model, { format: 'jpeg' }), null);
+    await assert.rejects(colorize(file, { model, format: 'jpeg' }), (err: Error) => err.message.startsWith(`${file}: `) && /truncated|corrupt/.test(err.message));
+  } finally {
+    await fs.rm(path.dirname(file), { recursive: true, force: true });
+  }
+});
