@@ -1,6 +1,7 @@
 /**
  * Threaded wasm in Node: a child process that initializes with threads=2 must really run
  * 2 XNNPACK threads, compute the same conv as the cpu backend, and exit on its own.
+ * With the oneDNN addon built, wasm runs one thread and the addon gets them all.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,11 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nodeTs = pathToFileURL(path.join(root, 'src', 'backend', 'node.ts')).href;
 
-function runChild(threads: number): { status: number | null; out: Record<string, unknown>; stderr: string } {
+/** Child process with `threads`; the native addon off unless `native` (these test wasm's own threads). */
+function runChild(threads: number, native = false): { status: number | null; out: Record<string, unknown>; stderr: string } {
   const code = `
     import * as tf from '@tensorflow/tfjs';
     const { initBackend } = await import(${JSON.stringify(nodeTs)});
@@ -31,6 +34,7 @@ function runChild(threads: number): { status: number | null; out: Record<string,
   `;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: root,
+    env: { ...process.env, COLORGAN_NATIVE: native ? '1' : '0' },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -68,4 +72,14 @@ test('default threads = all cores (capped at 8)', { skip: os.availableParallelis
   const r = runChild(0);
   assert.equal(r.status, 0, r.stderr);
   assert.equal((r.out.info as { threads: number }).threads, Math.min(8, os.availableParallelism()));
+});
+
+test('with the oneDNN addon: wasm 1 thread, the convolutions all cores', { skip: !existsSync(path.join(root, 'native', 'build', 'colorgan_dnnl.node')) && 'colorgan_dnnl not built' }, () => {
+  const r = runChild(0, true);
+  assert.equal(r.status, 0, r.stderr);
+  const info = r.out.info as { threads: number; native?: string; nativeThreads?: number };
+  assert.equal(info.threads, 1);
+  assert.match(info.native ?? '', /^\d+\.\d+/);
+  assert.equal(info.nativeThreads, os.availableParallelism());
+  assert.ok((r.out.relErr as number) < 1e-5, `relErr ${r.out.relErr}`);
 });
