@@ -335,7 +335,12 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   const Chroma ch{static_cast<const float*>(uv), size, float(scale)};
   DestMgr dest;
   const std::string err = finishJpeg(*t, ch, quality, dest);
-  t->coefs = nullptr;  // one output per open
+  // One output per open: free the coefficients (tens of MB for a large photo) now rather
+  // than when the garbage collector gets to the handle.
+  t->coefs = nullptr;
+  jpeg_destroy_decompress(&t->src);
+  t->open = false;
+  std::vector<uint8_t>().swap(t->bytes);
   if (!err.empty()) {
     if (dest.buf) free(dest.buf);
     return fail(env, err);
