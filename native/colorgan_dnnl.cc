@@ -218,18 +218,33 @@ bool typedArrayBytes(napi_env env, napi_value v, void** data, size_t* bytes) {
   return true;
 }
 
+// The (heap, params) pair every heap kernel takes: a typed array over the whole wasm
+// memory and an Int32Array of at least `minParams` parameters.
+bool heapAndParams(napi_env env, napi_callback_info info, size_t minParams, uint8_t** heap, size_t* heapBytes,
+                   const int32_t** params, size_t* nParams) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  void *h, *p;
+  size_t pBytes;
+  if (argc < 2 || !typedArrayBytes(env, a[0], &h, heapBytes) || !typedArrayBytes(env, a[1], &p, &pBytes) ||
+      pBytes < minParams * 4)
+    return false;
+  *heap = static_cast<uint8_t*>(h);
+  *params = static_cast<const int32_t*>(p);
+  *nParams = pBytes / 4;
+  return true;
+}
+
 // conv(heap: Uint8Array|Float32Array over the whole wasm memory, params: Int32Array)
 napi_value Conv(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  void *heap, *params;
-  size_t heapBytes, paramBytes;
-  if (argc < 2 || !typedArrayBytes(env, argv[0], &heap, &heapBytes) ||
-      !typedArrayBytes(env, argv[1], &params, &paramBytes) || paramBytes < NPARAMS * 4)
+  uint8_t* heap;
+  const int32_t* params;
+  size_t heapBytes, nParams;
+  if (!heapAndParams(env, info, NPARAMS, &heap, &heapBytes, &params, &nParams))
     return throwError(env, "conv(heap, params): expected a typed array over the heap and an Int32Array of params");
   try {
-    run(static_cast<uint8_t*>(heap), heapBytes, static_cast<const int32_t*>(params));
+    run(heap, heapBytes, params);
   } catch (const std::exception& e) {
     return throwError(env, std::string("oneDNN convolution failed: ") + e.what());
   }
@@ -244,17 +259,12 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 // dstOff, dstStride, width] — offsets in bytes, strides and widths in floats: copies
 // `width` floats per row for `outer` rows of every part.
 napi_value CopyParts(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  void *heapV, *pv;
-  size_t heapBytes, pBytes;
-  if (argc < 2 || !typedArrayBytes(env, a[0], &heapV, &heapBytes) || !typedArrayBytes(env, a[1], &pv, &pBytes) || pBytes < 8)
-    return throwError(env, "copyParts(heap, params): bad arguments");
-  const int32_t* p = static_cast<const int32_t*>(pv);
+  uint8_t* heap;
+  const int32_t* p;
+  size_t heapBytes, nParams;
+  if (!heapAndParams(env, info, 2, &heap, &heapBytes, &p, &nParams)) return throwError(env, "copyParts(heap, params): bad arguments");
   const int64_t outer = p[0], parts = p[1];
-  if (outer < 0 || parts < 0 || pBytes < size_t(2 + 5 * parts) * 4) return throwError(env, "copyParts: bad params");
-  uint8_t* heap = static_cast<uint8_t*>(heapV);
+  if (outer < 0 || parts < 0 || nParams < size_t(2 + 5 * parts)) return throwError(env, "copyParts: bad params");
   int64_t total = 0;
   for (int64_t k = 0; k < parts; k++) {
     const int32_t* q = p + 2 + 5 * k;
@@ -277,20 +287,15 @@ napi_value CopyParts(napi_env env, napi_callback_info info) {
 // or -1, scaleOff or -1, epsilon bits]; out = (x - mean)·scale/sqrt(var + eps) + offset
 // over channels-last rows.
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  void *heapV, *pv;
-  size_t heapBytes, pBytes;
-  if (argc < 2 || !typedArrayBytes(env, a[0], &heapV, &heapBytes) || !typedArrayBytes(env, a[1], &pv, &pBytes) || pBytes < 36)
-    return throwError(env, "batchNorm(heap, params): bad arguments");
-  const int32_t* p = static_cast<const int32_t*>(pv);
+  uint8_t* heap;
+  const int32_t* p;
+  size_t heapBytes, nParams;
+  if (!heapAndParams(env, info, 9, &heap, &heapBytes, &p, &nParams)) return throwError(env, "batchNorm(heap, params): bad arguments");
   const int64_t rows = p[0], C = p[1];
   auto ok = [&](int32_t off, int64_t n) { return off >= 0 && (off & 3) == 0 && off + n * 4 <= int64_t(heapBytes); };
   if (rows < 0 || C <= 0 || !ok(p[2], rows * C) || !ok(p[3], rows * C) || !ok(p[4], C) || !ok(p[5], C) ||
       (p[6] >= 0 && !ok(p[6], C)) || (p[7] >= 0 && !ok(p[7], C)))
     return throwError(env, "batchNorm: tensor outside the wasm heap");
-  uint8_t* heap = static_cast<uint8_t*>(heapV);
   auto f = [&](int32_t off) { return reinterpret_cast<float*>(heap + off); };
   float eps;
   std::memcpy(&eps, &p[8], 4);

@@ -164,6 +164,14 @@ function stockOf(stock: Map<string, KernelConfig>, name: string): KernelFunc {
 }
 
 function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[] {
+  /** Run the described conv on three tensors (their roles depend on the kind, see P). */
+  const conv = (backend: WasmBackendLike, t1: TensorInfo, t2: TensorInfo, out: TensorInfo): TensorInfo => {
+    params[P.OFF_A] = offsetOf(backend, t1);
+    params[P.OFF_B] = offsetOf(backend, t2);
+    params[P.OFF_C] = offsetOf(backend, out);
+    a.conv(heap(backend), params);
+    return out;
+  };
   const forward = (name: 'Conv2D' | 'FusedConv2D'): KernelFunc => (args) => {
     const { inputs, attrs } = args;
     const backend = args.backend as WasmBackendLike;
@@ -177,15 +185,11 @@ function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[]
     if (!info) return stockOf(stock, name)(args);
     const out = backend.makeOutput(info.outShape, 'float32');
     if (tf.util.sizeFromShape(info.outShape) === 0) return out;
-    params[P.OFF_A] = offsetOf(backend, x!);
-    params[P.OFF_B] = offsetOf(backend, filter!);
-    params[P.OFF_C] = offsetOf(backend, out);
     if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
     params[P.ACT] = act!;
     f32[0] = (attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
     params[P.ALPHA_BITS] = f32bits[0]!;
-    a.conv(heap(backend), params);
-    return out;
+    return conv(backend, x!, filter!, out);
   };
 
   const backpropInput: KernelFunc = (args) => {
@@ -197,11 +201,7 @@ function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[]
     if (!info) return stockOf(stock, 'Conv2DBackpropInput')(args);
     const out = backend.makeOutput(inputShape, 'float32');
     if (tf.util.sizeFromShape(inputShape) === 0) return out;
-    params[P.OFF_A] = offsetOf(backend, dy!);
-    params[P.OFF_B] = offsetOf(backend, filter!);
-    params[P.OFF_C] = offsetOf(backend, out);
-    a.conv(heap(backend), params);
-    return out;
+    return conv(backend, dy!, filter!, out);
   };
 
   const backpropFilter: KernelFunc = (args) => {
@@ -212,11 +212,7 @@ function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[]
     const info = describe(Kind.BWD_WEIGHTS, x!.shape, filterShape, attrs as never);
     if (!info) return stockOf(stock, 'Conv2DBackpropFilter')(args);
     const out = backend.makeOutput(filterShape, 'float32');
-    params[P.OFF_A] = offsetOf(backend, x!);
-    params[P.OFF_B] = offsetOf(backend, dy!);
-    params[P.OFF_C] = offsetOf(backend, out);
-    a.conv(heap(backend), params);
-    return out;
+    return conv(backend, x!, dy!, out);
   };
 
   // Concat along any axis as row copies: `outer` rows, each input contributing its width.
