@@ -31,6 +31,11 @@ using dt = memory::data_type;
 namespace {
 
 enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
+
+// Heap byte offsets travel in an Int32Array but are unsigned (a wasm heap reaches 4 GB);
+// -1 (0xFFFFFFFF, never 4-byte aligned) means "no tensor".
+inline uint64_t offsetAt(int32_t v) { return uint32_t(v); }
+inline bool present(int32_t v) { return v != -1; }
 enum Act { LINEAR = 0, RELU = 1, LEAKY = 2, TANH = 3, SIGMOID = 4 };
 
 // params layout (Int32Array)
@@ -63,7 +68,7 @@ std::map<std::string, std::unique_ptr<Prim>> cache;
 std::string keyOf(const int32_t* p) {
   return std::string(reinterpret_cast<const char*>(p), sizeof(int32_t) * (OFF_A)) +
          std::string(reinterpret_cast<const char*>(p + ACT), sizeof(int32_t) * 2) +
-         (p[OFF_BIAS] >= 0 ? "b" : "-");
+         (present(p[OFF_BIAS]) ? "b" : "-");
 }
 
 Prim* build(const int32_t* p) {
@@ -74,7 +79,7 @@ Prim* build(const int32_t* p) {
   const memory::dims dil = {p[DH] - 1, p[DW] - 1};
   const memory::dims padL = {p[PT], p[PL]};
   const memory::dims padR = {p[PB], p[PR]};
-  const bool bias = p[OFF_BIAS] >= 0;
+  const bool bias = present(p[OFF_BIAS]);
 
   memory::desc srcMd(src, dt::f32, tag::nhwc), dstMd(dst, dt::f32, tag::nhwc);
   memory::desc wAny(wts, dt::f32, tag::any), wUser(wts, dt::f32, tag::hwio);
@@ -152,8 +157,9 @@ void run(uint8_t* heap, size_t heapBytes, const int32_t* p) {
   const size_t nSrc = size_t(p[N]) * p[H] * p[W] * p[CI];
   const size_t nDst = size_t(p[N]) * p[OH] * p[OW] * p[CO];
   const size_t nW = size_t(p[KH]) * p[KW] * p[CI] * p[CO];
-  auto at = [&](int32_t off, size_t count, const char* what) -> float* {
-    if (off < 0 || size_t(off) + count * 4 > heapBytes || (off & 3) != 0)
+  auto at = [&](int32_t v, size_t count, const char* what) -> float* {
+    const uint64_t off = offsetAt(v);
+    if (off + count * 4 > heapBytes || (off & 3) != 0)
       throw std::runtime_error(std::string("tensor out of the wasm heap: ") + what);
     return reinterpret_cast<float*>(heap + off);
   };
@@ -179,7 +185,7 @@ void run(uint8_t* heap, size_t heapBytes, const int32_t* p) {
     if (c.reorderW) c.wReorder->execute(s, wUserM, wM);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, srcM}, {DNNL_ARG_WEIGHTS, wM}, {DNNL_ARG_DST, dstM}, {DNNL_ARG_SCRATCHPAD, scratchM}};
-    if (p[OFF_BIAS] >= 0) {
+    if (present(p[OFF_BIAS])) {
       float* b = at(p[OFF_BIAS], size_t(p[CO]), "bias");
       args.insert({DNNL_ARG_BIAS, memory({{p[CO]}, dt::f32, tag::x}, eng(), b)});
     }
@@ -269,8 +275,10 @@ napi_value CopyParts(napi_env env, napi_callback_info info) {
   for (int64_t k = 0; k < parts; k++) {
     const int32_t* q = p + 2 + 5 * k;
     if (outer == 0 || q[4] == 0) continue;
-    const int64_t lastSrc = q[0] + ((outer - 1) * int64_t(q[1]) + q[4]) * 4, lastDst = q[2] + ((outer - 1) * int64_t(q[3]) + q[4]) * 4;
-    if (q[0] < 0 || q[2] < 0 || q[1] < 0 || q[3] < 0 || q[4] < 0 || lastSrc > int64_t(heapBytes) || lastDst > int64_t(heapBytes))
+    if (q[1] < 0 || q[3] < 0 || q[4] < 0) return throwError(env, "copyParts: bad params");
+    const uint64_t lastSrc = offsetAt(q[0]) + ((outer - 1) * uint64_t(q[1]) + q[4]) * 4;
+    const uint64_t lastDst = offsetAt(q[2]) + ((outer - 1) * uint64_t(q[3]) + q[4]) * 4;
+    if (lastSrc > heapBytes || lastDst > heapBytes)
       return throwError(env, "copyParts: part outside the wasm heap");
     total += outer * q[4];
   }
@@ -278,7 +286,7 @@ napi_value CopyParts(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < outer; r++)
     for (int64_t k = 0; k < parts; k++) {
       const int32_t* q = p + 2 + 5 * k;
-      std::memcpy(heap + q[2] + r * int64_t(q[3]) * 4, heap + q[0] + r * int64_t(q[1]) * 4, size_t(q[4]) * 4);
+      std::memcpy(heap + offsetAt(q[2]) + r * int64_t(q[3]) * 4, heap + offsetAt(q[0]) + r * int64_t(q[1]) * 4, size_t(q[4]) * 4);
     }
   return nullptr;
 }
@@ -292,16 +300,16 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   size_t heapBytes, nParams;
   if (!heapAndParams(env, info, 9, &heap, &heapBytes, &p, &nParams)) return throwError(env, "batchNorm(heap, params): bad arguments");
   const int64_t rows = p[0], C = p[1];
-  auto ok = [&](int32_t off, int64_t n) { return off >= 0 && (off & 3) == 0 && off + n * 4 <= int64_t(heapBytes); };
+  auto ok = [&](int32_t v, int64_t n) { return (offsetAt(v) & 3) == 0 && offsetAt(v) + uint64_t(n) * 4 <= heapBytes; };
   if (rows < 0 || C <= 0 || !ok(p[2], rows * C) || !ok(p[3], rows * C) || !ok(p[4], C) || !ok(p[5], C) ||
-      (p[6] >= 0 && !ok(p[6], C)) || (p[7] >= 0 && !ok(p[7], C)))
+      (present(p[6]) && !ok(p[6], C)) || (present(p[7]) && !ok(p[7], C)))
     return throwError(env, "batchNorm: tensor outside the wasm heap");
-  auto f = [&](int32_t off) { return reinterpret_cast<float*>(heap + off); };
+  auto f = [&](int32_t v) { return reinterpret_cast<float*>(heap + offsetAt(v)); };
   float eps;
   std::memcpy(&eps, &p[8], 4);
   std::vector<float> mul(C), add(C);
   for (int64_t c = 0; c < C; c++) {
-    const float scale = p[7] >= 0 ? f(p[7])[c] : 1.f, offset = p[6] >= 0 ? f(p[6])[c] : 0.f;
+    const float scale = present(p[7]) ? f(p[7])[c] : 1.f, offset = present(p[6]) ? f(p[6])[c] : 0.f;
     mul[c] = scale / std::sqrt(f(p[5])[c] + eps);
     add[c] = offset - f(p[4])[c] * mul[c];
   }

@@ -266,3 +266,37 @@ test('photos the streaming paths do not take go the general way, damaged ones ge
     await fs.rm(path.dirname(file), { recursive: true, force: true });
   }
 });
+
+test('heap offsets above 2 GB (a wasm heap reaches 4 GB) reach the native kernels intact', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
+  enableNativeConvolutions();
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as KernelBackend & { dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const ballast: tf.Tensor[] = [tf.zeros([600_000_000])]; // 2.4 GB
+  const above = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset >>> 0 >= 2 ** 31;
+  // Fill the holes earlier tests left below 2 GB, so that the next tensors land above.
+  for (let i = 0; i < 600 && !above(ballast[ballast.length - 1]!); i++) ballast.push(tf.zeros([1 << 20]));
+  try {
+    // Small tensors go to small free chunks first: keep allocating until they land above.
+    let x = tf.tensor4d(rand(2 * 9 * 9 * 3, 7), [2, 9, 9, 3]);
+    let w = tf.tensor4d(rand(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+    for (let i = 0; i < 20000 && !(above(x) && above(w)); i++) {
+      ballast.push(x, w);
+      x = tf.tensor4d(rand(2 * 9 * 9 * 3, 7), [2, 9, 9, 3]);
+      w = tf.tensor4d(rand(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+    }
+    assert.ok(above(x) && above(w), 'the test tensors lie above 2 GB');
+    const y = tf.conv2d(x, w, 1, 'same');
+    const c = tf.concat([x, x], 3);
+    const b = tf.batchNorm(x, tf.tensor1d([0, 1, 2]), tf.tensor1d([1, 2, 3]));
+    const got = [y, c, b].map((t) => t.dataSync().slice() as Float32Array);
+    const xs = x.dataSync().slice(), ws = w.dataSync().slice();
+    await tf.setBackend('cpu');
+    const [x2, w2] = [tf.tensor4d(xs, [2, 9, 9, 3]), tf.tensor4d(ws, [3, 3, 3, 4])];
+    const ref = [tf.conv2d(x2, w2, 1, 'same'), tf.concat([x2, x2], 3), tf.batchNorm(x2, tf.tensor1d([0, 1, 2]), tf.tensor1d([1, 2, 3]))];
+    ref.forEach((t, i) => assert.ok(relL2(got[i]!, t.dataSync() as Float32Array) < 1e-5, `output ${i}`));
+    await tf.setBackend('wasm');
+  } finally {
+    await tf.setBackend('wasm');
+    tf.dispose(ballast);
+  }
+});

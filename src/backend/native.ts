@@ -107,6 +107,9 @@ function heap(backend: WasmBackendLike): Uint8Array {
 function offsetOf(backend: WasmBackendLike, t: TensorInfo): number {
   const info = backend.dataIdMap.get(t.dataId);
   if (!info) throw new Error('native conv: tensor is not in the wasm backend');
+  // tfjs does not check malloc: a failed allocation leaves offset 0, which we must not
+  // write to (the wasm kernels would trap; native code would silently overwrite memory).
+  if (info.memoryOffset === 0 && tf.util.sizeFromShape(t.shape) > 0) throw new Error('out of memory in the wasm heap (an allocation failed)');
   return info.memoryOffset;
 }
 
