@@ -30,7 +30,7 @@ export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
   --format F        png | jpeg | webp (default png)
   --overwrite       replace existing outputs (default: skip them)
   --max-pixels N    refuse inputs above N pixels before decoding (default ${DEFAULT_MAX_PIXELS})
-  --threads N       wasm threads (default: all cores)`;
+  --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
 

@@ -19,7 +19,7 @@ two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
   --model DIR       generator folder (default: the bundled sky model)
   --size N          model-size comparison side (default: the model's size)
   --limit N         evaluate at most N photos, evenly spread
-  --threads N       wasm threads (default: all cores)`;
+  --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {

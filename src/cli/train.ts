@@ -25,7 +25,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
   --init DIR        start the generator from a saved generator folder (e.g. models/sky)
   --limit N         use at most N training photos (quick experiments)
   --resume          continue from the run's last complete checkpoint
-  --threads N       wasm threads (default: all cores)`;
+  --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
