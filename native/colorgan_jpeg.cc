@@ -54,6 +54,7 @@ struct Transcode {
   jvirt_barray_ptr outArr[3] = {nullptr, nullptr, nullptr};
   JDIMENSION wb[3] = {0, 0, 0}, hb[3] = {0, 0, 0};  // output chroma arrays, in blocks
   int vSamp = 2;                                    // output luma vertical sampling
+  bool busy = false;                                // a finish() is running or ran
   bool open = false;
   ~Transcode() {
     if (open) jpeg_destroy_decompress(&src);
@@ -264,8 +265,7 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
 }
 
 // ---------------------------------------------------------------------------------
-// N-API: open(buffer) → {handle, width, height, blocksW, blocksH, means: Float32Array}
-//        finish(handle, uv: Float32Array, size, scale, quality) → Buffer
+// N-API
 
 void finalize(napi_env, void* data, void*) { delete static_cast<Transcode*>(data); }
 
@@ -274,6 +274,91 @@ napi_value fail(napi_env env, const std::string& msg) {
   return nullptr;
 }
 
+// Both calls run on a libuv worker thread and return promises; a Job carries one call.
+struct Job {
+  Transcode* t = nullptr;
+  bool opening = true;
+  std::vector<float> means;          // open
+  std::vector<float> uv;             // finish
+  int size = 0, quality = 90;
+  float scale = 1;
+  DestMgr dest;                      // finish
+  std::string error;
+  napi_ref handleRef = nullptr;      // finish: keeps the handle (and t) alive
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+};
+
+void execute(napi_env, void* data) {
+  Job& j = *static_cast<Job*>(data);
+  Transcode& t = *j.t;
+  if (j.opening) {
+    j.error = openJpeg(t);
+    if (!j.error.empty()) return;
+    const JDIMENSION bw = (t.src.image_width + 7) / 8, bh = (t.src.image_height + 7) / 8;
+    j.means.resize(size_t(bw) * bh);
+    blockMeans(t, j.means.data(), bw, bh);
+  } else {
+    const Chroma ch{j.uv.data(), j.size, j.scale};
+    j.error = finishJpeg(t, ch, j.quality, j.dest);
+    // One output per open: free the coefficients (tens of MB for a large photo) now
+    // rather than when the garbage collector gets to the handle.
+    t.coefs = nullptr;
+    jpeg_destroy_decompress(&t.src);
+    t.open = false;
+    std::vector<uint8_t>().swap(t.bytes);
+  }
+}
+
+void complete(napi_env env, napi_status, void* data) {
+  Job* j = static_cast<Job*>(data);
+  napi_value result;
+  if (!j->error.empty()) {
+    napi_value msg;
+    napi_create_string_utf8(env, j->error.c_str(), j->error.size(), &msg);
+    napi_create_error(env, nullptr, msg, &result);
+    napi_reject_deferred(env, j->deferred, result);
+    if (j->opening) delete j->t;  // never handed to JS
+  } else if (j->opening) {
+    Transcode* t = j->t;
+    const uint32_t bw = (t->src.image_width + 7) / 8, bh = (t->src.image_height + 7) / 8;
+    napi_value handle, meansBuf, means, v;
+    napi_create_object(env, &result);
+    napi_create_external(env, t, finalize, nullptr, &handle);
+    napi_set_named_property(env, result, "handle", handle);
+    void* mp;
+    napi_create_arraybuffer(env, j->means.size() * 4, &mp, &meansBuf);
+    std::memcpy(mp, j->means.data(), j->means.size() * 4);
+    napi_create_typedarray(env, napi_float32_array, j->means.size(), meansBuf, 0, &means);
+    napi_set_named_property(env, result, "means", means);
+    const uint32_t nums[4] = {t->src.image_width, t->src.image_height, bw, bh};
+    const char* names[4] = {"width", "height", "blocksW", "blocksH"};
+    for (int i = 0; i < 4; i++) {
+      napi_create_uint32(env, nums[i], &v);
+      napi_set_named_property(env, result, names[i], v);
+    }
+    napi_resolve_deferred(env, j->deferred, result);
+  } else {
+    void* copy;
+    napi_create_buffer_copy(env, j->dest.len, j->dest.buf, &copy, &result);
+    napi_resolve_deferred(env, j->deferred, result);
+  }
+  if (j->dest.buf) free(j->dest.buf);
+  if (j->handleRef) napi_delete_reference(env, j->handleRef);
+  napi_delete_async_work(env, j->work);
+  delete j;
+}
+
+napi_value queue(napi_env env, Job* j) {
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, j->opening ? "colorgan.jpeg.open" : "colorgan.jpeg.finish", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, execute, complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+
+// open(buffer) → Promise<{handle, width, height, blocksW, blocksH, means: Float32Array}>
 napi_value Open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -283,32 +368,13 @@ napi_value Open(napi_env env, napi_callback_info info) {
   void* data;
   size_t len;
   napi_get_buffer_info(env, a[0], &data, &len);
-  Transcode* t = new Transcode();
-  t->bytes.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + len);
-  const std::string err = openJpeg(*t);
-  if (!err.empty()) {
-    delete t;
-    return fail(env, err);
-  }
-  const JDIMENSION bw = (t->src.image_width + 7) / 8, bh = (t->src.image_height + 7) / 8;
-  napi_value result, handle, meansBuf, means, v;
-  napi_create_object(env, &result);
-  napi_create_external(env, t, finalize, nullptr, &handle);
-  napi_set_named_property(env, result, "handle", handle);
-  void* mp;
-  napi_create_arraybuffer(env, size_t(bw) * bh * 4, &mp, &meansBuf);
-  blockMeans(*t, static_cast<float*>(mp), bw, bh);
-  napi_create_typedarray(env, napi_float32_array, size_t(bw) * bh, meansBuf, 0, &means);
-  napi_set_named_property(env, result, "means", means);
-  const uint32_t nums[4] = {t->src.image_width, t->src.image_height, bw, bh};
-  const char* names[4] = {"width", "height", "blocksW", "blocksH"};
-  for (int i = 0; i < 4; i++) {
-    napi_create_uint32(env, nums[i], &v);
-    napi_set_named_property(env, result, names[i], v);
-  }
-  return result;
+  Job* j = new Job();
+  j->t = new Transcode();
+  j->t->bytes.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + len);
+  return queue(env, j);
 }
 
+// finish(handle, uv, size, scale, quality) → Promise<Buffer> (once per handle)
 napi_value Finish(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value a[5];
@@ -317,9 +383,9 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   void* p;
   if (napi_get_value_external(env, a[0], &p) != napi_ok || !p) return fail(env, "finish: bad handle");
   Transcode* t = static_cast<Transcode*>(p);
-  if (!t->coefs) return fail(env, "finish: already finished");
-  int32_t size, quality;
-  double scale;
+  if (!t->coefs || t->busy) return fail(env, "finish: already finished");
+  int32_t size = 0, quality = 0;
+  double scale = 0;
   napi_get_value_int32(env, a[2], &size);
   napi_get_value_double(env, a[3], &scale);
   napi_get_value_int32(env, a[4], &quality);
@@ -332,24 +398,16 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   napi_value ab;
   napi_get_typedarray_info(env, a[1], &type, &length, &uv, &ab, &offset);
   if (type != napi_float32_array || length < size_t(size) * size * 2) return fail(env, "finish: uv must be a Float32Array of size×size×2");
-  const Chroma ch{static_cast<const float*>(uv), size, float(scale)};
-  DestMgr dest;
-  const std::string err = finishJpeg(*t, ch, quality, dest);
-  // One output per open: free the coefficients (tens of MB for a large photo) now rather
-  // than when the garbage collector gets to the handle.
-  t->coefs = nullptr;
-  jpeg_destroy_decompress(&t->src);
-  t->open = false;
-  std::vector<uint8_t>().swap(t->bytes);
-  if (!err.empty()) {
-    if (dest.buf) free(dest.buf);
-    return fail(env, err);
-  }
-  napi_value out;
-  void* copy;
-  napi_create_buffer_copy(env, dest.len, dest.buf, &copy, &out);
-  free(dest.buf);
-  return out;
+  Job* j = new Job();
+  j->t = t;
+  j->opening = false;
+  j->uv.assign(static_cast<const float*>(uv), static_cast<const float*>(uv) + size_t(size) * size * 2);
+  j->size = size;
+  j->scale = float(scale);
+  j->quality = quality;
+  t->busy = true;
+  napi_create_reference(env, a[0], 1, &j->handleRef);
+  return queue(env, j);
 }
 
 napi_value Init(napi_env env, napi_value exports) {

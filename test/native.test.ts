@@ -213,8 +213,8 @@ test('JPEG → JPEG in the DCT domain keeps the luma coefficients and matches th
     assert.equal(meta.format, 'jpeg');
     assert.equal(meta.channels, 3);
     // Same luma coefficients: identical 8×8 block means, read back from the file.
-    const a = jpeg!.open(bytes).means;
-    const b = jpeg!.open(out).means;
+    const a = (await jpeg!.open(bytes)).means;
+    const b = (await jpeg!.open(out)).means;
     assert.deepEqual(b, a, `${name}: luma DC coefficients changed`);
     // Pixels: luma as the input's, chroma close to the general path's (same seed).
     const input = await rgbOf(bytes);

@@ -39,8 +39,10 @@ export function loadStreamingAddon(): VipsAddon | null {
 }
 
 interface JpegAddon {
-  open(input: Buffer): { handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array };
-  finish(handle: unknown, uv: Float32Array, size: number, scale: number, quality: number): Buffer;
+  /** Entropy-decode the coefficients (on a worker thread). */
+  open(input: Buffer): Promise<{ handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array }>;
+  /** Code the JPEG with new chroma (on a worker thread); once per handle. */
+  finish(handle: unknown, uv: Float32Array, size: number, scale: number, quality: number): Promise<Buffer>;
 }
 
 export function loadJpegAddon(): JpegAddon | null {
@@ -59,11 +61,11 @@ export function streamingPath(format: EncodeFormat): 'dct' | 'pixels' | null {
  * the area average of the luma's 8×8 block means (the same numbers libjpeg's 1/8-scale
  * decode gives, without decoding).
  */
-function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, opts: StreamingOptions): Buffer | null {
+async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
   const { size, zDim } = c.meta.config;
-  let opened: ReturnType<JpegAddon['open']>;
+  let opened: Awaited<ReturnType<JpegAddon['open']>>;
   try {
-    opened = addon.open(bytes);
+    opened = await addon.open(bytes);
   } catch {
     return null; // not a plain YCbCr/gray JPEG, or damaged: the general path decides
   }
@@ -71,7 +73,7 @@ function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, opts: St
   for (let i = 0; i < small.length; i++) small[i] = small[i] / NET_SCALE - 1;
   const [uv] = predictUv(c.model, size, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
   try {
-    return addon.finish(opened.handle, uv, size, NET_SCALE, opts.quality ?? 92);
+    return await addon.finish(opened.handle, uv, size, NET_SCALE, opts.quality ?? 92);
   } catch {
     return null;
   }
