@@ -1,20 +1,20 @@
 /**
- * Streaming colorization of large JPEGs (Node, optional native addon colorgan_vips).
+ * Streaming colorization of large JPEGs (Node, optional native addons).
  *
  * The general path decodes the whole photo to RGB in JS memory, colorizes it and hands
- * it back to sharp to encode: three full-size passes one after another. Here:
- *   1. the model's input comes from libjpeg's 1/8-scale DCT decode (shrink-on-load, a
- *      few ms), area-averaged to the model size like the general path's luma;
- *   2. one libvips pipeline decodes the full photo, adds the upsampled chroma to each
- *      pixel's own luma (the same sharpening, in the addon) and encodes, strip by strip,
- *      so decode and encode overlap as in sharp's own decode → encode.
- * The model input differs from the general path's exact full-resolution area average by
- * the DCT-scaling error only (a fraction of a level); the pixels are composed the same
- * way (float instead of double: within one level).
+ * it back to sharp to encode: full-size passes one after another. Here the model's input
+ * comes from the luma's 8×8 block means (what libjpeg's 1/8-scale decode gives), area-
+ * averaged to the model size, and then:
+ *   - to JPEG (colorgan_jpeg): the photo's luma DCT coefficients are kept as they are and
+ *     only new Cb/Cr are computed and coded — no inverse/forward DCT of the luma at all;
+ *   - to PNG/WebP (colorgan_vips): one libvips pipeline decodes, adds the upsampled chroma
+ *     to each pixel's own luma (the same sharpening as the JS, in float: within one level)
+ *     and encodes, strip by strip, so decode and encode overlap.
+ * The block-mean model input differs slightly from the general path's exact area average,
+ * which is why only photos of at least STREAMING_MIN_SCALE × the model size come here.
  *
- * Used for JPEGs whose sides are at least 24× the model size, upright (EXIF orientation
- * 1), 8-bit gray or RGB without ICC profile or alpha; anything else returns null and the
- * caller takes the general path.
+ * Used for upright (EXIF orientation 1) 8-bit gray or RGB JPEGs without ICC profile or
+ * alpha; anything else returns null and the caller takes the general path.
  */
 import sharp from 'sharp';
 import { loadAddon } from '../backend/native.js';
@@ -116,7 +116,7 @@ export function streamingIneligible(meta: sharp.Metadata, size: number, maxPixel
 export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
   const which = streamingPath(opts.format);
   if (!which) return null;
-  const { size, zDim } = c.meta.config;
+  const { size } = c.meta.config;
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes).metadata();
@@ -125,14 +125,17 @@ export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts
   }
   if (streamingIneligible(meta, size, opts.maxPixels ?? Infinity)) return null;
   if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, opts);
-  const addon = loadStreamingAddon()!;
-  const width = meta.width!;
-  const height = meta.height!;
+  return colorizePixelsVips(loadStreamingAddon()!, bytes, meta.width!, meta.height!, c, opts);
+}
+
+/** Any output format through one libvips pipeline (native/colorgan_vips.cc). */
+async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
+  const { size, zDim } = c.meta.config;
   const sw = Math.ceil(width / 8);
   const sh = Math.ceil(height / 8);
   let small: { data: Buffer; info: sharp.OutputInfo };
   try {
-    small = await sharp(bytes, { failOn: 'truncated' })
+    small = await sharp(bytes, { failOn: 'truncated' }) // libjpeg's 1/8-scale decode: the block means
       .resize(sw, sh, { fit: 'fill', fastShrinkOnLoad: true, kernel: 'linear' })
       .toColourspace('srgb')
       .raw()
