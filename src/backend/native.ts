@@ -136,24 +136,12 @@ function describe(
   const pb = (info.outHeight - 1) * info.strideHeight + eh - info.inHeight - info.padInfo.top;
   const pr = (info.outWidth - 1) * info.strideWidth + ew - info.inWidth - info.padInfo.left;
   if (info.padInfo.top < 0 || info.padInfo.left < 0) return null;
-  params[P.KIND] = kind;
-  params[P.N] = info.batchSize;
-  params[P.H] = info.inHeight;
-  params[P.W] = info.inWidth;
-  params[P.CI] = info.inChannels;
-  params[P.OH] = info.outHeight;
-  params[P.OW] = info.outWidth;
-  params[P.CO] = info.outChannels;
-  params[P.KH] = info.filterHeight;
-  params[P.KW] = info.filterWidth;
-  params[P.SH] = info.strideHeight;
-  params[P.SW] = info.strideWidth;
-  params[P.DH] = info.dilationHeight;
-  params[P.DW] = info.dilationWidth;
-  params[P.PT] = info.padInfo.top;
-  params[P.PL] = info.padInfo.left;
-  params[P.PB] = pb;
-  params[P.PR] = pr;
+  // In enum P's order: KIND … PR.
+  params.set([
+    kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left, pb, pr,
+  ]);
   params[P.OFF_BIAS] = -1;
   params[P.ACT] = 0;
   params[P.ALPHA_BITS] = 0;
