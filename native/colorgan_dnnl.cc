@@ -139,15 +139,6 @@ Prim* build(const int32_t* p) {
   return prim.release();
 }
 
-// Which implementation oneDNN chose, for benchmarks ("brg_conv:avx512_core", "jit:avx2", "ref:any"...).
-std::string implOf(const int32_t* p) {
-  std::unique_ptr<Prim> prim(build(p));
-  auto pd = prim->prim.get_primitive_desc();
-  const char* s = nullptr;
-  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
-  return s ? s : "?";
-}
-
 void run(uint8_t* heap, size_t heapBytes, const int32_t* p) {
   const std::string key = keyOf(p);
   auto it = cache.find(key);
@@ -431,24 +422,6 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value Impl(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  void* params;
-  size_t paramBytes;
-  if (argc < 1 || !typedArrayBytes(env, argv[0], &params, &paramBytes) || paramBytes < NPARAMS * 4)
-    return throwError(env, "impl(params): expected an Int32Array of params");
-  try {
-    std::string s = implOf(static_cast<const int32_t*>(params));
-    napi_value out;
-    napi_create_string_utf8(env, s.c_str(), s.size(), &out);
-    return out;
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
-  }
-}
-
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -459,11 +432,6 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_int32(env, omp_get_max_threads(), &out);
   return out;
-}
-
-napi_value ClearCache(napi_env env, napi_callback_info) {
-  cache.clear();
-  return nullptr;
 }
 
 napi_value Version(napi_env env, napi_callback_info) {
@@ -481,9 +449,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lumaShrink", nullptr, LumaShrink, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sharpen", nullptr, Sharpen, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"impl", nullptr, Impl, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

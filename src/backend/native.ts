@@ -6,13 +6,14 @@
  * heap (no copies); Concat, SplitV and inference batch norm run as threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { areaTaps } from '../infer/resample.js';
 import { setPixelKernels, type PixelKernels } from '../infer/sharpen.js';
+import { wasmHeapBuffer, type WasmBackendLike } from './kernels/util.js';
 import { NET_SCALE } from '../color/yuv.js';
 
 interface Addon {
@@ -28,17 +29,8 @@ interface Addon {
     rgb: Uint8Array, width: number, height: number, uv: Float32Array, size: number,
     x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array,
   ): void;
-  impl(params: Int32Array): string;
   setThreads(n: number): number;
-  clearCache(): void;
   version(): string;
-}
-
-/** The parts of tfjs-backend-wasm's BackendWasm we use. */
-interface WasmBackendLike extends KernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array; wasmMemory?: WebAssembly.Memory };
 }
 
 // Keep in step with enum P in native/colorgan_dnnl.cc.
@@ -47,7 +39,7 @@ const enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 }
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 };
 
 /** Where `native/build.mjs` puts an addon, or '' if it was not built. */
-export function addonPath(name: string): string {
+function addonPath(name: string): string {
   // src/backend/native.ts and dist/src/backend/native.js sit 2-3 levels below the package root.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
@@ -98,8 +90,7 @@ const f32bits = new Int32Array(f32.buffer);
 let heapCache: { buffer: ArrayBufferLike; view: Uint8Array } | null = null;
 
 function heap(backend: WasmBackendLike): Uint8Array {
-  // With threads the memory is a growable SharedArrayBuffer: take its current buffer.
-  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+  const buffer = wasmHeapBuffer(backend);
   if (heapCache?.buffer !== buffer) heapCache = { buffer, view: new Uint8Array(buffer) };
   return heapCache.view;
 }
@@ -350,19 +341,4 @@ export function disableNativeConvolutions(): void {
 
 export function nativeConvolutionsActive(): boolean {
   return active;
-}
-
-/** oneDNN's implementation for a conv (e.g. "brg:avx512_core"), for benchmarks. */
-export function nativeImplFor(
-  kind: 'forward' | 'backprop-input' | 'backprop-filter',
-  xShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-  strides: number,
-  pad: 'same' | 'valid' | number,
-): string {
-  const a = loadNativeAddon();
-  if (!a) return 'n/a';
-  const k = kind === 'forward' ? Kind.FWD : kind === 'backprop-input' ? Kind.BWD_DATA : Kind.BWD_WEIGHTS;
-  if (!describe(k, xShape, filterShape, { strides, pad } as never)) return 'n/a';
-  return a.impl(params);
 }

@@ -93,6 +93,16 @@ function isBlankError(err: unknown): boolean {
   return /^\s*(unknown error)?\s*$/i.test(String((err as Error)?.message ?? ''));
 }
 
+/** Run a sharp call, once more if it failed blank; throws the last error. */
+async function retryBlank<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!isBlankError(err)) throw err;
+    return call();
+  }
+}
+
 /**
  * A byte-level look at a file that failed to decode, independent of libvips' error text.
  * Returns a reason when the file is clearly cut short.
@@ -125,21 +135,12 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
     throw new ImageDecodeError(label, reasonFor(err), { cause: err });
   }
   if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
-  let meta: sharp.Metadata | undefined;
-  // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
-  const header = () => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata();
+  let meta: sharp.Metadata;
   try {
-    meta = await header();
-  } catch (err) {
-    let cause = err;
-    if (isBlankError(err)) {
-      try {
-        meta = await header();
-      } catch (again) {
-        cause = again;
-      }
-    }
-    if (!meta) throw new ImageDecodeError(label, isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause), { cause });
+    // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
+    meta = await retryBlank(() => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata());
+  } catch (cause) {
+    throw new ImageDecodeError(label, isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause), { cause });
   }
   const { width, height } = meta;
   if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
@@ -167,19 +168,11 @@ async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, form
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-  let out: { data: Buffer; info: sharp.OutputInfo } | undefined;
+  let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await run();
-  } catch (err) {
-    let cause = err;
-    if (isBlankError(err)) {
-      try {
-        out = await run();
-      } catch (again) {
-        cause = again;
-      }
-    }
-    if (!out) throw new ImageDecodeError(label, structuralReason(bytes, format) ?? reasonFor(cause, format), { cause });
+    out = await retryBlank(run);
+  } catch (cause) {
+    throw new ImageDecodeError(label, structuralReason(bytes, format) ?? reasonFor(cause, format), { cause });
   }
   const { width, height, channels } = out.info;
   if (channels !== 3 || out.data.length !== width * height * 3) {

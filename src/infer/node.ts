@@ -63,15 +63,22 @@ export interface ColorizeCallOptions extends ColorizeOptions {
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
 export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
+  let src = input;
+  let opts = options;
   if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
     // Large JPEGs: decode → colorize → encode in one streaming pipeline when the native addon is built.
     const model = options.model ?? (await loadModel());
     const bytes = typeof input === 'string' ? await fs.readFile(input).catch(() => null) : input;
     const out = bytes && (await colorizeEncodedStreaming(bytes, model, { ...options, format: options.format, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS }));
     if (out) return out;
-    // Anything else (and read errors, reported with the file name) takes the general path.
+    // Anything else takes the general path: on the bytes already read (errors still name
+    // the file), or on the path if reading failed, so that the error says why.
+    if (bytes && typeof input === 'string') {
+      src = bytes;
+      opts = { ...options, model, name: input };
+    }
   }
-  const [out] = await colorizeSamples(input, 1, options);
+  const [out] = await colorizeSamples(src, 1, opts);
   return options.format ? encodeImage(out, options.format, { quality: options.quality }) : out;
 }
 

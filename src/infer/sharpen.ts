@@ -121,16 +121,20 @@ function fit(y: number, d: number): number {
 
 /** Luma plane at network scale, resized to size×size (area average), from RGB bytes. */
 export function lumaForModel(rgb: Uint8Array, width: number, height: number, size: number): Float32Array {
-  let small: Float32Array;
-  if (width >= size && height >= size) {
-    small = (pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, size, size);
-  } else {
-    // A photo smaller than the model: bilinear enlargement of its luma plane.
-    const n = width * height;
-    const y = new Float32Array(n);
-    for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
-    small = resizePlane(y, width, height, size, size);
-  }
-  for (let i = 0; i < small.length; i++) small[i] = small[i] / NET_SCALE - 1;
-  return small;
+  if (width >= size && height >= size) return toNetScale((pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, size, size));
+  // A photo smaller than the model: bilinear enlargement of its luma plane.
+  const n = width * height;
+  const y = new Float32Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
+  return lumaPlaneForModel(y, width, height, size);
+}
+
+/** A luma plane in levels, resized to size×size (area average or bilinear), at network scale. */
+export function lumaPlaneForModel(y: Float32Array, width: number, height: number, size: number): Float32Array {
+  return toNetScale(resizePlane(y, width, height, size, size));
+}
+
+function toNetScale(levels: Float32Array): Float32Array {
+  for (let i = 0; i < levels.length; i++) levels[i] = levels[i] / NET_SCALE - 1;
+  return levels;
 }

@@ -22,8 +22,7 @@ import { NET_SCALE } from '../color/yuv.js';
 import type { EncodeFormat } from '../data/decode.js';
 import type { Colorizer, ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
-import { lumaForModel, sharpenTaps } from './sharpen.js';
-import { resizePlane } from './resample.js';
+import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
 
 interface VipsAddon {
   sharpen(
@@ -69,8 +68,7 @@ async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, op
   } catch {
     return null; // not a plain YCbCr/gray JPEG, or damaged: the general path decides
   }
-  const small = resizePlane(opened.means, opened.blocksW, opened.blocksH, size, size);
-  for (let i = 0; i < small.length; i++) small[i] = small[i] / NET_SCALE - 1;
+  const small = lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, size);
   const [uv] = predictUv(c.model, size, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
   try {
     return await addon.finish(opened.handle, uv, size, NET_SCALE, opts.quality ?? 92);

@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
-import { callKernel, release } from './util.js';
+import { callKernel, release, wasmHeapBuffer, type WasmBackendLike } from './util.js';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -40,21 +40,11 @@ interface Attrs {
   inputShape: [number, number, number, number];
 }
 
-/** The parts of tfjs-backend-wasm's BackendWasm that we use. */
-interface WasmBackendLike extends KernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined; has(dataId: DataId): boolean };
-  wasm: { HEAPU8: Uint8Array; wasmMemory?: WebAssembly.Memory };
-}
-
 /** A Float32Array view of a tensor in the wasm heap (valid until the heap grows). */
 function heapF32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
   const info = backend.dataIdMap.get(t.dataId);
   if (!info) throw new Error('Conv2DBackpropInput (wasm): tensor is not in the wasm backend');
-  // With threads the heap is a growable SharedArrayBuffer: the memory's current buffer,
-  // not a possibly stale view, covers all of it.
-  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
-  return new Float32Array(buffer, info.memoryOffset, tf.util.sizeFromShape(t.shape));
+  return new Float32Array(wasmHeapBuffer(backend), info.memoryOffset, tf.util.sizeFromShape(t.shape));
 }
 
 function reshape(backend: KernelBackend, x: TensorInfo, shape: number[]): TensorInfo {

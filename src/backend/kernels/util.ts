@@ -4,7 +4,22 @@
  * engine only tracks the kernel's returned output.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TensorInfo, NamedAttrMap, KernelBackend } from '@tensorflow/tfjs';
+import type { TensorInfo, NamedAttrMap, KernelBackend, DataId } from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's BackendWasm that our kernels use. */
+export interface WasmBackendLike extends KernelBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined; has(dataId: DataId): boolean };
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: WebAssembly.Memory };
+}
+
+/**
+ * The whole wasm memory. With threads it is a growable SharedArrayBuffer: the memory's
+ * current buffer, not a possibly stale view, covers all of it.
+ */
+export function wasmHeapBuffer(backend: WasmBackendLike): ArrayBufferLike {
+  return backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+}
 
 /** Call another kernel of the wasm backend directly (no engine bookkeeping). */
 export function callKernel(
