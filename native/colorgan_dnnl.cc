@@ -382,19 +382,22 @@ napi_value LumaShrink(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// sharpen(rgb, width, height, uv, size, x0s, fxs, tyIndex, tyWeight, scale, out)
+// sharpen(rgb, width, height, uv, gw, x0s, fxs, tyIndex, tyWeight, scale, out[, gh])
 // Keeps each pixel's own luma, adds the bilinearly upsampled chroma, and scales chroma
 // toward gray where the color would leave the RGB cube (so Y is kept there too).
 napi_value Sharpen(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value a[11];
+  size_t argc = 12;
+  napi_value a[12];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc < 11) throw std::runtime_error("expected 11 arguments");
-    const int width = intArg(env, a[1]), height = intArg(env, a[2]), size = intArg(env, a[4]);
+    if (argc < 11) throw std::runtime_error("expected 11 or 12 arguments");
+    // The grid is gw × gh (gh defaults to gw: a square model grid).
+    const int width = intArg(env, a[1]), height = intArg(env, a[2]), gw = intArg(env, a[4]);
+    const int gh = argc >= 12 ? intArg(env, a[11]) : gw;
+    if (gw < 1 || gh < 1) throw std::runtime_error("bad grid size");
     const size_t n3 = size_t(width) * height * 3;
     const uint8_t* rgb = arg<uint8_t>(env, a[0], n3, "rgb");
-    const float* uv = arg<float>(env, a[3], size_t(size) * size * 2, "uv");
+    const float* uv = arg<float>(env, a[3], size_t(gw) * gh * 2, "uv");
     const int32_t* x0s = arg<int32_t>(env, a[5], width, "x0s");
     const float* fxs = arg<float>(env, a[6], width, "fxs");
     const int32_t* tyI = arg<int32_t>(env, a[7], size_t(height) * 2, "tyIndex");
@@ -402,15 +405,15 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     double scale;
     napi_get_value_double(env, a[9], &scale);
     uint8_t* out = arg<uint8_t>(env, a[10], n3, "out");
-    for (int x = 0; x < width; x++) if (x0s[x] < 0 || x0s[x] >= size) throw std::runtime_error("tap out of range");
-    for (int i = 0; i < 2 * height; i++) if (tyI[i] < 0 || tyI[i] >= size) throw std::runtime_error("tap out of range");
+    for (int x = 0; x < width; x++) if (x0s[x] < 0 || x0s[x] >= gw) throw std::runtime_error("tap out of range");
+    for (int i = 0; i < 2 * height; i++) if (tyI[i] < 0 || tyI[i] >= gh) throw std::runtime_error("tap out of range");
     const std::vector<int32_t> runEnd = colorgan::chromaRuns(x0s, width);
 #pragma omp parallel
     {
-      std::vector<float> rowU(size + 1), rowV(size + 1), du(width), dv(width), ys(width);
+      std::vector<float> rowU(gw + 1), rowV(gw + 1), du(width), dv(width), ys(width);
 #pragma omp for schedule(static)
       for (int y = 0; y < height; y++) {
-        colorgan::chromaRow(uv, size, tyI[2 * y], tyI[2 * y + 1], float(tyW[2 * y] * scale), float(tyW[2 * y + 1] * scale),
+        colorgan::chromaRow(uv, gw, tyI[2 * y], tyI[2 * y + 1], float(tyW[2 * y] * scale), float(tyW[2 * y + 1] * scale),
                             rowU.data(), rowV.data());
         const size_t row = size_t(y) * width * 3;
         colorgan::composeRow(rgb + row, 3, out + row, 0, width, x0s, runEnd.data(), fxs, rowU.data(), rowV.data(), du.data(), dv.data(), ys.data());

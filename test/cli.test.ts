@@ -226,7 +226,7 @@ describe('colorgan train: argument errors', () => {
     assert.match(r.stderr, /nope: no such folder/);
     r = await colorgan(['train', '--data', empty, '--out', run, '--model', 'huge']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^colorgan train: unknown model "huge" \(expected baseline or advanced\)$/m);
+    assert.match(r.stderr, /^colorgan train: unknown model "huge" \(expected baseline, advanced, unet\)$/m);
     r = await colorgan(['train', '--data', empty, '--out', run, '--epochs', '1', '--threads', '1']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /empty: no image files/);

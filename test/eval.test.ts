@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { rgbBufferToYuv, yuvToRgbBuffer, type RgbImage } from '../src/color/yuv.js';
 import { listImages } from '../src/data/walk.js';
 import { splitTrainVal } from '../src/data/split.js';
+import { splitBySource } from '../src/data/sources.js';
 import {
   evaluate,
   evenlySpread,
@@ -87,7 +88,7 @@ describe('evaluate() on test/fixtures/photos', () => {
 
   test('metrics.json has every documented key', async () => {
     const j = JSON.parse(await fs.readFile(path.join(out, 'metrics.json'), 'utf8'));
-    assert.deepEqual(Object.keys(j).sort(), ['folders', 'meta', 'overall']);
+    assert.deepEqual(Object.keys(j).sort(), ['folders', 'meta', 'overall', 'sourceMean']);
     for (const k of ['model', 'data', 'split', 'seed', 'valFraction', 'size', 'limit', 'meanChroma', 'counts', 'skipped', 'time', 'seconds']) {
       assert.ok(k in j.meta, `meta.${k}`);
     }
@@ -147,7 +148,9 @@ test('split "val" evaluates exactly the validation part of the training split', 
   const files = await listImages(PHOTOS);
   for (const seed of [1, 7]) {
     const res = await evaluate({ data: PHOTOS, model, split: 'val', seed, cacheDir: path.join(tmp, 'cache'), gridSamples: 1, gridExtremes: 0 });
-    const { train, val } = splitTrainVal(files, seed, 0.3);
+    // Split per source (sub-folder), as training does.
+    const parts = splitBySource(files.map((f) => `photos/${f}`), seed, 0.3);
+    const [train, val] = [parts.train, parts.val].map((l) => l.map((f) => f.slice('photos/'.length)));
     assert.deepEqual(res.rows.map((r) => r.file), val, `seed ${seed}`);
     assert.deepEqual(res.counts, { decoded: 10, selected: val.length, evaluated: val.length, train: train.length, val: val.length });
     assert.equal(res.meanChroma.trainImages, train.length);

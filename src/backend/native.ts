@@ -26,8 +26,8 @@ interface Addon {
     tyStart: Int32Array, tyIndex: Int32Array, tyWeight: Float32Array, out: Float32Array,
   ): void;
   sharpen(
-    rgb: Uint8Array, width: number, height: number, uv: Float32Array, size: number,
-    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array,
+    rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number,
+    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array, gh: number,
   ): void;
   setThreads(n: number): number;
   version(): string;
@@ -292,8 +292,8 @@ function pixelKernelsOf(a: Addon): PixelKernels {
       a.lumaShrink(rgb, width, height, tx.start, tx.index, tx.weight, ty.start, ty.index, ty.weight, out);
       return out;
     },
-    sharpen(rgb, width, height, uv, size, out, t) {
-      a.sharpen(rgb, width, height, uv, size, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out);
+    sharpen(rgb, width, height, uv, gw, gh, out, t) {
+      a.sharpen(rgb, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out, gh);
     },
   };
 }

@@ -22,7 +22,12 @@ export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
   INPUT             photo files or folders (folders are searched recursively and their
                     layout is mirrored under --out; a folder's own name is not repeated)
   --out DIR         output folder (created if needed)
-  --model DIR       generator folder (default: the bundled sky model)
+  --model M         general (default: the bundled general model) | sky (the paper's
+                    sky model) | a generator folder
+  --render-size N   short side of the model grid: the photo keeps its aspect (fully
+                    convolutional models; default: the training size, 64)
+  --upsample M      chroma to full resolution: bilinear | guided (edge-aware, by the
+                    photo's luma) (default: the model's choice)
   --samples N       write N colorizations per photo with different noise z:
                     NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)
   --seed N          seed of the noise z (default 0)
@@ -86,6 +91,8 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
       overwrite: { type: 'boolean' },
       'max-pixels': { type: 'string' },
       threads: { type: 'string' },
+      'render-size': { type: 'string' },
+      upsample: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -102,6 +109,11 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const format = (v.format ?? 'png').toLowerCase() === 'jpg' ? 'jpeg' : ((v.format ?? 'png').toLowerCase() as EncodeFormat);
   if (!(format in FORMATS)) throw new UsageError(`unknown --format "${v.format}" (expected png, jpeg or webp)`);
   const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
+  const renderSize = v['render-size'] === undefined ? undefined : intFlag(v['render-size'], 'render-size', 0, 16);
+  if (v.upsample !== undefined && v.upsample !== 'bilinear' && v.upsample !== 'guided') {
+    throw new UsageError(`--upsample must be bilinear or guided, got "${v.upsample}"`);
+  }
+  const upsample = v.upsample as 'bilinear' | 'guided' | undefined;
   const ext = FORMATS[format];
   const outDir = v.out;
   const t0 = performance.now();
@@ -110,12 +122,14 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const { initBackend } = await import('../backend/node.js');
   const { decodeImage, encodeImage } = await import('../data/decode.js');
   const { listImages } = await import('../data/walk.js');
+  const { modelGrid } = await import('../infer/grid.js');
 
   // The model first: a bad --model fails before any photo is touched.
   let model: Colorizer;
   try {
     await initBackend({ threads });
     model = await loadModel(v.model);
+    if (renderSize !== undefined) modelGrid(model.meta.config, 1, 1, renderSize); // checks it against the model
   } catch (err) {
     throw new Error(`cannot load the model${v.model ? ` from ${v.model}` : ''}: ${firstLine((err as Error).message)}`);
   }
@@ -183,12 +197,12 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
         summary.skipped++;
       } else if ((samples ?? 1) === 1 && !v.raw) {
         // One colorization: the library takes the streaming path for large JPEGs.
-        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels }));
+        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels, renderSize, upsample }));
         summary.written++;
       } else {
         // Decode here (not inside colorizeSamples) so only one full-size copy is alive.
         const img = await decodeImage(job.src, { maxPixels });
-        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw) });
+        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw), renderSize, upsample });
         for (const k of todo) {
           await writeFileAtomic(outs[k], await encodeImage(results[k], format));
           results[k] = { width: 0, height: 0, data: new Uint8Array(0) }; // let it go before the next encode

@@ -2,28 +2,33 @@
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { evaluate } from '../eval/evaluate.js';
-import { formatOverall, writeReport } from '../eval/report.js';
+import { modelDirOf } from '../infer/node.js';
+import { formatOverall, formatSourceTable, writeReport } from '../eval/report.js';
 import { parse, intFlag, UsageError } from './args.js';
 import { Progress, formatDuration } from './progress.js';
 
-export const EVAL_USAGE = `colorgan eval --data DIR --out REPORT_DIR [options]
+export const EVAL_USAGE = `colorgan eval --data DIR [--data DIR ...] --out REPORT_DIR [options]
 
 Colorizes the gray version of every color photo under DIR and compares it with the
 original (PSNR, SSIM, AuC, colorfulness) at model size and at full resolution, next to
 two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
 
-  --data DIR        folder of color photos (searched recursively)
+  --data DIR        folder of color photos (searched recursively); repeat for several:
+                    then every source (first-level sub-folder) is reported on its own
   --out REPORT_DIR  where metrics.json, per-image.jsonl, grid.png and report.html go
   --split all|val   all photos (default), or only the validation part of the training split
   --seed N          seed of the train/validation split (default 1, as in training)
-  --model DIR       generator folder (default: the bundled sky model)
+  --model M         general (default) | sky | a generator folder
   --size N          model-size comparison side (default: the model's size)
+  --render-size N   short side of the model grid at full resolution (fully convolutional
+                    models; default: the training size)
+  --upsample M      bilinear | guided chroma upsampling (default: the model's)
   --limit N         evaluate at most N photos, evenly spread
   --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, upsample: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
     model: { type: 'string' }, size: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -31,7 +36,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     console.log(EVAL_USAGE);
     return 0;
   }
-  if (!v.data) throw new UsageError('missing --data DIR (a folder of color photos)');
+  if (!v.data || v.data.length === 0) throw new UsageError('missing --data DIR (a folder of color photos)');
   if (!v.out) throw new UsageError('missing --out REPORT_DIR (where the report goes)');
   const split = v.split ?? 'all';
   if (split !== 'all' && split !== 'val') throw new UsageError(`--split must be "all" or "val", got "${split}"`);
@@ -39,11 +44,17 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const size = v.size === undefined ? undefined : intFlag(v.size, 'size', 0, 11);
   const limit = v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1);
   const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
-  const stat = await fs.stat(v.data).catch(() => null);
-  if (!stat) throw new UsageError(`${v.data}: no such folder`);
-  if (!stat.isDirectory()) throw new UsageError(`${v.data}: is not a folder`);
+  for (const d of v.data) {
+    const stat = await fs.stat(d).catch(() => null);
+    if (!stat) throw new UsageError(`${d}: no such folder`);
+    if (!stat.isDirectory()) throw new UsageError(`${d}: is not a folder`);
+  }
+  const renderSize = v['render-size'] === undefined ? undefined : intFlag(v['render-size'], 'render-size', 0, 16);
+  if (v.upsample !== undefined && v.upsample !== 'bilinear' && v.upsample !== 'guided') {
+    throw new UsageError(`--upsample must be bilinear or guided, got "${v.upsample}"`);
+  }
   if (v.model !== undefined) {
-    const ms = await fs.stat(v.model).catch(() => null);
+    const ms = await fs.stat(modelDirOf(v.model)).catch(() => null);
     if (!ms?.isDirectory()) throw new UsageError(`${v.model}: no such model folder`);
   }
   const outStat = await fs.stat(v.out).catch(() => null);
@@ -53,7 +64,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   let decodeBar: Progress | null = null;
   let bar: Progress | null = null;
   const result = await evaluate({
-    data: v.data,
+    data: v.data.length === 1 ? v.data[0] : v.data,
+    renderSize,
+    upsample: v.upsample as 'bilinear' | 'guided' | undefined,
     split,
     seed,
     model: v.model,
@@ -78,6 +91,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   });
   const files = await writeReport(result, v.out);
   console.log(formatOverall(result));
+  if (Object.keys(result.folders).length > 1) console.log(`\n${formatSourceTable(result)}`);
   const skippedNote = result.skipped.length ? `, ${result.skipped.length} skipped` : '';
   console.error(
     `evaluated ${result.counts.evaluated} photos${skippedNote} in ${formatDuration(result.seconds)}; report: ${files['report.html']}`,

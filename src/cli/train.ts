@@ -5,12 +5,15 @@ import { DEFAULT_TRAIN_OPTIONS as D } from '../train/options.js';
 import { initBackend } from '../backend/node.js';
 import { parse, intFlag, numFlag, UsageError } from './args.js';
 import { Progress } from './progress.js';
+import { ARCHITECTURES, type Architecture } from '../models/config.js';
 
-export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
+export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN_DIR [options]
 
-  --data DIR        folder of color photos (searched recursively)
+  --data DIR        folder of color photos (searched recursively); repeat for several.
+                    Each first-level sub-folder is a source: split 70/30 per source and
+                    sampled balanced by source
   --out RUN_DIR     run folder: checkpoints, samples/, losses.jsonl, loss-curve.png, generator/
-  --model NAME      baseline | advanced (default ${D.model})
+  --model NAME      baseline | advanced (the paper's) | unet (ours, general scenes) (default ${D.model})
   --epochs N        total epochs (default ${D.epochs})
   --l1 λ            weight of the image-space L1 term; 0 = pure GAN (default ${D.l1})
   --batch N         batch size: photos in memory at once (default ${D.batch})
@@ -22,6 +25,10 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
   --lr X            Adam learning rate (default ${D.lr}); --beta1 X (default ${D.beta1})
   --ngf N, --ndf N  generator / discriminator widths (default ${D.ngf} / ${D.ndf})
   --diversity μ     mode-seeking term so different z give different colors (default ${D.diversity})
+  --feature-match φ feature-matching loss on D's hidden layers (default ${D.featureMatch})
+  --exclude SOURCE  leave a source out, e.g. scenes/urban (repeatable; generalization check)
+  --epoch-images N  photos per epoch, drawn balanced by source (default: all training photos)
+  --no-flip         no left-right mirroring of training crops (default: mirror half)
   --init DIR        start the generator from a saved generator folder (e.g. models/sky)
   --limit N         use at most N training photos (quick experiments)
   --resume          continue from the run's last complete checkpoint
@@ -29,7 +36,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR --out RUN_DIR [options]
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'feature-match': { type: 'string' }, 'epoch-images': { type: 'string' }, 'no-flip': { type: 'boolean' }, exclude: { type: 'string', multiple: true }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
     l1: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
     lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
     diversity: { type: 'string' }, limit: { type: 'string' }, init: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
@@ -39,20 +46,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
     console.log(TRAIN_USAGE);
     return 0;
   }
-  if (!v.data) throw new UsageError('missing --data DIR (a folder of color photos)');
+  if (!v.data || v.data.length === 0) throw new UsageError('missing --data DIR (a folder of color photos)');
   if (!v.out) throw new UsageError('missing --out RUN_DIR (where checkpoints and samples go)');
   const model = v.model ?? D.model;
-  if (model !== 'baseline' && model !== 'advanced') throw new UsageError(`unknown model "${model}" (expected baseline or advanced)`);
-  const stat = await fs.stat(v.data).catch(() => null);
-  if (!stat) throw new UsageError(`${v.data}: no such folder`);
-  if (!stat.isDirectory()) throw new UsageError(`${v.data}: is not a folder`);
+  if (!(ARCHITECTURES as readonly string[]).includes(model)) throw new UsageError(`unknown model "${model}" (expected ${ARCHITECTURES.join(', ')})`);
+  for (const d of v.data) {
+    const stat = await fs.stat(d).catch(() => null);
+    if (!stat) throw new UsageError(`${d}: no such folder`);
+    if (!stat.isDirectory()) throw new UsageError(`${d}: is not a folder`);
+  }
   const size = intFlag(v.size, 'size', D.size, 16);
   if (size % 8 !== 0) throw new UsageError(`--size must be a multiple of 8, got ${size}`);
 
   const opts = {
-    data: v.data,
+    data: v.data.length === 1 ? v.data[0] : v.data,
     out: v.out,
-    model: model as 'baseline' | 'advanced',
+    model: model as Architecture,
     epochs: v.epochs === undefined ? undefined : intFlag(v.epochs, 'epochs', D.epochs, 1),
     l1: v.l1 === undefined ? undefined : numFlag(v.l1, 'l1', D.l1),
     batch: v.batch === undefined ? undefined : intFlag(v.batch, 'batch', D.batch, 2),
@@ -64,12 +73,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ngf: intFlag(v.ngf, 'ngf', D.ngf, 1),
     ndf: intFlag(v.ndf, 'ndf', D.ndf, 1),
     diversity: v.diversity === undefined ? undefined : numFlag(v.diversity, 'diversity', D.diversity),
+    featureMatch: v['feature-match'] === undefined ? undefined : numFlag(v['feature-match'], 'feature-match', D.featureMatch),
+    epochImages: v['epoch-images'] === undefined ? undefined : intFlag(v['epoch-images'], 'epoch-images', 0, 1),
+    flip: v['no-flip'] ? false : undefined,
+    exclude: v.exclude,
     limit: v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1),
     resume: Boolean(v.resume),
     init: v.init,
   };
   // Drop undefined so defaults (or the checkpoint's values on --resume) apply.
-  const clean = Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)) as typeof opts & { data: string; out: string };
+  const clean = Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)) as typeof opts & { data: string | string[]; out: string };
 
   await initBackend({ verbose: true, threads: v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1) });
   let bar: Progress | null = null;
@@ -97,8 +110,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
         (bar as Progress | null)?.finish();
         bar = null;
         console.error(
-          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
+          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
         );
+        if (r.valL1BySource) console.error(`  val L1 by source: ${Object.entries(r.valL1BySource).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`);
       },
     });
   } catch (err) {

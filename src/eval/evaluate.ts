@@ -27,11 +27,12 @@
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { grayscaleRgb, rgbBufferToYuv, toByte, type RgbImage } from '../color/yuv.js';
-import { loadDataset } from '../data/dataset.js';
+import { grayscaleRgb, rgbBufferToYuv, uvToNet, type RgbImage } from '../color/yuv.js';
+import { loadDatasets, splitBySource, groupBySource, sourceOf, resolveFile } from '../data/sources.js';
 import { decodeImage, ImageDecodeError } from '../data/decode.js';
-import { splitTrainVal } from '../data/split.js';
-import { colorizeImage, type Colorizer } from '../infer/colorizer.js';
+import { colorizeImage, type Colorizer, type ColorizeOptions } from '../infer/colorizer.js';
+import { sharpenToFullRes, UPSAMPLE_METHODS, type UpsampleMethod } from '../infer/sharpen.js';
+import { modelGrid } from '../infer/grid.js';
 import { loadModel } from '../infer/node.js';
 import { compareImages, summarizeDetailed, type ImageMetrics } from './metrics.js';
 
@@ -46,8 +47,12 @@ export type MetricKey = (typeof METRIC_KEYS)[number];
 export const ROOT_SCOPE = '.';
 
 export interface EvaluateOptions {
-  /** Folder of color photos, searched recursively. */
-  data: string;
+  /** Folder(s) of color photos, searched recursively; with several, each source (sub-folder) is a scope. */
+  data: string | string[];
+  /** Short side of the model grid at full resolution (fully convolutional models). */
+  renderSize?: number;
+  /** Chroma upsampling at full resolution (default: the model's). */
+  upsample?: UpsampleMethod;
   /** 'all' (default): every photo; 'val': only the validation part of the training split. */
   split?: 'all' | 'val';
   /** Seed of the train/validation split (default 1, the training default). */
@@ -116,6 +121,8 @@ export interface GridRow {
 export interface EvalResult {
   data: string;
   split: 'all' | 'val';
+  renderSize: number | null;
+  upsample: UpsampleMethod;
   seed: number;
   valFraction: number;
   size: number;
@@ -130,6 +137,8 @@ export interface EvalResult {
   rows: ImageRow[];
   overall: ScopeSummary;
   folders: Record<string, ScopeSummary>;
+  /** Mean over the folders (sources), each counting once. */
+  sourceMean: ScopeSummary;
   grid: GridRow[];
   startedAt: string;
   seconds: number;
@@ -138,23 +147,30 @@ export interface EvalResult {
 // ---------------------------------------------------------------------------------------
 // Baselines (pure)
 
-/** The image's luma with constant chroma (u, v) (digital levels) on every pixel, paper's formulas. */
+/**
+ * The image's luma with constant chroma (u, v) (digital levels) on every pixel, through
+ * the model's own sharpening (so out-of-gamut pixels get the same rule as the model's).
+ */
 export function withConstantChroma(img: RgbImage, u: number, v: number): RgbImage {
-  const n = img.width * img.height;
-  const d = img.data;
-  const out = new Uint8Array(n * 3);
-  const du = u - 128;
-  const dv = v - 128;
-  const dr = 1.4075 * dv;
-  const dg = -0.3455 * du - 0.7169 * dv;
-  const db = 1.779 * du;
-  for (let j = 0; j < n * 3; j += 3) {
-    const y = d[j] * 0.299 + d[j + 1] * 0.587 + d[j + 2] * 0.114;
-    out[j] = toByte(y + dr);
-    out[j + 1] = toByte(y + dg);
-    out[j + 2] = toByte(y + db);
+  const uv = Float32Array.of(uvToNet(u), uvToNet(v));
+  return { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, 1) };
+}
+
+/** Mean of scope summaries, each counting once (NaN-aware per metric). */
+export function meanOfScopes(scopes: ScopeSummary[]): ScopeSummary {
+  const out = {} as ScopeSummary;
+  for (const s of SYSTEMS) {
+    out[s] = {} as Record<ResolutionName, MetricMeans>;
+    for (const r of RESOLUTIONS) {
+      const m = { count: scopes.reduce((a, x) => a + x[s][r].count, 0), nonFinite: {} } as MetricMeans;
+      for (const k of METRIC_KEYS) {
+        const vals = scopes.map((x) => x[s][r][k]).filter(Number.isFinite);
+        m[k] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : NaN;
+      }
+      out[s][r] = m;
+    }
   }
-  return { width: img.width, height: img.height, data: out };
+  return out;
 }
 
 /** Mean U and V (digital levels) over all pixels of packed size×size RGB images. */
@@ -219,9 +235,11 @@ interface Evaluated {
 function evaluateOne(
   c: Colorizer,
   file: string,
+  folder: string,
   full: RgbImage,
   small: RgbImage,
   chroma: { u: number; v: number },
+  o: ColorizeOptions,
 ): Evaluated {
   const modelSize = c.meta.config.size;
   // Model size: the resized photo's gray version through the generator.
@@ -230,10 +248,10 @@ function evaluateOne(
   const predSmall = small.width === modelSize && small.height === modelSize ? outSmall.raw : outSmall.rgb;
   // Full resolution: the photo's gray version through the sharpening path.
   const grayFull = grayscaleRgb(full);
-  const outFull = colorizeImage(c, grayFull);
+  const outFull = colorizeImage(c, grayFull, o);
   const row: ImageRow = {
     file,
-    folder: folderOf(file),
+    folder,
     width: full.width,
     height: full.height,
     metrics: {
@@ -263,17 +281,27 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   const seed = opts.seed ?? 1;
   const valFraction = opts.valFraction ?? 0.3;
   const log = opts.log ?? (() => {});
-  const st = await fs.stat(opts.data).catch(() => null);
-  if (!st) throw new Error(`${opts.data}: no such folder`);
-  if (!st.isDirectory()) throw new Error(`${opts.data}: is not a folder`);
+  const dirs = Array.isArray(opts.data) ? opts.data : [opts.data];
+  for (const d of dirs) {
+    const st = await fs.stat(d).catch(() => null);
+    if (!st) throw new Error(`${d}: no such folder`);
+    if (!st.isDirectory()) throw new Error(`${d}: is not a folder`);
+  }
+  const dataName = dirs.join(', ');
 
   const c = typeof opts.model === 'object' ? opts.model : await loadModel(opts.model);
   const size = opts.size ?? c.meta.config.size;
   if (!Number.isInteger(size) || size < 11) throw new RangeError(`size must be an integer ≥ 11 (SSIM window), got ${size}`);
+  if (opts.renderSize !== undefined) modelGrid(c.meta.config, size, size, opts.renderSize); // validates
+  if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
+    throw new RangeError(`upsample must be one of ${UPSAMPLE_METHODS.join(', ')}, got "${String(opts.upsample)}"`);
+  }
+  const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
+  const colorizeOpts: ColorizeOptions = { renderSize: opts.renderSize, upsample };
 
   // Every photo at model size (cached, the same arrays as training), then the training split.
   const skipped: { file: string; reason: string }[] = [];
-  const ds = await loadDataset(opts.data, {
+  const ds = await loadDatasets(dirs, {
     size,
     cacheDir: opts.cacheDir,
     cache: opts.cache,
@@ -283,17 +311,29 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
       opts.onSkip?.(file, reason);
     },
   });
-  const parts = splitTrainVal(ds.files, seed, valFraction);
+  const parts = splitBySource(ds.files, seed, valFraction);
   const index = new Map(ds.files.map((f, i) => [f, i] as const));
   const per = size * size * 3;
+  // Scope of a photo: with one data folder its sub-folder (ROOT_SCOPE for the folder's
+  // own files, as before); with several, its source ("scenes/urban").
+  const scopeOf = (f: string): string => (dirs.length === 1 ? folderOf(f.slice(f.indexOf('/') + 1)) : sourceOf(f));
 
-  // Mean chroma over the training split.
-  const trainRgb = new Uint8Array(parts.train.length * per);
-  parts.train.forEach((f, k) => {
-    const i = index.get(f)!;
-    trainRgb.set(ds.rgb.subarray(i * per, (i + 1) * per), k * per);
+  // Mean chroma over the training split: the mean of the sources' means (training
+  // samples the sources balanced), or over all photos with one source.
+  const sourceMeans = [...groupBySource(parts.train).values()].map((files) => {
+    const rgb = new Uint8Array(files.length * per);
+    files.forEach((f, k) => {
+      const i = index.get(f)!;
+      rgb.set(ds.rgb.subarray(i * per, (i + 1) * per), k * per);
+    });
+    return meanChromaOf(rgb, files.length, size);
   });
-  const chroma = { ...meanChromaOf(trainRgb, parts.train.length, size), trainImages: parts.train.length };
+  if (sourceMeans.length === 0) throw new Error('mean chroma: no training images');
+  const chroma = {
+    u: sourceMeans.reduce((a, m) => a + m.u, 0) / sourceMeans.length,
+    v: sourceMeans.reduce((a, m) => a + m.v, 0) / sourceMeans.length,
+    trainImages: parts.train.length,
+  };
   log(
     `data: ${ds.files.length} photos${ds.fromCache ? ' (cached)' : ''}, split seed ${seed}: ${parts.train.length} train / ${parts.val.length} validation; ` +
       `mean chroma of the training split U ${chroma.u.toFixed(2)} V ${chroma.v.toFixed(2)}`,
@@ -301,7 +341,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
 
   const pool = split === 'val' ? parts.val : ds.files;
   const selected = opts.limit !== undefined ? evenlySpread(pool.length, opts.limit).map((i) => pool[i]) : pool;
-  if (selected.length === 0) throw new Error(`${opts.data}: no photos to evaluate (${split === 'val' ? 'the validation split is empty' : 'none selected'})`);
+  if (selected.length === 0) throw new Error(`${dataName}: no photos to evaluate (${split === 'val' ? 'the validation split is empty' : 'none selected'})`);
   log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);
 
   const smallOf = (f: string): RgbImage => {
@@ -309,8 +349,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     return { width: size, height: size, data: ds.rgb.subarray(i * per, (i + 1) * per) };
   };
   const decodeFull = (f: string): Promise<RgbImage | { error: string }> =>
-    decodeImage(path.join(opts.data, f)).catch((err: unknown) => ({ error: reasonOf(err) }));
+    decodeImage(resolveFile(ds, f)).catch((err: unknown) => ({ error: reasonOf(err) }));
 
+  // Rows name files as before with one data folder (relative to it), else with the folder's label.
+  const displayName = (f: string): string => (dirs.length === 1 ? f.slice(f.indexOf('/') + 1) : f);
+  const internal = new Map(selected.map((f) => [displayName(f), f] as const));
   const rows: ImageRow[] = [];
   // Decode the next photo while the current one is evaluated.
   let next = decodeFull(selected[0]);
@@ -323,7 +366,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
       opts.onSkip?.(file, full.error);
     } else {
       try {
-        rows.push(evaluateOne(c, file, full, smallOf(file), chroma).row);
+        rows.push(evaluateOne(c, displayName(file), scopeOf(file), full, smallOf(file), chroma, colorizeOpts).row);
       } catch (err) {
         const reason = reasonOf(err);
         skipped.push({ file, reason });
@@ -332,7 +375,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     }
     opts.onProgress?.(k + 1, selected.length, rows[rows.length - 1]);
   }
-  if (rows.length === 0) throw new Error(`${opts.data}: none of the ${selected.length} selected photos could be evaluated`);
+  if (rows.length === 0) throw new Error(`${dataName}: none of the ${selected.length} selected photos could be evaluated`);
 
   // Scopes.
   const overall = summarizeRows(rows);
@@ -344,6 +387,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   }
   const folders: Record<string, ScopeSummary> = {};
   for (const name of [...byFolder.keys()].sort()) folders[name] = summarizeRows(byFolder.get(name)!);
+  const sourceMean = meanOfScopes(Object.values(folders));
 
   // Grid: a fixed, evenly spread sample, then the best and worst photos by full-resolution PSNR
   // (recomputed: colorization is deterministic, and keeping every image would cost memory).
@@ -356,22 +400,38 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
       const pb = Number.isNaN(b.p) ? -Infinity : b.p;
       return pa === pb ? a.i - b.i : pb > pa ? 1 : -1;
     });
+  // The fixed sample takes the scopes in turn (each spread over its photos), so a large
+  // source does not fill the grid.
+  const scopeRows = [...byFolder.keys()].sort().map((k) => rows.flatMap((r, i) => (r.folder === k ? [i] : [])));
+  const sampleIdx: number[] = [];
+  for (let round = 0; sampleIdx.length < nSample; round++) {
+    for (const g of scopeRows) {
+      const rounds = Math.ceil(nSample / scopeRows.length);
+      const i = g[Math.floor((round * g.length) / rounds)];
+      if (sampleIdx.length < nSample && i !== undefined && !sampleIdx.includes(i)) sampleIdx.push(i);
+    }
+    if (round > nSample) break;
+  }
+  // Sources with fewer photos than their share: fill up evenly from all rows.
+  for (const i of evenlySpread(rows.length, rows.length)) if (sampleIdx.length < nSample && !sampleIdx.includes(i)) sampleIdx.push(i);
   const picks: { kind: GridRow['kind']; i: number }[] = [
-    ...evenlySpread(rows.length, nSample).map((i) => ({ kind: 'sample' as const, i })),
+    ...sampleIdx.map((i) => ({ kind: 'sample' as const, i })),
     ...byPsnr.slice(0, nExt).map(({ i }) => ({ kind: 'best' as const, i })),
     ...byPsnr.slice(rows.length - nExt).reverse().map(({ i }) => ({ kind: 'worst' as const, i })),
   ];
   const grid: GridRow[] = [];
   for (const { kind, i } of picks) {
     const r = rows[i];
-    const full = await decodeImage(path.join(opts.data, r.file));
-    const e = evaluateOne(c, r.file, full, smallOf(r.file), chroma);
+    const full = await decodeImage(resolveFile(ds, internal.get(r.file)!));
+    const e = evaluateOne(c, r.file, r.folder, full, smallOf(internal.get(r.file)!), chroma, colorizeOpts);
     grid.push({ kind, file: r.file, psnr: r.metrics.model.full.psnr, gray: e.gray, original: e.original, raw: e.raw, sharpened: e.sharpened });
   }
 
   return {
-    data: opts.data,
+    data: dataName,
     split,
+    renderSize: opts.renderSize ?? null,
+    upsample,
     seed,
     valFraction,
     size,
@@ -383,6 +443,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     rows,
     overall,
     folders,
+    sourceMean,
     grid,
     startedAt,
     seconds: (performance.now() - t0) / 1000,

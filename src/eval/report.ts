@@ -78,7 +78,28 @@ export function metricsJson(res: EvalResult): Record<string, unknown> {
     },
     overall: res.overall,
     folders: res.folders,
+    sourceMean: res.sourceMean,
   };
+}
+
+/**
+ * Per source (folder) and their mean, each counting once, as a Markdown table: PSNR of
+ * the model, gray and mean-chroma at both resolutions and the model's colorfulness ratio.
+ */
+export function formatSourceTable(res: EvalResult): string {
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const rows = [...Object.entries(res.folders), ['mean over sources', res.sourceMean] as const];
+  const lines = [
+    '| source | photos | model 64² | gray 64² | mean-chroma 64² | model full | gray full | mean-chroma full | model − gray (full) | colorfulness ratio (full) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [name, sc] of rows) {
+    const m = sc.model, g = sc.gray, c = sc['mean-chroma'];
+    lines.push(
+      `| ${name} | ${m.full.count} | ${f(m['model-size'].psnr)} | ${f(g['model-size'].psnr)} | ${f(c['model-size'].psnr)} | ${f(m.full.psnr)} | ${f(g.full.psnr)} | ${f(c.full.psnr)} | ${f(m.full.psnr - g.full.psnr)} | ${f(m.full.colorfulnessRatio, 3)} |`,
+    );
+  }
+  return lines.join('\n').replace(/64²/g, `${res.size}²`);
 }
 
 const photos = (n: number): string => `${n} photo${n === 1 ? '' : 's'}`;
@@ -149,6 +170,14 @@ Every system only sees the 8-bit gray version of the photo.</p>
 generator's raw output; <b>full resolution</b> = the photo at its own size, compared with the sharpened output (the photo's own
 luma with the predicted chroma upsampled bilinearly).</p>`;
 
+function sourceHtml(res: EvalResult): string {
+  const md = formatSourceTable(res).split('\n');
+  const cells = (l: string) => l.split('|').slice(1, -1).map((c) => c.trim());
+  const head = cells(md[0]).map((c) => `<th>${esc(c)}</th>`).join('');
+  const body = md.slice(2).map((l) => `<tr>${cells(l).map((c, i) => (i === 0 ? `<th class="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`).join('\n');
+  return `<table>\n<tr>${head}</tr>\n${body}\n</table>`;
+}
+
 export function reportHtml(res: EvalResult): string {
   const meta = res.model.metadata;
   const scopes = Object.entries(res.folders);
@@ -194,6 +223,7 @@ img { max-width: 100%; border: 1px solid #ccc; }
 
 <h2>Overall — ${photos(res.overall.model.full.count)}</h2>
 ${htmlTable(res.overall, res.size)}
+${scopes.length > 1 ? `<h2>Per source (PSNR, dB) and their mean</h2>\n${sourceHtml(res)}` : ''}
 ${folderTables ? `<h2>Per folder</h2>\n${folderTables}` : ''}
 <p>* some values were not finite and are left out of that mean (hover for the count).</p>
 

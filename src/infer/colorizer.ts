@@ -2,15 +2,17 @@
  * Colorization with a trained generator, independent of how pixels are read or written
  * (shared by the Node library, the CLI and the browser app):
  *
- *   full-resolution RGB (gray or color) → luma, area-shrunk to the model size
- *   → G(y, z) = U,V at model size → U,V upsampled bilinearly to full size
- *   → combined with the photo's own full-resolution Y (the paper's sharpening).
+ *   full-resolution RGB (gray or color) → luma, area-shrunk to the model grid (grid.ts:
+ *   S×S for the paper's models, aspect kept for fully convolutional ones)
+ *   → G(y, z) = U,V on the grid → U,V upsampled to full size (bilinear or guided by the
+ *   luma) → combined with the photo's own full-resolution Y (the paper's sharpening).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../color/yuv.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import { predictUv, noiseFor } from './generate.js';
-import { sharpenToFullRes, lumaForModel } from './sharpen.js';
+import { sharpenToFullRes, lumaForModel, UPSAMPLE_METHODS, type UpsampleMethod } from './sharpen.js';
+import { modelGrid, type Grid } from './grid.js';
 import { rawRgb } from './raw.js';
 
 export interface Colorizer {
@@ -25,15 +27,21 @@ export interface ColorizeOptions {
   seed?: number;
   /** Which of the colorizations of this seed (0, 1, 2, …); each has its own z. */
   sample?: number;
+  /** Short side of the model grid (fully convolutional models; default: the training size). */
+  renderSize?: number;
+  /** Chroma upsampling to full resolution (default: the model's, else 'bilinear'). */
+  upsample?: UpsampleMethod;
 }
 
 export interface Colorization {
   /** Full resolution: the input's own luma with the predicted chroma. */
   rgb: RgbImage;
-  /** The generator's direct output at model size (its input Y with its U,V). */
+  /** The generator's direct output on the model grid (its input Y with its U,V). */
   raw: RgbImage;
-  /** Predicted U,V at model size, interleaved, network scale. */
+  /** Predicted U,V on the model grid, interleaved, network scale. */
   uv: Float32Array;
+  /** The model grid (see grid.ts). */
+  grid: Grid;
 }
 
 /**
@@ -41,16 +49,22 @@ export interface Colorization {
  * The input is not modified.
  */
 export function colorizeImageSamples(c: Colorizer, img: RgbImage, count: number, opts: ColorizeOptions = {}): Colorization[] {
-  const { size, zDim } = c.meta.config;
+  const { zDim } = c.meta.config;
   const seed = opts.seed ?? 0;
   const first = opts.sample ?? 0;
-  const y = lumaForModel(img.data, img.width, img.height, size);
+  if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
+    throw new RangeError(`upsample must be ${UPSAMPLE_METHODS.join(' or ')}, got ${JSON.stringify(opts.upsample)}`);
+  }
+  const grid = modelGrid(c.meta.config, img.width, img.height, opts.renderSize);
+  const y = lumaForModel(img.data, img.width, img.height, grid.width, grid.height);
   const zs = Array.from({ length: count }, (_, i) => noiseFor(seed, first + i, zDim));
-  const uvs = predictUv(c.model, size, zs.map(() => y), zs);
+  const uvs = predictUv(c.model, grid, zs.map(() => y), zs);
+  const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return uvs.map((uv) => ({
-    rgb: { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, size) },
-    raw: rawRgb(y, uv, size),
+    rgb: { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, grid, undefined, { upsample, guide: y }) },
+    raw: rawRgb(y, uv, grid),
     uv,
+    grid,
   }));
 }
 

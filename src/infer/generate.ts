@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gaussian, mulberry32 } from '../util/rng.js';
+import { gridDims, type GridSize } from './sharpen.js';
 
 /** The z vector for a seed and sample index (sample 0 is the default colorization). */
 export function noiseFor(seed: number, sample: number, zDim: number): Float32Array {
@@ -12,26 +13,28 @@ export function noiseFor(seed: number, sample: number, zDim: number): Float32Arr
 }
 
 /**
- * Predict U,V for a batch of gray images.
- * @param ys  each size×size luma at network scale
- * @param zs  one z per image
- * @returns   each size×size×2 interleaved (u, v) at network scale
+ * Predict U,V for a batch of gray images on one grid.
+ * @param grid  the side of a square grid, or { width, height } (see grid.ts)
+ * @param ys    each gw×gh luma at network scale
+ * @param zs    one z per image
+ * @returns     each gw×gh×2 interleaved (u, v) at network scale
  */
-export function predictUv(model: tf.LayersModel, size: number, ys: Float32Array[], zs: Float32Array[]): Float32Array[] {
+export function predictUv(model: tf.LayersModel, grid: GridSize, ys: Float32Array[], zs: Float32Array[]): Float32Array[] {
   const n = ys.length;
   if (n === 0) return [];
+  const { gw, gh } = gridDims(grid);
   const zDim = zs[0].length;
-  const yBuf = new Float32Array(n * size * size);
+  const yBuf = new Float32Array(n * gw * gh);
   const zBuf = new Float32Array(n * zDim);
-  ys.forEach((y, i) => yBuf.set(y, i * size * size));
+  ys.forEach((y, i) => yBuf.set(y, i * gw * gh));
   zs.forEach((z, i) => zBuf.set(z, i * zDim));
   const out = tf.tidy(() => {
-    const yT = tf.tensor4d(yBuf, [n, size, size, 1]);
+    const yT = tf.tensor4d(yBuf, [n, gh, gw, 1]);
     const zT = tf.tensor2d(zBuf, [n, zDim]);
     return model.predict([yT, zT]) as tf.Tensor;
   });
   const flat = out.dataSync() as Float32Array;
   out.dispose();
-  const per = size * size * 2;
+  const per = gw * gh * 2;
   return Array.from({ length: n }, (_, i) => flat.slice(i * per, (i + 1) * per));
 }

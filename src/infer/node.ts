@@ -12,16 +12,30 @@ import { packageRoot } from '../util/package-root.js';
 import type { RgbImage } from '../color/yuv.js';
 import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
 
-/** Folder of the pretrained sky model that ships with the package. */
-export function bundledModelDir(): string {
-  return path.join(packageRoot(), 'models', 'sky');
+/** The models that ship with the package: `general` (the default) and the paper's `sky`. */
+export const BUNDLED_MODELS = ['general', 'sky'] as const;
+export type BundledModelName = (typeof BUNDLED_MODELS)[number];
+export const DEFAULT_MODEL: BundledModelName = 'general';
+
+/** Folder of a bundled model (default: the general one). */
+export function bundledModelDir(name: BundledModelName = DEFAULT_MODEL): string {
+  if (!BUNDLED_MODELS.includes(name)) throw new RangeError(`unknown bundled model "${String(name)}" (expected ${BUNDLED_MODELS.join(' or ')})`);
+  return path.join(packageRoot(), 'models', name);
+}
+
+/** A model argument: a bundled model's name, else a folder. */
+export function modelDirOf(nameOrDir: string): string {
+  return (BUNDLED_MODELS as readonly string[]).includes(nameOrDir) ? bundledModelDir(nameOrDir as BundledModelName) : nameOrDir;
 }
 
 const cache = new Map<string, Promise<Colorizer>>();
 
-/** Load a generator folder (model.json, weights.bin, colorgan.json); default: the bundled sky model. */
+/**
+ * Load a generator: a bundled model's name ('general', 'sky') or a folder (model.json,
+ * weights.bin, colorgan.json); default: the bundled general model.
+ */
 export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
-  const key = path.resolve(dir);
+  const key = path.resolve(modelDirOf(dir));
   let p = cache.get(key);
   if (!p) {
     p = (async () => {

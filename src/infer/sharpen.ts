@@ -1,10 +1,13 @@
 /**
  * The paper's sharpening, generalized to any resolution: keep the photo's own
  * full-resolution luma Y, take only the chroma U,V from the generator (predicted at
- * model size) and upsample it bilinearly. Pure function, shared with the browser.
+ * model size, on a grid of gw×gh) and upsample it — bilinearly, or guided by the
+ * full-resolution luma so that colors stop at edges (guided.ts). Pure function, shared
+ * with the browser.
  */
 import { NET_SCALE } from '../color/yuv.js';
 import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
+import { guidedCoefficients, DEFAULT_GUIDED, type GuidedParams } from './guided.js';
 
 /**
  * Faster implementations of the two full-resolution loops, installed at start-up where
@@ -13,7 +16,7 @@ import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
  */
 export interface PixelKernels {
   shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: number, dh: number): Float32Array;
-  sharpen(rgb: Uint8Array, width: number, height: number, uv: Float32Array, size: number, out: Uint8Array, taps: SharpenTaps): void;
+  sharpen(rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number, gh: number, out: Uint8Array, taps: SharpenTaps): void;
 }
 
 let pixelKernels: PixelKernels | null = null;
@@ -33,9 +36,9 @@ export interface SharpenTaps {
   tyWeight: Float32Array;
 }
 
-export function sharpenTaps(width: number, height: number, size: number): SharpenTaps {
-  const tx = upsampleTaps(size, width);
-  const ty = upsampleTaps(size, height);
+export function sharpenTaps(width: number, height: number, gw: number, gh: number = gw): SharpenTaps {
+  const tx = upsampleTaps(gw, width);
+  const ty = upsampleTaps(gh, height);
   // Horizontal taps are neighbours (x0, x0+1): keep x0 and the weight of x0+1; the row
   // buffers get one extra entry so the right edge needs no branch.
   const x0s = new Int32Array(width);
@@ -47,10 +50,30 @@ export function sharpenTaps(width: number, height: number, size: number): Sharpe
   return { x0s, fxs, tyIndex: ty.index, tyWeight: ty.weight };
 }
 
+/** The model's grid: a side length (square) or width × height. */
+export type GridSize = number | { width: number; height: number };
+
+export function gridDims(g: GridSize): { gw: number; gh: number } {
+  return typeof g === 'number' ? { gw: g, gh: g } : { gw: g.width, gh: g.height };
+}
+
+/** How chroma predicted on the grid is brought to full resolution. */
+export type UpsampleMethod = 'bilinear' | 'guided';
+export const UPSAMPLE_METHODS: readonly UpsampleMethod[] = ['bilinear', 'guided'];
+
+export interface SharpenOptions {
+  /** Default 'bilinear'. 'guided': edge-aware, guided by the full-resolution luma (guided.ts). */
+  upsample?: UpsampleMethod;
+  /** Guided filter parameters (default DEFAULT_GUIDED). */
+  guided?: GuidedParams;
+  /** The photo's luma on the grid at network scale, if already computed (the model input). */
+  guide?: Float32Array;
+}
+
 /**
  * @param rgb   full-resolution input, interleaved RGB bytes (a gray photo has R=G=B); its
  *              luma is the Y we keep.
- * @param uv    generator output, size×size×2 interleaved (u, v) at network scale.
+ * @param uv    generator output, gw×gh×2 interleaved (u, v) at network scale.
  * @param out   where to write the colorized RGB (may be `rgb` itself: works in place).
  */
 export function sharpenToFullRes(
@@ -58,55 +81,98 @@ export function sharpenToFullRes(
   width: number,
   height: number,
   uv: Float32Array,
-  size: number,
+  grid: GridSize,
   out: Uint8Array = new Uint8Array(width * height * 3),
+  opts: SharpenOptions = {},
 ): Uint8Array {
-  const taps = sharpenTaps(width, height, size);
+  const { gw, gh } = gridDims(grid);
+  if (opts.upsample === 'guided') return sharpenGuided(rgb, width, height, uv, gw, gh, out, opts);
+  const taps = sharpenTaps(width, height, gw, gh);
   if (pixelKernels) {
-    pixelKernels.sharpen(rgb, width, height, uv, size, out, taps);
+    pixelKernels.sharpen(rgb, width, height, uv, gw, gh, out, taps);
     return out;
   }
   const { x0s, fxs, tyIndex, tyWeight } = taps;
   // Uint8ClampedArray stores round and clamp, so the in-gamut path needs no branches.
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-  // One row of chroma (at model width, in digital levels) at a time: a 12 MP photo never
+  // One row of chroma (at grid width, in digital levels) at a time: a 12 MP photo never
   // holds full-resolution U,V planes.
-  const rowU = new Float32Array(size + 1);
-  const rowV = new Float32Array(size + 1);
+  const rowU = new Float32Array(gw + 1);
+  const rowV = new Float32Array(gw + 1);
   for (let y = 0; y < height; y++) {
-    const r0 = tyIndex[2 * y] * size * 2;
-    const r1 = tyIndex[2 * y + 1] * size * 2;
+    const r0 = tyIndex[2 * y] * gw * 2;
+    const r1 = tyIndex[2 * y + 1] * gw * 2;
     const w0 = tyWeight[2 * y] * NET_SCALE;
     const w1 = tyWeight[2 * y + 1] * NET_SCALE;
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < gw; i++) {
       rowU[i] = w0 * uv[r0 + 2 * i] + w1 * uv[r1 + 2 * i];
       rowV[i] = w0 * uv[r0 + 2 * i + 1] + w1 * uv[r1 + 2 * i + 1];
     }
-    rowU[size] = rowU[size - 1];
-    rowV[size] = rowV[size - 1];
+    rowU[gw] = rowU[gw - 1];
+    rowV[gw] = rowV[gw - 1];
     let p = y * width * 3;
     for (let x = 0; x < width; x++, p += 3) {
       const i = x0s[x];
       const f = fxs[x];
       const du = rowU[i] + f * (rowU[i + 1] - rowU[i]); // U - 128
       const dv = rowV[i] + f * (rowV[i + 1] - rowV[i]); // V - 128
+      composeInGamut(o, p, rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114, du, dv);
+    }
+  }
+  return out;
+}
+
+/**
+ * Write Y + chroma as RGB at o[p..p+2]. Out of gamut: shrink the chroma toward gray
+ * instead of clipping each channel, which would change the luma (these offsets add
+ * nothing to Y, so Y is kept).
+ */
+function composeInGamut(o: Uint8ClampedArray, p: number, yy: number, du: number, dv: number): void {
+  const dr = 1.4075 * dv;
+  const dg = -0.3455 * du - 0.7169 * dv;
+  const db = 1.779 * du;
+  const r = yy + dr, g = yy + dg, b = yy + db;
+  if (r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255) {
+    o[p] = r;
+    o[p + 1] = g;
+    o[p + 2] = b;
+  } else {
+    const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
+    o[p] = yy + t * dr;
+    o[p + 1] = yy + t * dg;
+    o[p + 2] = yy + t * db;
+  }
+}
+
+/** sharpenToFullRes with guided (edge-aware) chroma upsampling; see guided.ts. */
+function sharpenGuided(rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number, gh: number, out: Uint8Array, opts: SharpenOptions): Uint8Array {
+  const n = gw * gh;
+  const guideNet = opts.guide ?? lumaForModel(rgb, width, height, gw, gh);
+  const luma = new Float32Array(n);
+  const chroma = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) luma[i] = (guideNet[i] + 1) * NET_SCALE;
+  for (let i = 0; i < 2 * n; i++) chroma[i] = uv[i] * NET_SCALE;
+  const coef = guidedCoefficients(luma, chroma, gw, gh, opts.guided ?? DEFAULT_GUIDED);
+  const { x0s, fxs, tyIndex, tyWeight } = sharpenTaps(width, height, gw, gh);
+  const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  const row = new Float32Array((gw + 1) * 4); // (a_u, b_u, a_v, b_v) of one grid row
+  for (let y = 0; y < height; y++) {
+    const r0 = tyIndex[2 * y] * gw * 4;
+    const r1 = tyIndex[2 * y + 1] * gw * 4;
+    const w0 = tyWeight[2 * y];
+    const w1 = tyWeight[2 * y + 1];
+    for (let i = 0; i < gw * 4; i++) row[i] = w0 * coef[r0 + i] + w1 * coef[r1 + i];
+    for (let k = 0; k < 4; k++) row[gw * 4 + k] = row[(gw - 1) * 4 + k];
+    let p = y * width * 3;
+    for (let x = 0; x < width; x++, p += 3) {
+      const i = x0s[x] * 4;
+      const f = fxs[x];
       const yy = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
-      const dr = 1.4075 * dv;
-      const dg = -0.3455 * du - 0.7169 * dv;
-      const db = 1.779 * du;
-      const r = yy + dr, g = yy + dg, b = yy + db;
-      if (r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255) {
-        o[p] = r;
-        o[p + 1] = g;
-        o[p + 2] = b;
-      } else {
-        // Out of gamut: shrink the chroma toward gray instead of clipping each channel,
-        // which would change the luma (these offsets add nothing to Y, so Y is kept).
-        const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
-        o[p] = yy + t * dr;
-        o[p + 1] = yy + t * dg;
-        o[p + 2] = yy + t * db;
-      }
+      const au = row[i] + f * (row[i + 4] - row[i]);
+      const bu = row[i + 1] + f * (row[i + 5] - row[i + 1]);
+      const av = row[i + 2] + f * (row[i + 6] - row[i + 2]);
+      const bv = row[i + 3] + f * (row[i + 7] - row[i + 3]);
+      composeInGamut(o, p, yy, au * yy + bu, av * yy + bv);
     }
   }
   return out;
@@ -119,19 +185,19 @@ function fit(y: number, d: number): number {
   return 1;
 }
 
-/** Luma plane at network scale, resized to size×size (area average), from RGB bytes. */
-export function lumaForModel(rgb: Uint8Array, width: number, height: number, size: number): Float32Array {
-  if (width >= size && height >= size) return toNetScale((pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, size, size));
+/** Luma plane at network scale, resized to gw×gh (area average), from RGB bytes. */
+export function lumaForModel(rgb: Uint8Array, width: number, height: number, gw: number, gh: number = gw): Float32Array {
+  if (width >= gw && height >= gh) return toNetScale((pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, gw, gh));
   // A photo smaller than the model: bilinear enlargement of its luma plane.
   const n = width * height;
   const y = new Float32Array(n);
   for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
-  return lumaPlaneForModel(y, width, height, size);
+  return lumaPlaneForModel(y, width, height, gw, gh);
 }
 
-/** A luma plane in levels, resized to size×size (area average or bilinear), at network scale. */
-export function lumaPlaneForModel(y: Float32Array, width: number, height: number, size: number): Float32Array {
-  return toNetScale(resizePlane(y, width, height, size, size));
+/** A luma plane in levels, resized to gw×gh (area average or bilinear), at network scale. */
+export function lumaPlaneForModel(y: Float32Array, width: number, height: number, gw: number, gh: number = gw): Float32Array {
+  return toNetScale(resizePlane(y, width, height, gw, gh));
 }
 
 function toNetScale(levels: Float32Array): Float32Array {

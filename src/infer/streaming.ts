@@ -23,6 +23,7 @@ import type { EncodeFormat } from '../data/decode.js';
 import type { Colorizer, ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
 import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
+import { modelGrid } from './grid.js';
 
 interface VipsAddon {
   sharpen(
@@ -60,8 +61,8 @@ export function streamingPath(format: EncodeFormat): 'dct' | 'pixels' | null {
  * the area average of the luma's 8×8 block means (the same numbers libjpeg's 1/8-scale
  * decode gives, without decoding).
  */
-async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
-  const { size, zDim } = c.meta.config;
+async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, size: number, opts: StreamingOptions): Promise<Buffer | null> {
+  const { zDim } = c.meta.config;
   let opened: Awaited<ReturnType<JpegAddon['open']>>;
   try {
     opened = await addon.open(bytes);
@@ -114,21 +115,26 @@ export function streamingIneligible(meta: sharp.Metadata, size: number, maxPixel
 export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
   const which = streamingPath(opts.format);
   if (!which) return null;
-  const { size } = c.meta.config;
+  // The native paths upsample bilinearly on a square grid (the paper's models; a square
+  // photo for fully convolutional ones).
+  if ((opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear') !== 'bilinear') return null;
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes).metadata();
   } catch {
     return null;
   }
+  const grid = modelGrid(c.meta.config, meta.width ?? 0, meta.height ?? 0, opts.renderSize);
+  if (grid.width !== grid.height) return null;
+  const size = grid.width;
   if (streamingIneligible(meta, size, opts.maxPixels ?? Infinity)) return null;
-  if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, opts);
-  return colorizePixelsVips(loadStreamingAddon()!, bytes, meta.width!, meta.height!, c, opts);
+  if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, size, opts);
+  return colorizePixelsVips(loadStreamingAddon()!, bytes, meta.width!, meta.height!, c, size, opts);
 }
 
 /** Any output format through one libvips pipeline (native/colorgan_vips.cc). */
-async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
-  const { size, zDim } = c.meta.config;
+async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, size: number, opts: StreamingOptions): Promise<Buffer | null> {
+  const { zDim } = c.meta.config;
   const sw = Math.ceil(width / 8);
   const sh = Math.ceil(height / 8);
   let small: { data: Buffer; info: sharp.OutputInfo };

@@ -1,11 +1,13 @@
 /** Network configuration: everything needed to rebuild a generator or discriminator. */
 
-export type Architecture = 'baseline' | 'advanced';
+/** The paper's two generators, and our general-scene U-Net (src/models/unet.ts). */
+export const ARCHITECTURES = ['baseline', 'advanced', 'unet'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface ModelConfig {
-  /** 'baseline' = the paper's 7-layer CNN; 'advanced' = + input copy concatenated and mixed by one more conv (paper Fig. 4). */
+  /** 'baseline' = the paper's 7-layer CNN; 'advanced' = + input copy concatenated and mixed by one more conv (paper Fig. 4); 'unet' = ours, fully convolutional. */
   arch: Architecture;
-  /** Square model size in pixels (the paper: 64). Must be a multiple of 8. */
+  /** Square model (training) size in pixels (the paper: 64). Must be a multiple of 8. */
   size: number;
   /** Generator base width (channels of its first layer). */
   ngf: number;
@@ -27,7 +29,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
 };
 
 export function checkModelConfig(c: ModelConfig): void {
-  if (c.arch !== 'baseline' && c.arch !== 'advanced') throw new Error(`unknown model "${c.arch}" (expected baseline or advanced)`);
+  if (!ARCHITECTURES.includes(c.arch)) throw new Error(`unknown model "${c.arch}" (expected ${ARCHITECTURES.join(', ')})`);
   if (!Number.isInteger(c.size) || c.size < 16 || c.size % 8 !== 0) throw new Error(`model size must be a multiple of 8 and at least 16, got ${c.size}`);
   for (const k of ['ngf', 'ndf', 'zDim'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);

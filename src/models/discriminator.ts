@@ -4,11 +4,13 @@
  * real or generated color image (U,V), then one real/fake logit. The paper's two-way
  * softmax is the same as a sigmoid on one logit, which we use with a cross-entropy
  * on logits for numerical stability.
+ * Its hidden activations also serve as the feature space of the feature-matching loss
+ * (the paper's proposed "loss in a feature space", made self-contained: no pretrained net).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
-import { convBlock, type InitOptions } from './generator.js';
+import { convBlock, type InitOptions } from './blocks.js';
 
 export function buildDiscriminator(cfg: ModelConfig, init: InitOptions = {}): tf.LayersModel {
   checkModelConfig(cfg);
@@ -29,4 +31,16 @@ export function buildDiscriminator(cfg: ModelConfig, init: InitOptions = {}): tf
     .dense({ units: 1, name: 'logit', kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: s(5) }) })
     .apply(flat) as tf.SymbolicTensor;
   return tf.model({ inputs: [y, uv], outputs: logit, name: 'discriminator' });
+}
+
+/** The activations the feature-matching loss compares (D's hidden layers, coarse to fine order). */
+export const FEATURE_LAYERS = ['d1_lrelu', 'd2_lrelu', 'd3_lrelu', 'd4_lrelu'] as const;
+
+/**
+ * The same discriminator (shared layers and weights) with its hidden activations as extra
+ * outputs: [logit, ...FEATURE_LAYERS], for the feature-matching loss (pix2pixHD).
+ */
+export function withFeatures(D: tf.LayersModel): tf.LayersModel {
+  const feats = FEATURE_LAYERS.map((n) => D.getLayer(n).output as tf.SymbolicTensor);
+  return tf.model({ inputs: D.inputs, outputs: [D.outputs[0], ...feats], name: 'discriminator_features' });
 }

@@ -14,36 +14,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
+import { convBlock, seeded, type InitOptions } from './blocks.js';
+import { buildUnetGenerator } from './unet.js';
 
-export interface InitOptions {
-  /** Seed for the weight initializers (reproducible runs). */
-  seed?: number;
-}
-
-function seeded(seed: number | undefined, k: number) {
-  return seed === undefined ? undefined : seed * 1000 + k;
-}
-
-/** conv (no bias: batch norm follows) → batch norm → ReLU / LeakyReLU. */
-export function convBlock(
-  x: tf.SymbolicTensor,
-  name: string,
-  o: { filters: number; kernel: number; strides: number; transpose?: boolean; bn?: boolean; act: 'relu' | 'lrelu'; seed?: number; momentum: number },
-): tf.SymbolicTensor {
-  const init = tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: o.seed }); // DCGAN init
-  const args = { filters: o.filters, kernelSize: o.kernel, strides: o.strides, padding: 'same' as const, useBias: o.bn === false, kernelInitializer: init, name: `${name}_conv` };
-  let y = (o.transpose ? tf.layers.conv2dTranspose(args) : tf.layers.conv2d(args)).apply(x) as tf.SymbolicTensor;
-  if (o.bn !== false) {
-    y = tf.layers
-      .batchNormalization({ axis: -1, momentum: o.momentum, epsilon: 1e-5, name: `${name}_bn`, gammaInitializer: tf.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: o.seed === undefined ? undefined : o.seed + 500 }) })
-      .apply(y) as tf.SymbolicTensor;
-  }
-  y = (o.act === 'relu' ? tf.layers.reLU({ name: `${name}_relu` }) : tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_lrelu` })).apply(y) as tf.SymbolicTensor;
-  return y;
-}
+export type { InitOptions } from './blocks.js';
 
 export function buildGenerator(cfg: ModelConfig, init: InitOptions = {}): tf.LayersModel {
   checkModelConfig(cfg);
+  if (cfg.arch === 'unet') return buildUnetGenerator(cfg, init);
   const S = cfg.size;
   const g = cfg.ngf;
   const m = cfg.bnMomentum;

@@ -26,10 +26,20 @@ export interface ModelMetadata {
     lr?: number;
     beta1?: number;
     diversity?: number;
+    featureMatch?: number;
+    flip?: boolean;
+    /** Sources left out (generalization check). */
+    excluded?: string[];
+    /** Training photos per source. */
+    sources?: Record<string, number>;
     /** Generator folder the run started from (--init), if any. */
     initFrom?: string;
   };
   metrics?: Record<string, number>;
+  /** Inference defaults chosen for this model (by validation). */
+  inference?: { upsample?: 'bilinear' | 'guided' };
+  /** Terms of the training data (who may use these weights for what). */
+  dataTerms?: string;
   createdAt?: string;
   generatedBy?: string;
 }

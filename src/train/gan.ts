@@ -30,11 +30,17 @@
  * result equals one step on the whole batch (tested). With k = 1 the step runs exactly
  * what `optimizer.minimize` runs (computeGradients, applyGradients in variable order):
  * no sum, no division, the same numbers as before accumulation existed.
+ *
+ * Feature matching (optional, `featureMatch` = φ > 0; pix2pixHD): the G step also runs D
+ * on the real pair and adds φ · mean over D's hidden layers of mean|D_k(y, fake) − D_k(y, uv)|,
+ * a loss in D's feature space — the paper's proposed feature-space loss without a
+ * pretrained network. Only G's variables get its gradient.
  */
 import * as tf from '@tensorflow/tfjs';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 import { useFastBatchNorm } from '../models/batchnorm.js';
+import { withFeatures } from '../models/discriminator.js';
 
 export interface GanHyper {
   l1: number;
@@ -43,6 +49,8 @@ export interface GanHyper {
   diversity: number;
   /** Micro-batches per optimizer step (gradient accumulation); the batch is split into this many equal parts. Default 1. */
   accum?: number;
+  /** Weight of the feature-matching term (0 = off). */
+  featureMatch?: number;
 }
 
 export interface StepLosses {
@@ -54,6 +62,8 @@ export interface StepLosses {
   d: number;
   /** Mean |fake − fake₂| between two z (only when diversity > 0). */
   div?: number;
+  /** Feature-matching loss (only when featureMatch > 0). */
+  fm?: number;
 }
 
 export interface Batch {
@@ -71,6 +81,8 @@ export class GanStep {
   readonly dOpt: tf.AdamOptimizer;
   private readonly gVars: tf.Variable[];
   private readonly dVars: tf.Variable[];
+  /** D with its hidden activations as extra outputs (only when featureMatch > 0). */
+  private readonly dFeat: tf.LayersModel | null;
 
   constructor(readonly G: tf.LayersModel, readonly D: tf.LayersModel, readonly size: number, readonly zDim: number, readonly hp: GanHyper) {
     useFastBatchNorm(G);
@@ -79,6 +91,16 @@ export class GanStep {
     this.dOpt = tf.train.adam(hp.lr, hp.beta1, 0.999) as tf.AdamOptimizer;
     this.gVars = G.trainableWeights.map((w) => w.read() as tf.Variable);
     this.dVars = D.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.dFeat = (hp.featureMatch ?? 0) > 0 ? withFeatures(D) : null;
+  }
+
+  /** G's adversarial loss on a fake, plus the feature-matching loss when it is on. */
+  private adversarial(y: tf.Tensor, fake: tf.Tensor, uv: tf.Tensor, ones: tf.Tensor): { gAdv: tf.Scalar; fm: tf.Scalar | null } {
+    if (!this.dFeat) return { gAdv: bce(ones, this.D.apply([y, fake], { training: true }) as tf.Tensor), fm: null };
+    const [logit, ...fakeFeats] = this.dFeat.apply([y, fake], { training: true }) as tf.Tensor[];
+    const realFeats = (this.dFeat.apply([y, uv], { training: true }) as tf.Tensor[]).slice(1);
+    const terms = fakeFeats.map((f, k) => tf.mean(tf.abs(tf.sub(f, realFeats[k]))));
+    return { gAdv: bce(ones, logit), fm: tf.div(tf.addN(terms), terms.length) as tf.Scalar };
   }
 
   /**
@@ -112,15 +134,22 @@ export class GanStep {
       const gAdvs: tf.Scalar[] = [];
       const l1s: tf.Scalar[] = [];
       const divs: tf.Scalar[] = [];
+      const fms: tf.Scalar[] = [];
+      const phi = this.hp.featureMatch ?? 0;
       this.averagedStep(
         this.gOpt,
         this.gVars,
         mbs.map(({ y, uv, z, z2: z2Data, ones }) => () => {
           const f = this.G.apply([y, z], { training: true }) as tf.Tensor4D;
           fakes.push(tf.keep(f));
-          const gAdv = tf.keep(bce(ones, this.D.apply([y, f], { training: true }) as tf.Tensor));
+          const adv = this.adversarial(y, f, uv, ones);
+          const gAdv = tf.keep(adv.gAdv);
           gAdvs.push(gAdv);
           let loss: tf.Tensor = gAdv;
+          if (adv.fm) {
+            fms.push(tf.keep(adv.fm));
+            loss = tf.add(loss, tf.mul(phi, adv.fm));
+          }
           let l1: tf.Scalar;
           if (diversity > 0 && z2Data) {
             const z2 = tf.tensor2d(z2Data, [m, zDim]);
@@ -138,7 +167,7 @@ export class GanStep {
           return loss as tf.Scalar;
         }),
       );
-      kept.push(...fakes, ...gAdvs, ...l1s, ...divs);
+      kept.push(...fakes, ...gAdvs, ...l1s, ...divs, ...fms);
 
       // D step on the same micro-batches, with the fakes kept from the G step.
       const dLosses = this.averagedStep(
@@ -152,8 +181,11 @@ export class GanStep {
       );
 
       const withDiv = divs.length === accum;
-      const per = withDiv ? 4 : 3;
-      const vals = tf.stack(mbs.flatMap((_, i) => (withDiv ? [gAdvs[i], l1s[i], dLosses[i], divs[i]] : [gAdvs[i], l1s[i], dLosses[i]]))).dataSync();
+      const withFm = fms.length === accum;
+      const per = 3 + (withDiv ? 1 : 0) + (withFm ? 1 : 0);
+      const vals = tf
+        .stack(mbs.flatMap((_, i) => [gAdvs[i], l1s[i], dLosses[i], ...(withDiv ? [divs[i]] : []), ...(withFm ? [fms[i]] : [])]))
+        .dataSync();
       const mean = (k: number) => {
         let s = 0;
         for (let i = 0; i < accum; i++) s += vals[i * per + k];
@@ -164,6 +196,7 @@ export class GanStep {
       for (const t of kept) t.dispose();
       result = { gAdv: mean(0), l1: mean(1), d: mean(2) };
       if (withDiv) result.div = mean(3);
+      if (withFm) result.fm = mean(withDiv ? 4 : 3);
     });
     return result;
   }

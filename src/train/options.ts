@@ -2,8 +2,8 @@
 import type { Architecture } from '../models/config.js';
 
 export interface TrainOptions {
-  /** Folder of color photos (walked recursively). */
-  data: string;
+  /** Folder(s) of color photos (walked recursively); sub-folders are sources (src/data/sources.ts). */
+  data: string | string[];
   /** Run folder: checkpoints, sample grids, losses. Keep it outside the checkout. */
   out: string;
   model: Architecture;
@@ -26,6 +26,14 @@ export interface TrainOptions {
   zDim: number;
   /** Weight of the mode-seeking diversity term (0 = off, as in the paper). */
   diversity: number;
+  /** Weight of the feature-matching loss on D's hidden layers (0 = off, as in the paper). */
+  featureMatch: number;
+  /** Mirror each training crop left-right with probability ½ (data augmentation). */
+  flip: boolean;
+  /** Sources left out of training and validation (e.g. "scenes/urban"), for a generalization check. */
+  exclude?: string[];
+  /** Photos per epoch (default: the number of training photos); drawn balanced by source. */
+  epochImages?: number;
   valFraction: number;
   resume: boolean;
   /** Rows of the per-epoch sample grid. */
@@ -51,13 +59,15 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
   ndf: 64,
   zDim: 64,
   diversity: 0,
+  featureMatch: 0,
+  flip: true,
   valFraction: 0.3,
   resume: false,
   sampleRows: 8,
 };
 
 /** Options that define the run and must not change on --resume. */
-export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit'] as const;
+export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit', 'flip', 'exclude'] as const;
 
 /** Throw a one-line error for option values train() cannot use. */
 export function validateTrainOptions(o: Pick<TrainOptions, 'batch' | 'accum'>): void {

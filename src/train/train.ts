@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { loadDataset, subset, type Dataset } from '../data/dataset.js';
-import { splitTrainVal } from '../data/split.js';
+import { subset, type Dataset } from '../data/dataset.js';
+import { loadDatasets, splitBySource, groupBySource, balancedOrder, resolveFile, sourceOf } from '../data/sources.js';
 import { decodeResized } from '../data/decode.js';
 import { buildGenerator } from '../models/generator.js';
 import { buildDiscriminator } from '../models/discriminator.js';
@@ -33,7 +33,11 @@ export interface EpochRecord {
   l1: number;
   d: number;
   div?: number;
+  fm?: number;
+  /** Mean over sources (each counts once) of the validation L1. */
   valL1: number;
+  /** Validation L1 of each source. */
+  valL1BySource?: Record<string, number>;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -72,6 +76,10 @@ async function initialGenerator(dir: string, cfg: ModelConfig): Promise<tf.Layer
   return loadModelFromDir(dir);
 }
 
+function sourceOfGroup(g: string[]): string {
+  return sourceOf(g[0]);
+}
+
 async function dirHasCheckpoints(runDir: string): Promise<boolean> {
   return (await findLatestCheckpoint(runDir)) !== null;
 }
@@ -81,6 +89,34 @@ function gather(src: Float32Array, per: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * per);
   idx.forEach((k, i) => out.set(src.subarray(k * per, (k + 1) * per), i * per));
   return out;
+}
+
+/** Mirror the images `which` of a batch of S×S×c rows left-right, in place. */
+function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): void {
+  const per = S * S * c;
+  which.forEach((f, i) => {
+    if (!f) return;
+    for (let r = 0; r < S; r++) {
+      const row = i * per + r * S * c;
+      for (let x = 0; x < S / 2; x++) {
+        for (let k = 0; k < c; k++) {
+          const a = row + x * c + k;
+          const b = row + (S - 1 - x) * c + k;
+          const t = buf[a];
+          buf[a] = buf[b];
+          buf[b] = t;
+        }
+      }
+    }
+  });
+}
+
+/** Validation L1 per source and their mean (each source counts once). */
+function validationBySource(G: tf.LayersModel, ds: Dataset, zDim: number): { mean: number; bySource: Record<string, number> } {
+  const bySource: Record<string, number> = {};
+  for (const [name, files] of groupBySource(ds.files)) bySource[name] = validationL1(G, subset(ds, files), zDim);
+  const v = Object.values(bySource);
+  return { mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), bySource };
 }
 
 /** Mean |G(y, z) − uv| on a dataset in inference mode (network scale). */
@@ -162,7 +198,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       const saved = resumed.state.options as Partial<TrainOptions>;
       // The run's identity comes from the checkpoint; the schedule (epochs, λ, lr) may be changed.
       for (const k of FIXED_ON_RESUME) if (k in saved) (opts as unknown as Record<string, unknown>)[k] = saved[k];
-      for (const k of ['l1', 'lr', 'beta1', 'batch', 'accum', 'diversity', 'epochs'] as const) {
+      for (const k of ['l1', 'lr', 'beta1', 'batch', 'accum', 'diversity', 'featureMatch', 'epochImages', 'epochs'] as const) {
         if (options[k] === undefined && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
       }
       log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
@@ -178,8 +214,12 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const perStep = opts.batch * opts.accum;
 
   // ---- data ---------------------------------------------------------------------
-  const all = await loadDataset(opts.data, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip });
-  const split = splitTrainVal(all.files, opts.seed, opts.valFraction);
+  const dataDirs = Array.isArray(opts.data) ? opts.data : [opts.data];
+  const all = await loadDatasets(dataDirs, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip });
+  const excluded = new Set(opts.exclude ?? []);
+  const known = new Set(all.files.map(sourceOf));
+  for (const x of excluded) if (!known.has(x)) throw new Error(`--exclude ${x}: no such source (sources: ${[...known].sort().join(', ')})`);
+  const split = splitBySource(all.files.filter((f) => !excluded.has(sourceOf(f))), opts.seed, opts.valFraction);
   const trainFiles = opts.limit ? split.train.slice(0, opts.limit) : split.train;
   const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
   const trainSet = subset(all, trainFiles);
@@ -188,12 +228,22 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     const what = opts.accum > 1 ? `one step of ${opts.batch} × ${opts.accum} (batch × accum)` : `one batch of ${opts.batch}`;
     throw new Error(`${opts.data}: ${trainSet.files.length} training photos, fewer than ${what}`);
   }
-  log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}`);
+  const trainGroups = [...groupBySource(trainSet.files).values()];
+  const trainIndex = new Map(trainSet.files.map((f, i) => [f, i] as const));
+  const sourceIdx = trainGroups.map((g) => g.map((f) => trainIndex.get(f)!));
+  log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${trainGroups.length} source${trainGroups.length === 1 ? '' : 's'}${trainGroups.length > 1 ? ' (balanced)' : ''}`);
 
   const cfg: ModelConfig = { arch: opts.model, size: opts.size, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
   const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
-  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1: opts.l1, lr: opts.lr, beta1: opts.beta1, diversity: opts.diversity, accum: opts.accum });
+  const gan = new GanStep(G, D, cfg.size, cfg.zDim, {
+    l1: opts.l1,
+    lr: opts.lr,
+    beta1: opts.beta1,
+    diversity: opts.diversity,
+    accum: opts.accum,
+    featureMatch: opts.featureMatch,
+  });
   if (resumed) await gan.setOptimizerWeights(resumed.optG, resumed.optD);
   resumed?.optG.forEach((t) => t.tensor.dispose());
   resumed?.optD.forEach((t) => t.tensor.dispose());
@@ -201,18 +251,23 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const stepLog: number[][] = ((resumed?.state as unknown as { stepLog?: number[][] })?.stepLog) ?? [];
   log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`);
 
-  // Fixed validation photos for the sample grids, evenly spread over the split.
+  // Fixed validation photos for the sample grids: the sources in turn, spread over each.
+  const valGroups = [...groupBySource(valSet.files).values()];
   const nRows = Math.min(opts.sampleRows, valSet.files.length);
   const samples: SamplePhoto[] = [];
   for (let i = 0; i < nRows; i++) {
-    const f = valSet.files[Math.floor((i * valSet.files.length) / nRows)];
-    samples.push({ file: f, full: await decodeResized(path.join(opts.data, f), cfg.size * 2) });
+    const g = valGroups[i % valGroups.length];
+    const round = Math.floor(i / valGroups.length);
+    const rounds = Math.ceil(nRows / valGroups.length);
+    const f = g[Math.floor((round * g.length) / rounds) % g.length];
+    samples.push({ file: f, full: await decodeResized(resolveFile(all, f), cfg.size * 2) });
   }
 
   const meta = (epoch: number, valL1?: number): ModelMetadata =>
     generatorMetadata(cfg, {
       training: {
-        data: path.basename(path.resolve(opts.data)),
+        data: [...all.roots.keys()].join(', '),
+        sources: Object.fromEntries(trainGroups.map((g) => [sourceOfGroup(g), g.length])),
         trainImages: trainSet.files.length,
         valImages: valSet.files.length,
         seed: opts.seed,
@@ -223,22 +278,32 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         lr: opts.lr,
         beta1: opts.beta1,
         diversity: opts.diversity,
+        featureMatch: opts.featureMatch,
+        flip: opts.flip,
         initFrom: opts.init,
+        excluded: opts.exclude,
       },
       metrics: valL1 === undefined ? undefined : { valL1 },
     });
 
   await fs.mkdir(path.join(runDir, 'samples'), { recursive: true });
   const S = cfg.size;
-  const steps = Math.floor(trainSet.files.length / perStep);
+  const epochImages = opts.epochImages ?? trainSet.files.length;
+  const steps = Math.floor(epochImages / perStep);
+  if (steps < 1) throw new Error(`epochImages (${epochImages}) is fewer than one step of ${perStep} photos`);
   let lastCheckpoint = resumed?.dir ?? null;
 
   for (let epoch = startEpoch + 1; epoch <= opts.epochs; epoch++) {
-    const order = shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1));
+    // One source: a plain shuffle (as the paper); several: balanced by source.
+    const order =
+      sourceIdx.length === 1 && epochImages <= trainSet.files.length
+        ? shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1))
+        : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(opts.seed, epoch, 1)));
     const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
+    const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
     ev.epochStart?.(epoch, opts.epochs, steps, perStep);
     const t0 = performance.now();
-    const sums = { gAdv: 0, l1: 0, d: 0, div: 0 };
+    const sums = { gAdv: 0, l1: 0, d: 0, div: 0, fm: 0 };
     let win = { gAdv: 0, l1: 0, d: 0, n: 0 };
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * perStep, (s + 1) * perStep);
@@ -246,7 +311,14 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       const z2 = opts.diversity > 0 ? gaussian(rand, idx.length * cfg.zDim) : undefined;
       let losses: StepLosses;
       try {
-        losses = gan.step({ n: idx.length, y: gather(trainSet.y, S * S, idx), uv: gather(trainSet.uv, S * S * 2, idx), z, z2 });
+        const y = gather(trainSet.y, S * S, idx);
+        const uv = gather(trainSet.uv, S * S * 2, idx);
+        if (opts.flip) {
+          const which = idx.map(() => flipRand() < 0.5);
+          flipRows(y, S, 1, which);
+          flipRows(uv, S, 2, which);
+        }
+        losses = gan.step({ n: idx.length, y, uv, z, z2 });
       } catch (err) {
         // A batch too large for the heap: one clear line instead of a bare "Aborted()".
         // The wasm module may be dead now, so nothing else runs; checkpoints are only
@@ -269,6 +341,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       sums.l1 += losses.l1;
       sums.d += losses.d;
       sums.div += losses.div ?? 0;
+      sums.fm += losses.fm ?? 0;
       win.gAdv += losses.gAdv; win.l1 += losses.l1; win.d += losses.d; win.n++;
       if (win.n === STEP_LOG_EVERY || s === steps - 1) {
         stepLog.push([epoch - 1 + (s + 1) / steps, win.gAdv / win.n, win.l1 / win.n, win.d / win.n]);
@@ -277,7 +350,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       ev.step?.(s + 1, steps, losses);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const valL1 = validationL1(G, valSet, cfg.zDim);
+    const val = validationBySource(G, valSet, cfg.zDim);
+    const valL1 = val.mean;
     const rec: EpochRecord = {
       epoch,
       gAdv: sums.gAdv / steps,
@@ -288,6 +362,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       imagesPerSecond: Number(((steps * perStep) / seconds).toFixed(2)),
     };
     if (opts.diversity > 0) rec.div = sums.div / steps;
+    if (opts.featureMatch > 0) rec.fm = sums.fm / steps;
+    if (Object.keys(val.bySource).length > 1) rec.valL1BySource = val.bySource;
     history.push(rec);
 
     const grid = await renderSamples(G, cfg, samples);

@@ -1,0 +1,232 @@
+/**
+ * The general-scene model's pieces: several data folders split and sampled by source,
+ * the fully convolutional U-Net with its global branch, aspect-preserving grids, guided
+ * (edge-aware) chroma upsampling, the feature-matching loss, and per-source evaluation.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/node.js';
+import { buildGenerator } from '../src/models/generator.js';
+import { buildDiscriminator, withFeatures, FEATURE_LAYERS } from '../src/models/discriminator.js';
+import type { ModelConfig } from '../src/models/config.js';
+import { GanStep } from '../src/train/gan.js';
+import { train } from '../src/train/train.js';
+import { readMetadata, loadModelFromDir } from '../src/models/io.js';
+import { balancedOrder, splitBySource, sourceOf, groupBySource, loadDatasets, resolveFile } from '../src/data/sources.js';
+import { modelGrid } from '../src/infer/grid.js';
+import { sharpenToFullRes } from '../src/infer/sharpen.js';
+import { colorizeImage } from '../src/infer/colorizer.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { formatSourceTable } from '../src/eval/report.js';
+import { generatorMetadata } from '../src/models/metadata.js';
+import { rgbBufferToYuv } from '../src/color/yuv.js';
+import { mulberry32, gaussian } from '../src/util/rng.js';
+
+const PHOTOS = path.join(import.meta.dirname, 'fixtures', 'photos');
+const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
+const unetCfg: ModelConfig = { arch: 'unet', size: 16, ngf: 8, ndf: 8, zDim: 8, bnMomentum: 0.9 };
+let tmp: string;
+
+before(async () => {
+  await initBackend({ threads: 1 });
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-general-'));
+});
+
+test('sources: "label/sub" for files in a sub-folder, the label for top-level files', () => {
+  assert.equal(sourceOf('scenes/urban/x.jpg'), 'scenes/urban');
+  assert.equal(sourceOf('scenes/objects/fish/x.jpg'), 'scenes/objects');
+  assert.equal(sourceOf('photos/x.jpg'), 'photos');
+  assert.deepEqual([...groupBySource(['b/x/1', 'a/2', 'b/x/3', 'b/y/4']).keys()], ['a', 'b/x', 'b/y']);
+});
+
+test("splitBySource: 70/30 inside every source, and a source’s split ignores the others", () => {
+  const a = Array.from({ length: 20 }, (_, i) => `d/a/${i}.jpg`);
+  const b = Array.from({ length: 10 }, (_, i) => `d/b/${i}.jpg`);
+  const both = splitBySource([...a, ...b], 3, 0.3);
+  assert.equal(both.val.filter((f) => f.startsWith('d/a/')).length, 6);
+  assert.equal(both.val.filter((f) => f.startsWith('d/b/')).length, 3);
+  const alone = splitBySource(a, 3, 0.3);
+  assert.deepEqual(both.val.filter((f) => f.startsWith('d/a/')), alone.val);
+  assert.deepEqual(splitBySource([...b, ...a], 3, 0.3), both, 'input order does not matter');
+});
+
+test('balancedOrder: every source equally often whatever its size, each photo before any repeats', () => {
+  const groups = [Array.from({ length: 100 }, (_, i) => i), [100, 101], Array.from({ length: 10 }, (_, i) => 200 + i)];
+  const order = balancedOrder(groups, 300, mulberry32(9));
+  assert.equal(order.length, 300);
+  const count = (g: number[]) => order.filter((i) => g.includes(i)).length;
+  assert.deepEqual(groups.map(count), [100, 100, 100]);
+  // The big source is drawn 100 times: all of its photos once each.
+  assert.equal(new Set(order.filter((i) => i < 100)).size, 100);
+  // The small source repeats evenly: 10 photos × 10.
+  for (let i = 200; i < 210; i++) assert.equal(order.filter((x) => x === i).length, 10);
+  assert.deepEqual(balancedOrder(groups, 300, mulberry32(9)), order, 'deterministic');
+  assert.notDeepEqual(balancedOrder(groups, 300, mulberry32(10)), order);
+});
+
+test('loadDatasets: several folders as one set, names prefixed by the folder, files resolvable', async () => {
+  const ds = await loadDatasets([PHOTOS, EXAMPLES], { size: 16, cacheDir: path.join(tmp, 'cache') });
+  assert.ok(ds.files.includes('photos/a/cloudy2.jpg'));
+  assert.ok(ds.files.includes('examples/shine1-original.jpg'));
+  assert.equal(ds.y.length, ds.files.length * 256);
+  assert.equal(resolveFile(ds, 'examples/shine1-gray.jpg'), path.join(EXAMPLES, 'shine1-gray.jpg'));
+  assert.deepEqual([...groupBySource(ds.files).keys()], ['examples', 'photos', 'photos/a', 'photos/b', 'photos/special']);
+});
+
+test('unet: fully convolutional (any multiple-of-8 grid), z changes the colors, only stock layers', async () => {
+  const G = buildGenerator(unetCfg, { seed: 4 });
+  assert.ok(!G.layers.some((l) => l.getClassName() === 'Dense' && (l.getConfig().units as number) === 16 * 16), 'no dense layer to a fixed map');
+  for (const [h, w] of [[16, 16], [16, 40], [56, 24]]) {
+    const out = G.predict([tf.randomNormal([2, h, w, 1], 0, 1, 'float32', 1), tf.randomNormal([2, 8], 0, 1, 'float32', 2)]) as tf.Tensor;
+    assert.deepEqual(out.shape, [2, h, w, 2]);
+    out.dispose();
+  }
+  const y = tf.randomNormal([1, 16, 24, 1], 0, 1, 'float32', 3);
+  const a = G.predict([y, tf.tensor2d(gaussian(mulberry32(1), 8), [1, 8])]) as tf.Tensor;
+  const b = G.predict([y, tf.tensor2d(gaussian(mulberry32(2), 8), [1, 8])]) as tf.Tensor;
+  assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] > 0, 'different z, different output');
+  // Saved and loaded with stock TF.js classes, the same function.
+  const dir = path.join(tmp, 'unet-model');
+  const { saveModel } = await import('../src/models/io.js');
+  await saveModel(G, dir, generatorMetadata(unetCfg));
+  const G2 = await loadModelFromDir(dir);
+  const z = tf.tensor2d(gaussian(mulberry32(1), 8), [1, 8]);
+  const c = G2.predict([y, z]) as tf.Tensor;
+  assert.ok(tf.max(tf.abs(tf.sub(a, c))).dataSync()[0] < 1e-5);
+});
+
+test('modelGrid: the paper models run at S×S; unet keeps the aspect with the short side = render size', () => {
+  const adv: ModelConfig = { ...unetCfg, arch: 'advanced', size: 64 };
+  assert.deepEqual(modelGrid(adv, 4000, 3000), { width: 64, height: 64 });
+  assert.throws(() => modelGrid(adv, 4000, 3000, 128), /runs only at its training size 64/);
+  const u: ModelConfig = { ...unetCfg, size: 64 };
+  assert.deepEqual(modelGrid(u, 4000, 3000), { width: 88, height: 64 }); // 85.3 → 88
+  assert.deepEqual(modelGrid(u, 3000, 4000), { width: 64, height: 88 });
+  assert.deepEqual(modelGrid(u, 1000, 1000, 128), { width: 128, height: 128 });
+  assert.deepEqual(modelGrid(u, 1920, 1080, 100), { width: 176, height: 104 });
+  assert.throws(() => modelGrid(u, 100, 100, 8), RangeError);
+  assert.throws(() => modelGrid(u, 100, 100, 2.5), RangeError);
+});
+
+/** A 256×64 photo: dark left half, bright right half; chroma follows the luma edge. */
+function edgePhoto() {
+  const W = 256, H = 64;
+  const rgb = new Uint8Array(W * H * 3);
+  const truthU = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const left = x < 131; // the edge does not fall on a grid cell border
+      rgb.fill(left ? 60 : 190, 3 * (y * W + x), 3 * (y * W + x) + 3);
+      truthU[y * W + x] = left ? 100 : 156;
+    }
+  }
+  return { W, H, rgb, truthU };
+}
+
+test('guided upsampling: chroma stops at the luma edge (bilinear bleeds); constant chroma stays constant', () => {
+  const { W, H, rgb, truthU } = edgePhoto();
+  const gw = 32, gh = 8;
+  // Grid chroma: the true U averaged over each cell (what a perfect model predicts).
+  const uv = new Float32Array(gw * gh * 2);
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      let s = 0;
+      for (let x = gx * 8; x < gx * 8 + 8; x++) s += truthU[x];
+      uv[2 * (gy * gw + gx)] = (s / 8 - 128) / 127.5;
+    }
+  }
+  const err = (out: Uint8Array) => {
+    const p = rgbBufferToYuv(out, W, H);
+    let e = 0;
+    for (let i = 0; i < W * H; i++) e += Math.abs(p.u[i] - truthU[i]);
+    return e / (W * H);
+  };
+  const bil = err(sharpenToFullRes(rgb, W, H, uv, { width: gw, height: gh }));
+  const gui = err(sharpenToFullRes(rgb, W, H, uv, { width: gw, height: gh }, undefined, { upsample: 'guided' }));
+  assert.ok(gui < bil * 0.5, `mean |ΔU| guided ${gui.toFixed(3)} vs bilinear ${bil.toFixed(3)}`);
+  // Constant chroma is kept by both (up to rounding), and the luma is the photo's.
+  const flat = new Float32Array(gw * gh * 2).fill(0.1);
+  const out = sharpenToFullRes(rgb, W, H, flat, { width: gw, height: gh }, undefined, { upsample: 'guided' });
+  const p = rgbBufferToYuv(out, W, H);
+  for (let i = 0; i < W * H; i += 97) {
+    assert.ok(Math.abs(p.u[i] - (128 + 0.1 * 127.5)) < 1.2, `U at ${i}: ${p.u[i]}`);
+    assert.ok(Math.abs(p.y[i] - rgb[3 * i]) < 0.8, `Y at ${i}`);
+  }
+});
+
+test('feature matching: D exposes its hidden layers; the G step reports a finite FM loss that training lowers', () => {
+  const cfg: ModelConfig = { ...unetCfg, arch: 'unet' };
+  const G = buildGenerator(cfg, { seed: 5 });
+  const D = buildDiscriminator(cfg, { seed: 5 });
+  const DF = withFeatures(D);
+  assert.equal(DF.outputs.length, 1 + FEATURE_LAYERS.length);
+  const r = mulberry32(3);
+  const n = 4, S = 16;
+  const y = new Float32Array(n * S * S).map(() => r() * 2 - 1);
+  const uv = new Float32Array(n * S * S * 2).map((_, i) => (i % 2 ? -0.3 : 0.5 * y[i >> 1]));
+  const b = { n, y, uv, z: gaussian(r, n * 8) };
+  const step = new GanStep(G, D, S, 8, { l1: 10, lr: 2e-3, beta1: 0.5, diversity: 0, featureMatch: 10 });
+  const first = step.step(b);
+  assert.ok(first.fm !== undefined && Number.isFinite(first.fm) && first.fm > 0);
+  const live = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 15; i++) last = step.step(b);
+  assert.equal(tf.memory().numTensors, live, 'no leaked tensors');
+  assert.ok(last.l1 < first.l1, `L1 ${first.l1} → ${last.l1}`);
+  const off = new GanStep(buildGenerator(cfg, { seed: 5 }), buildDiscriminator(cfg, { seed: 5 }), S, 8, { l1: 10, lr: 2e-3, beta1: 0.5, diversity: 0 });
+  assert.equal(off.step(b).fm, undefined, 'off by default');
+});
+
+test('train: two data folders, one source excluded, balanced by source; eval reports every source', async () => {
+  const out = path.join(tmp, 'run');
+  const res = await train({
+    data: [PHOTOS, EXAMPLES],
+    out,
+    model: 'unet',
+    size: 16,
+    ngf: 8,
+    ndf: 8,
+    zDim: 8,
+    batch: 2,
+    epochs: 2,
+    sampleRows: 2,
+    l1: 50,
+    featureMatch: 5,
+    exclude: ['photos/special'],
+    epochImages: 8,
+    cacheDir: path.join(tmp, 'cache'),
+  });
+  assert.equal(res.history.length, 2);
+  const meta = await readMetadata(path.join(out, 'generator'));
+  assert.equal(meta.config.arch, 'unet');
+  assert.deepEqual(meta.training?.excluded, ['photos/special']);
+  assert.ok(!Object.keys(meta.training?.sources ?? {}).includes('photos/special'));
+  assert.ok(Object.keys(meta.training?.sources ?? {}).includes('examples'));
+  assert.ok(res.history[0].valL1BySource && !('photos/special' in res.history[0].valL1BySource));
+  await assert.rejects(train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }), /--exclude nope: no such source/);
+
+  const G = await loadModelFromDir(path.join(out, 'generator'));
+  const model = { model: G, meta, source: 'test' };
+  const ev = await evaluate({ data: [PHOTOS, EXAMPLES], model, cacheDir: path.join(tmp, 'cache'), size: 16, gridSamples: 4, gridExtremes: 1 });
+  assert.deepEqual(Object.keys(ev.folders), ['examples', 'photos', 'photos/a', 'photos/b', 'photos/special']);
+  const mean = ev.sourceMean.gray.full.psnr;
+  const expect = Object.values(ev.folders).reduce((a, f) => a + f.gray.full.psnr, 0) / 5;
+  assert.ok(Math.abs(mean - expect) < 1e-9, 'each source counts once');
+  assert.match(formatSourceTable(ev), /\| mean over sources \|/);
+  // Guided upsampling is selectable in the evaluation and changes the model's numbers only.
+  const evG = await evaluate({ data: [PHOTOS, EXAMPLES], model, cacheDir: path.join(tmp, 'cache'), size: 16, upsample: 'guided', gridSamples: 1, gridExtremes: 0 });
+  assert.equal(evG.upsample, 'guided');
+  assert.equal(evG.overall.gray.full.psnr, ev.overall.gray.full.psnr);
+  assert.notEqual(evG.overall.model.full.psnr, ev.overall.model.full.psnr);
+
+  // Aspect-preserving colorization: a 40×16 photo runs on a 40×16 grid and keeps its size.
+  const img = { width: 40, height: 16, data: new Uint8Array(40 * 16 * 3).fill(120) };
+  const c = colorizeImage(model, img);
+  assert.deepEqual(c.grid, { width: 40, height: 16 });
+  assert.deepEqual([c.rgb.width, c.rgb.height], [40, 16]);
+  assert.throws(() => colorizeImage(model, img, { upsample: 'nearest' as 'guided' }), /upsample must be/);
+});
