@@ -155,14 +155,15 @@ describe('colorgan colorize', () => {
     assert.equal(messages(r.stderr).length, 0, r.stderr); // ≤ 3 files: no progress bar
   });
 
-  test('--raw writes model-size output; --format jpeg writes .jpg; a missing INPUT fails alone', async () => {
+  test('--raw writes the model grid output; --format jpeg writes .jpg; a missing INPUT fails alone', async () => {
     const o = path.join(tmp, 'raw');
     const missing = path.join(tmp, 'does-not-exist.jpg');
     const r = await colorgan(['colorize', missing, path.join(photos, 'a/shine2.jpg'), '--out', o, '--raw', '--format', 'jpeg']);
     assert.equal(r.code, 1);
     assert.deepEqual(messages(r.stderr), [`${missing}: no such file or folder`]);
     const m = await sharp(path.join(o, 'shine2.jpg')).metadata();
-    assert.deepEqual([m.format, m.width, m.height], ['jpeg', 64, 64]);
+    // The general model keeps the aspect: 96×72 → a 88×64 grid (short side 64, multiples of 8).
+    assert.deepEqual([m.format, m.width, m.height], ['jpeg', 88, 64]);
     assert.match(r.stdout, /^done: 1 written, 0 skipped \(exists\), 1 failed/m);
   });
 

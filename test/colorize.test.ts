@@ -112,12 +112,21 @@ describe('colorize (Node API, bundled model)', () => {
     }
   });
 
-  test('raw: true gives the generator output at model size', async () => {
-    const size = model.meta.config.size;
-    const raw = await colorize(NON_SQUARE, { model, raw: true });
-    assert.deepEqual([raw.width, raw.height, raw.data.length], [size, size, size * size * 3]);
-    const [r0, r1] = await colorizeSamples(ROTATED, 2, { model, raw: true });
-    assert.deepEqual([r0.width, r0.height, r1.width, r1.height], [size, size, size, size]);
+  test('raw: true gives the generator output on its grid (aspect kept, short side = render size)', async () => {
+    const raw = await colorize(NON_SQUARE, { model, raw: true }); // 96×72
+    assert.deepEqual([raw.width, raw.height, raw.data.length], [88, 64, 88 * 64 * 3]);
+    const [r0, r1] = await colorizeSamples(ROTATED, 2, { model, raw: true }); // upright 64×96
+    assert.deepEqual([r0.width, r0.height, r1.width, r1.height], [64, 96, 64, 96]);
+    const big = await colorize(NON_SQUARE, { model, raw: true, renderSize: 128 });
+    assert.deepEqual([big.width, big.height], [168, 128]); // 170.7 → 168
+    const full = await colorize(NON_SQUARE, { model, renderSize: 128 });
+    assert.deepEqual([full.width, full.height], [96, 72]);
+    await assert.rejects(colorize(NON_SQUARE, { model, renderSize: 4 }), /renderSize must be an integer from 16/);
+    // The paper's sky model runs at its training size only.
+    const sky = await loadModel('sky');
+    const s = await colorize(NON_SQUARE, { model: sky, raw: true });
+    assert.deepEqual([s.width, s.height], [64, 64]);
+    await assert.rejects(colorize(NON_SQUARE, { model: sky, renderSize: 128 }), /runs only at its training size 64/);
   });
 
   test('seed and sample: deterministic, batched samples equal single calls', async () => {

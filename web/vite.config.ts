@@ -1,6 +1,6 @@
 /**
  * Vite build of the in-browser app (root: web/). The app imports the shared color math,
- * model runner and sharpening step from ../src; the bundled model (models/sky) and the
+ * model runner and sharpening step from ../src; the bundled default model (models/general) and the
  * tfjs wasm binaries are copied into the output so that everything is same-origin and
  * works offline. A small service worker (generated here with the list of all built
  * files) caches them after the first visit.
@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { DEFAULT_MODEL } from '../src/models/bundled.js';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,7 +20,7 @@ const require = createRequire(import.meta.url);
 /** Files copied verbatim into the build: output path → source path. */
 function staticFiles(): Map<string, string> {
   const files = new Map<string, string>();
-  const modelDir = path.join(repo, 'models', 'sky');
+  const modelDir = path.join(repo, 'models', DEFAULT_MODEL);
   for (const f of ['model.json', 'weights.bin', 'colorgan.json']) files.set(`model/${f}`, path.join(modelDir, f));
   // Any extra weight shards of a future model.
   if (existsSync(modelDir)) {

@@ -24,11 +24,12 @@ two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
                     models; default: the training size)
   --upsample M      bilinear | guided chroma upsampling (default: the model's)
   --limit N         evaluate at most N photos, evenly spread
+  --per-source N    evaluate at most N photos of each source (quick checks)
   --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, upsample: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, 'per-source': { type: 'string' }, upsample: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
     model: { type: 'string' }, size: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -66,6 +67,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const result = await evaluate({
     data: v.data.length === 1 ? v.data[0] : v.data,
     renderSize,
+    limitPerSource: v['per-source'] === undefined ? undefined : intFlag(v['per-source'], 'per-source', 0, 1),
     upsample: v.upsample as 'bilinear' | 'guided' | undefined,
     split,
     seed,

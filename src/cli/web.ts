@@ -3,6 +3,7 @@
  * web/dist is missing or older than its sources, then serve web/dist with a small static
  * server. The page does all the work; the server only hands out files.
  */
+import { DEFAULT_MODEL } from '../models/bundled.js';
 import { createServer, type Server } from 'node:http';
 import { promises as fs, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +50,7 @@ function sourcesMtime(): number {
   return Math.max(
     newestMtime(web, new Set([path.join(web, 'dist')])),
     ...SHARED_SRC.map((d) => newestMtime(path.join(root, d))),
-    newestMtime(path.join(root, 'models', 'sky')),
+    newestMtime(path.join(root, 'models', DEFAULT_MODEL)),
     newestMtime(path.join(root, 'package-lock.json')),
   );
 }

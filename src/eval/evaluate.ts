@@ -65,6 +65,8 @@ export interface EvaluateOptions {
   size?: number;
   /** Evaluate at most this many photos, evenly spread over the selection. */
   limit?: number;
+  /** Evaluate at most this many photos of each source (evenly spread over it), before `limit`. */
+  limitPerSource?: number;
   /** Dataset cache folder / switch (see loadDataset). */
   cacheDir?: string;
   cache?: boolean;
@@ -339,7 +341,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
       `mean chroma of the training split U ${chroma.u.toFixed(2)} V ${chroma.v.toFixed(2)}`,
   );
 
-  const pool = split === 'val' ? parts.val : ds.files;
+  let pool = split === 'val' ? parts.val : ds.files;
+  if (opts.limitPerSource !== undefined) {
+    const k = opts.limitPerSource;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`limitPerSource must be a positive integer, got ${k}`);
+    pool = [...groupBySource(pool).values()].flatMap((g) => evenlySpread(g.length, k).map((i) => g[i]));
+  }
   const selected = opts.limit !== undefined ? evenlySpread(pool.length, opts.limit).map((i) => pool[i]) : pool;
   if (selected.length === 0) throw new Error(`${dataName}: no photos to evaluate (${split === 'val' ? 'the validation split is empty' : 'none selected'})`);
   log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);

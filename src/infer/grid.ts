@@ -5,8 +5,7 @@
  * render size (default: the training size; DeOldify's render_factor), both sides rounded
  * to the network's multiple.
  */
-import type { ModelConfig } from '../models/config.js';
-import { UNET_MULTIPLE } from '../models/unet.js';
+import { UNET_MULTIPLE, type ModelConfig } from '../models/config.js';
 
 /** Largest render size accepted (memory and time grow with its square). */
 export const MAX_RENDER_SIZE = 1024;

@@ -9,13 +9,11 @@ import { loadModelFromDir, readMetadata } from '../models/io.js';
 import { decodeImage, encodeImage, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
 import { colorizeEncodedStreaming } from './streaming.js';
 import { packageRoot } from '../util/package-root.js';
+import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
 import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
 
-/** The models that ship with the package: `general` (the default) and the paper's `sky`. */
-export const BUNDLED_MODELS = ['general', 'sky'] as const;
-export type BundledModelName = (typeof BUNDLED_MODELS)[number];
-export const DEFAULT_MODEL: BundledModelName = 'general';
+export { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName };
 
 /** Folder of a bundled model (default: the general one). */
 export function bundledModelDir(name: BundledModelName = DEFAULT_MODEL): string {

@@ -4,6 +4,9 @@
 export const ARCHITECTURES = ['baseline', 'advanced', 'unet'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+/** Grid sides of the fully convolutional `unet` must be multiples of this (three stride-2 levels meet their skips). */
+export const UNET_MULTIPLE = 8;
+
 export interface ModelConfig {
   /** 'baseline' = the paper's 7-layer CNN; 'advanced' = + input copy concatenated and mixed by one more conv (paper Fig. 4); 'unet' = ours, fully convolutional. */
   arch: Architecture;

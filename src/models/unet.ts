@@ -23,8 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.js';
 import { convBlock, type InitOptions } from './blocks.js';
 
-/** H and W must be multiples of this (three stride-2 levels meet their skips). */
-export const UNET_MULTIPLE = 8;
+export { UNET_MULTIPLE } from './config.js';
 
 export function buildUnetGenerator(cfg: ModelConfig, init: InitOptions = {}): tf.LayersModel {
   const g = cfg.ngf;

@@ -24,9 +24,13 @@ const again = $<HTMLButtonElement>('again');
 const download = $<HTMLButtonElement>('download');
 const info = $<HTMLParagraphElement>('info');
 const backendLine = $<HTMLParagraphElement>('backend');
+const renderSelect = $<HTMLSelectElement>('render-size');
 
 const params = new URLSearchParams(location.search);
 const seed = Number.isInteger(Number(params.get('seed'))) ? Number(params.get('seed')) : 0;
+/** Short side of the model grid (fully convolutional models); '' = the model's training size. */
+if (params.get('renderSize')) renderSelect.value = params.get('renderSize')!;
+const renderSize = (): number | undefined => (renderSelect.value ? Number(renderSelect.value) : undefined);
 
 // ---- status / errors -----------------------------------------------------------
 
@@ -85,7 +89,7 @@ export interface Timings {
 
 function runColorize(c: Colorizer, img: RgbImage, sample: number): { out: RgbImage; ms: number } {
   const t0 = performance.now();
-  const { rgb } = colorizeImage(c, img, { seed, sample });
+  const { rgb } = colorizeImage(c, img, { seed, sample, renderSize: renderSize() });
   return { out: rgb, ms: performance.now() - t0 };
 }
 
@@ -134,7 +138,7 @@ async function show(c: Colorizer, decodeMs = 0): Promise<void> {
   info.textContent =
     `${img.width}×${img.height} (${mp.toFixed(mp < 1 ? 2 : 1)} MP, ${cur.photo.format})` +
     (cur.photo.hasColor ? ' · color photo: only its brightness was used' : '') +
-    ` · seed ${seed}, sample ${cur.sample} · ${Math.round(ms)} ms on ${backend?.name ?? '?'}`;
+    ` · seed ${seed}, sample ${cur.sample}, render size ${renderSize() ?? c.meta.config.size} · ${Math.round(ms)} ms on ${backend?.name ?? '?'}`;
   result.setAttribute('data-state', 'done');
   result.setAttribute('data-sample', String(cur.sample));
 }
@@ -142,6 +146,17 @@ async function show(c: Colorizer, decodeMs = 0): Promise<void> {
 again.addEventListener('click', async () => {
   if (!current) return;
   current.sample++;
+  again.disabled = download.disabled = true;
+  try {
+    await show(await ready);
+  } catch (err) {
+    idle();
+    showError(`Something went wrong: ${(err as Error).message}`);
+  }
+});
+
+renderSelect.addEventListener('change', async () => {
+  if (!current) return;
   again.disabled = download.disabled = true;
   try {
     await show(await ready);
@@ -253,7 +268,7 @@ declare global {
     __colorgan: {
       ready: Promise<{ backend: string; detail: string }>;
       lastResult(): HookResult | null;
-      colorizeFromUrl(url: string, seed?: number, sample?: number, repeat?: number): Promise<HookResult & { runsMs: number[] }>;
+      colorizeFromUrl(url: string, seed?: number, sample?: number, repeat?: number, renderSize?: number): Promise<HookResult & { runsMs: number[] }>;
     };
   }
 }
@@ -266,7 +281,7 @@ window.__colorgan = {
     return { width: o.width, height: o.height, data: toBase64(o.data), timings: lastTimings, backend: backend?.name ?? '' };
   },
   /** Colorize without the UI (tests, benchmarks); `repeat` times, reporting each run's time. */
-  async colorizeFromUrl(url, s = 0, sample = 0, repeat = 1) {
+  async colorizeFromUrl(url, s = 0, sample = 0, repeat = 1, rs?: number) {
     const c = await ready;
     const t0 = performance.now();
     const photo = await decodePhoto(await (await fetch(url)).blob());
@@ -275,7 +290,7 @@ window.__colorgan = {
     let out: RgbImage | null = null;
     for (let i = 0; i < Math.max(1, repeat); i++) {
       const t = performance.now();
-      out = colorizeImage(c, photo.img, { seed: s, sample }).rgb;
+      out = colorizeImage(c, photo.img, { seed: s, sample, renderSize: rs }).rgb;
       runsMs.push(performance.now() - t);
     }
     return {
