@@ -7,7 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse, intFlag, UsageError } from './args.js';
+import { parse, intFlag, numFlag, UsageError } from './args.js';
+import { MAX_RENDER_SIZE, MAX_SATURATION } from '../infer/limits.js';
 import { Progress } from './progress.js';
 import type { Colorizer } from '../infer/colorizer.js';
 import type { EncodeFormat } from '../data/decode.js';
@@ -28,6 +29,7 @@ export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
                     convolutional models; default: the training size, 64)
   --upsample M      chroma to full resolution: bilinear | guided (edge-aware, by the
                     photo's luma) (default: the model's choice)
+  --saturation X    chroma gain: 0 = gray, 1 = as predicted (default: the model's, 1)
   --samples N       write N colorizations per photo with different noise z:
                     NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)
   --seed N          seed of the noise z (default 0)
@@ -92,7 +94,7 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
       'max-pixels': { type: 'string' },
       threads: { type: 'string' },
       'render-size': { type: 'string' },
-      upsample: { type: 'string' },
+      upsample: { type: 'string' }, saturation: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -114,6 +116,9 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--upsample must be bilinear or guided, got "${v.upsample}"`);
   }
   const upsample = v.upsample as 'bilinear' | 'guided' | undefined;
+  const saturation = v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1);
+  if (saturation !== undefined && saturation > MAX_SATURATION) throw new UsageError(`--saturation must be from 0 to ${MAX_SATURATION}, got "${v.saturation}"`);
+  if (renderSize !== undefined && renderSize > MAX_RENDER_SIZE) throw new UsageError(`--render-size must be from 16 to ${MAX_RENDER_SIZE}, got "${renderSize}"`);
   const ext = FORMATS[format];
   const outDir = v.out;
   const t0 = performance.now();
@@ -197,12 +202,12 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
         summary.skipped++;
       } else if ((samples ?? 1) === 1 && !v.raw) {
         // One colorization: the library takes the streaming path for large JPEGs.
-        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels, renderSize, upsample }));
+        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels, renderSize, upsample, saturation }));
         summary.written++;
       } else {
         // Decode here (not inside colorizeSamples) so only one full-size copy is alive.
         const img = await decodeImage(job.src, { maxPixels });
-        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw), renderSize, upsample });
+        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw), renderSize, upsample, saturation });
         for (const k of todo) {
           await writeFileAtomic(outs[k], await encodeImage(results[k], format));
           results[k] = { width: 0, height: 0, data: new Uint8Array(0) }; // let it go before the next encode

@@ -4,7 +4,7 @@ import { initBackend } from '../backend/node.js';
 import { evaluate } from '../eval/evaluate.js';
 import { modelDirOf } from '../infer/node.js';
 import { formatOverall, formatSourceTable, writeReport } from '../eval/report.js';
-import { parse, intFlag, UsageError } from './args.js';
+import { parse, intFlag, numFlag, UsageError } from './args.js';
 import { Progress, formatDuration } from './progress.js';
 
 export const EVAL_USAGE = `colorgan eval --data DIR [--data DIR ...] --out REPORT_DIR [options]
@@ -23,13 +23,14 @@ two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
   --render-size N   short side of the model grid at full resolution (fully convolutional
                     models; default: the training size)
   --upsample M      bilinear | guided chroma upsampling (default: the model's)
+  --saturation X    chroma gain of the model's prediction (default: the model's, 1)
   --limit N         evaluate at most N photos, evenly spread
   --per-source N    evaluate at most N photos of each source (quick checks)
   --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, 'per-source': { type: 'string' }, upsample: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, 'per-source': { type: 'string' }, upsample: { type: 'string' }, saturation: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
     model: { type: 'string' }, size: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -69,6 +70,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     renderSize,
     limitPerSource: v['per-source'] === undefined ? undefined : intFlag(v['per-source'], 'per-source', 0, 1),
     upsample: v.upsample as 'bilinear' | 'guided' | undefined,
+    saturation: v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1),
     split,
     seed,
     model: v.model,

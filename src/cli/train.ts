@@ -28,6 +28,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN
   --feature-match φ feature-matching loss on D's hidden layers (default ${D.featureMatch})
   --exclude SOURCE  leave a source out, e.g. scenes/urban (repeatable; generalization check)
   --epoch-images N  photos per epoch, drawn balanced by source (default: all training photos)
+  --no-global       unet without its global-context branch (an ablation)
   --no-flip         no left-right mirroring of training crops (default: mirror half)
   --init DIR        start the generator from a saved generator folder (e.g. models/sky)
   --limit N         use at most N training photos (quick experiments)
@@ -36,7 +37,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string', multiple: true }, 'feature-match': { type: 'string' }, 'epoch-images': { type: 'string' }, 'no-flip': { type: 'boolean' }, exclude: { type: 'string', multiple: true }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'feature-match': { type: 'string' }, 'epoch-images': { type: 'string' }, 'no-flip': { type: 'boolean' }, 'no-global': { type: 'boolean' }, exclude: { type: 'string', multiple: true }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
     l1: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
     lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
     diversity: { type: 'string' }, limit: { type: 'string' }, init: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
@@ -76,6 +77,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     featureMatch: v['feature-match'] === undefined ? undefined : numFlag(v['feature-match'], 'feature-match', D.featureMatch),
     epochImages: v['epoch-images'] === undefined ? undefined : intFlag(v['epoch-images'], 'epoch-images', 0, 1),
     flip: v['no-flip'] ? false : undefined,
+    globalContext: v['no-global'] ? false : undefined,
     exclude: v.exclude,
     limit: v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1),
     resume: Boolean(v.resume),

@@ -53,6 +53,8 @@ export interface EvaluateOptions {
   renderSize?: number;
   /** Chroma upsampling at full resolution (default: the model's). */
   upsample?: UpsampleMethod;
+  /** Chroma gain of the model's prediction (default: the model's). */
+  saturation?: number;
   /** 'all' (default): every photo; 'val': only the validation part of the training split. */
   split?: 'all' | 'val';
   /** Seed of the train/validation split (default 1, the training default). */
@@ -125,6 +127,7 @@ export interface EvalResult {
   split: 'all' | 'val';
   renderSize: number | null;
   upsample: UpsampleMethod;
+  saturation: number;
   seed: number;
   valFraction: number;
   size: number;
@@ -246,7 +249,7 @@ function evaluateOne(
   const modelSize = c.meta.config.size;
   // Model size: the resized photo's gray version through the generator.
   const graySmall = grayscaleRgb(small);
-  const outSmall = colorizeImage(c, graySmall);
+  const outSmall = colorizeImage(c, graySmall, { saturation: o.saturation });
   const predSmall = small.width === modelSize && small.height === modelSize ? outSmall.raw : outSmall.rgb;
   // Full resolution: the photo's gray version through the sharpening path.
   const grayFull = grayscaleRgb(full);
@@ -299,7 +302,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     throw new RangeError(`upsample must be one of ${UPSAMPLE_METHODS.join(', ')}, got "${String(opts.upsample)}"`);
   }
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
-  const colorizeOpts: ColorizeOptions = { renderSize: opts.renderSize, upsample };
+  const colorizeOpts: ColorizeOptions = { renderSize: opts.renderSize, upsample, saturation: opts.saturation };
 
   // Every photo at model size (cached, the same arrays as training), then the training split.
   const skipped: { file: string; reason: string }[] = [];
@@ -439,6 +442,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     split,
     renderSize: opts.renderSize ?? null,
     upsample,
+    saturation: opts.saturation ?? c.meta.inference?.saturation ?? 1,
     seed,
     valFraction,
     size,

@@ -13,6 +13,7 @@ import type { ModelMetadata } from '../models/metadata.js';
 import { predictUv, noiseFor } from './generate.js';
 import { sharpenToFullRes, lumaForModel, UPSAMPLE_METHODS, type UpsampleMethod } from './sharpen.js';
 import { modelGrid, type Grid } from './grid.js';
+import { MAX_SATURATION } from './limits.js';
 import { rawRgb } from './raw.js';
 
 export interface Colorizer {
@@ -31,7 +32,10 @@ export interface ColorizeOptions {
   renderSize?: number;
   /** Chroma upsampling to full resolution (default: the model's, else 'bilinear'). */
   upsample?: UpsampleMethod;
+  /** Chroma gain applied to the prediction (1 = as predicted; default: the model's, else 1). */
+  saturation?: number;
 }
+
 
 export interface Colorization {
   /** Full resolution: the input's own luma with the predicted chroma. */
@@ -55,10 +59,15 @@ export function colorizeImageSamples(c: Colorizer, img: RgbImage, count: number,
   if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
     throw new RangeError(`upsample must be ${UPSAMPLE_METHODS.join(' or ')}, got ${JSON.stringify(opts.upsample)}`);
   }
+  const gain = opts.saturation ?? c.meta.inference?.saturation ?? 1;
+  if (typeof gain !== 'number' || !(gain >= 0 && gain <= MAX_SATURATION)) {
+    throw new RangeError(`saturation must be a number from 0 to ${MAX_SATURATION}, got ${String(gain)}`);
+  }
   const grid = modelGrid(c.meta.config, img.width, img.height, opts.renderSize);
   const y = lumaForModel(img.data, img.width, img.height, grid.width, grid.height);
   const zs = Array.from({ length: count }, (_, i) => noiseFor(seed, first + i, zDim));
   const uvs = predictUv(c.model, grid, zs.map(() => y), zs);
+  if (gain !== 1) for (const uv of uvs) for (let i = 0; i < uv.length; i++) uv[i] *= gain;
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return uvs.map((uv) => ({
     rgb: { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, grid, undefined, { upsample, guide: y }) },

@@ -7,8 +7,7 @@
  */
 import { UNET_MULTIPLE, type ModelConfig } from '../models/config.js';
 
-/** Largest render size accepted (memory and time grow with its square). */
-export const MAX_RENDER_SIZE = 1024;
+import { MAX_RENDER_SIZE } from './limits.js';
 
 export interface Grid {
   width: number;

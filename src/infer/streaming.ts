@@ -118,6 +118,7 @@ export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts
   // The native paths upsample bilinearly on a square grid (the paper's models; a square
   // photo for fully convolutional ones).
   if ((opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear') !== 'bilinear') return null;
+  if ((opts.saturation ?? c.meta.inference?.saturation ?? 1) !== 1) return null;
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes).metadata();

@@ -20,6 +20,8 @@ export interface ModelConfig {
   zDim: number;
   /** Batch-norm momentum for the moving statistics used at inference. */
   bnMomentum: number;
+  /** unet only: pool the deepest features over the photo into the global vector (default true; false = z alone, an ablation). */
+  globalContext?: boolean;
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {

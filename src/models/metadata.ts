@@ -37,7 +37,7 @@ export interface ModelMetadata {
   };
   metrics?: Record<string, number>;
   /** Inference defaults chosen for this model (by validation). */
-  inference?: { upsample?: 'bilinear' | 'guided' };
+  inference?: { upsample?: 'bilinear' | 'guided'; saturation?: number };
   /** Terms of the training data (who may use these weights for what). */
   dataTerms?: string;
   createdAt?: string;

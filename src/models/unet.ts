@@ -45,9 +45,13 @@ export function buildUnetGenerator(cfg: ModelConfig, init: InitOptions = {}): tf
   const e4 = block(e3, 'e4', g * 4, 3, 1, 5); // S/8
 
   // Global context: one vector per photo (with z), added at every position of e4.
-  const g3 = block(e3, 'g3', g * 4, 3, 2, 6); // S/16
-  const pooled = tf.layers.globalAveragePooling2d({ name: 'global_pool' }).apply(g3) as tf.SymbolicTensor;
-  const gz = concat('global_z', [pooled, z]);
+  // (globalContext false, an ablation: the vector comes from z alone.)
+  let gz = z;
+  if (cfg.globalContext !== false) {
+    const g3 = block(e3, 'g3', g * 4, 3, 2, 6); // S/16
+    const pooled = tf.layers.globalAveragePooling2d({ name: 'global_pool' }).apply(g3) as tf.SymbolicTensor;
+    gz = concat('global_z', [pooled, z]);
+  }
   const g1 = tf.layers.dense({ units: g * 4, activation: 'relu', name: 'global_fc1', kernelInitializer: normal(7) }).apply(gz) as tf.SymbolicTensor;
   const g2 = tf.layers.dense({ units: g * 4, name: 'global_fc2', kernelInitializer: normal(8) }).apply(g1) as tf.SymbolicTensor;
   const gMap = tf.layers.reshape({ targetShape: [1, 1, g * 4], name: 'global_map' }).apply(g2) as tf.SymbolicTensor;

@@ -28,6 +28,8 @@ export interface TrainOptions {
   diversity: number;
   /** Weight of the feature-matching loss on D's hidden layers (0 = off, as in the paper). */
   featureMatch: number;
+  /** unet: the global-context branch (false: an ablation without it). */
+  globalContext: boolean;
   /** Mirror each training crop left-right with probability ½ (data augmentation). */
   flip: boolean;
   /** Sources left out of training and validation (e.g. "scenes/urban"), for a generalization check. */
@@ -61,13 +63,14 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
   diversity: 0,
   featureMatch: 0,
   flip: true,
+  globalContext: true,
   valFraction: 0.3,
   resume: false,
   sampleRows: 8,
 };
 
 /** Options that define the run and must not change on --resume. */
-export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit', 'flip', 'exclude'] as const;
+export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit', 'flip', 'exclude', 'globalContext'] as const;
 
 /** Throw a one-line error for option values train() cannot use. */
 export function validateTrainOptions(o: Pick<TrainOptions, 'batch' | 'accum'>): void {

@@ -234,6 +234,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${trainGroups.length} source${trainGroups.length === 1 ? '' : 's'}${trainGroups.length > 1 ? ' (balanced)' : ''}`);
 
   const cfg: ModelConfig = { arch: opts.model, size: opts.size, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
+  if (opts.model === 'unet' && !opts.globalContext) cfg.globalContext = false;
   const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
   const gan = new GanStep(G, D, cfg.size, cfg.zDim, {
