@@ -5,12 +5,17 @@
  *   - EXIF orientation applied (`.rotate()`), so the pixels are upright;
  *   - alpha flattened onto white, then dropped;
  *   - 16-bit samples reduced to 8 bits, gray expanded to 3 channels (`toColourspace('srgb')`);
- *   - truncated files are errors (`failOn: 'truncated'`), not silently half-gray images;
+ *   - damaged files are errors, not silently half-gray images: `decodeImage` (what is
+ *     colorized) fails on any libjpeg/libpng warning (`failOn: 'warning'`: garbled entropy
+ *     data, a header promising more rows than the data holds); `decodeResized` (training
+ *     crops) on truncation only;
+ *   - only regular files are read (FIFOs, devices, sockets refused before any read), and
+ *     their byte size is checked against a limit first;
  *   - the pixel count is checked from the header (`metadata()`) before any pixel is decoded,
  *     and sharp's own `limitInputPixels` guards the decode itself.
  * Failures are thrown as {@link ImageDecodeError} with a short one-line reason.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
@@ -26,6 +31,9 @@ export function isImageFile(name: string): boolean {
 /** Default refusal threshold: 100 megapixels (≈300 MB of decoded RGB). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
+/** Default byte-size limit of an input file (checked before it is read). */
+export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+
 export class ImageDecodeError extends Error {
   readonly file: string;
   readonly reason: string;
@@ -40,6 +48,8 @@ export class ImageDecodeError extends Error {
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default {@link DEFAULT_MAX_PIXELS}). */
   maxPixels?: number;
+  /** Refuse files (and Buffers) larger than this many bytes (default {@link DEFAULT_MAX_BYTES}). */
+  maxBytes?: number;
   /** Name used in error messages when the input is a Buffer (default "<buffer>"). */
   name?: string;
 }
@@ -49,6 +59,8 @@ export type EncodeFormat = 'png' | 'jpeg' | 'webp';
 // ---- internals -------------------------------------------------------------------------
 
 const SHARP_INPUT = { failOn: 'truncated' } as const;
+/** What colorize decodes with: any decoder warning is an error (also used by the streaming paths). */
+export const STRICT_INPUT = { failOn: 'warning' } as const;
 
 function labelOf(input: string | Buffer, opts?: DecodeOptions): string {
   return typeof input === 'string' ? input : opts?.name ?? '<buffer>';
@@ -72,6 +84,8 @@ function reasonFor(err: unknown, format?: string): string {
   if (e?.code === 'EISDIR') return 'is a folder, not a file';
   if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
   const msg = String(e?.message ?? err);
+  const corrupt = /Corrupt JPEG data[^\n]*/i.exec(msg);
+  if (corrupt) return `corrupt JPEG data (${corrupt[0].replace(/^Corrupt JPEG data:?\s*/i, '')})`;
   if (/unsupported image format/i.test(msg)) return 'not an image (unsupported or corrupt data)';
   if (/pixel limit/i.test(msg)) return 'image is above the pixel limit';
   if (/premature end|truncat|short read|unexpected end/i.test(msg)) {
@@ -128,12 +142,10 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
   const label = labelOf(input, opts);
   const maxPixels = opts?.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${maxPixels}`);
-  let bytes: Buffer;
-  try {
-    bytes = typeof input === 'string' ? await fs.readFile(input) : input;
-  } catch (err) {
-    throw new ImageDecodeError(label, reasonFor(err), { cause: err });
-  }
+  const maxBytes = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${maxBytes}`);
+  const bytes = typeof input === 'string' ? await readRegularFile(input, maxBytes) : input;
+  if (bytes.length > maxBytes) throw new ImageDecodeError(label, `${bytes.length} bytes, above the ${maxBytes}-byte limit`);
   if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
   let meta: sharp.Metadata;
   try {
@@ -154,9 +166,39 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
   return { bytes, format: meta.format ?? 'image', maxPixels };
 }
 
+/** What a special file is, for the refusal message. */
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a folder';
+  return 'not a regular file';
+}
+
+/**
+ * Read a file whole, but only a regular file of at most `maxBytes`: the checks are made on
+ * the opened handle (no race between check and read). Opening a FIFO does not block
+ * (O_NONBLOCK), so a FIFO without a writer is refused instead of hanging.
+ */
+export async function readRegularFile(file: string, maxBytes: number = DEFAULT_MAX_BYTES): Promise<Buffer> {
+  let fh: import('node:fs/promises').FileHandle | undefined;
+  try {
+    fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ImageDecodeError(file, `${kindOf(st)}, not a regular file`);
+    if (st.size > maxBytes) throw new ImageDecodeError(file, `file is ${st.size} bytes, above the ${maxBytes}-byte limit`);
+    return await fh.readFile();
+  } catch (err) {
+    if (err instanceof ImageDecodeError) throw err;
+    throw new ImageDecodeError(file, reasonFor(err), { cause: err });
+  } finally {
+    await fh?.close();
+  }
+}
+
 /** Orientation, alpha, depth and color-space normalisation shared by all decodes. */
-function normalised(bytes: Buffer, maxPixels: number): sharp.Sharp {
-  return sharp(bytes, { ...SHARP_INPUT, limitInputPixels: Math.floor(maxPixels) })
+function normalised(bytes: Buffer, maxPixels: number, strict = false): sharp.Sharp {
+  return sharp(bytes, { ...(strict ? STRICT_INPUT : SHARP_INPUT), limitInputPixels: Math.floor(maxPixels) })
     .rotate() // EXIF orientation
     .flatten({ background: { r: 255, g: 255, b: 255 } }); // no-op without alpha
 }
@@ -188,7 +230,7 @@ async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, form
 export async function decodeImage(input: string | Buffer, opts?: DecodeOptions): Promise<RgbImage> {
   const label = labelOf(input, opts);
   const { bytes, format, maxPixels } = await prepare(input, opts);
-  return toRgb(() => normalised(bytes, maxPixels), bytes, label, format);
+  return toRgb(() => normalised(bytes, maxPixels, true), bytes, label, format);
 }
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
-import { decodeImage, encodeImage, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
+import { decodeImage, encodeImage, readRegularFile, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
 import { colorizeEncodedStreaming } from './streaming.js';
 import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
@@ -80,7 +80,8 @@ export async function colorize(input: ColorizeInput, options: ColorizeCallOption
   if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
     // Large JPEGs: decode → colorize → encode in one streaming pipeline when the native addon is built.
     const model = options.model ?? (await loadModel());
-    const bytes = typeof input === 'string' ? await fs.readFile(input).catch(() => null) : input;
+    // Regular files under the byte limit only (a FIFO or /dev/zero is refused, not read).
+    const bytes = typeof input === 'string' ? await readRegularFile(input).catch(() => null) : input;
     const out = bytes && (await colorizeEncodedStreaming(bytes, model, { ...options, format: options.format, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS }));
     if (out) return out;
     // Anything else takes the general path: on the bytes already read (errors still name

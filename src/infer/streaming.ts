@@ -19,7 +19,7 @@
 import sharp from 'sharp';
 import { loadAddon } from '../backend/native.js';
 import { NET_SCALE } from '../color/yuv.js';
-import type { EncodeFormat } from '../data/decode.js';
+import { STRICT_INPUT, type EncodeFormat } from '../data/decode.js';
 import type { Colorizer, ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
 import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
@@ -140,7 +140,7 @@ async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number
   const sh = Math.ceil(height / 8);
   let small: { data: Buffer; info: sharp.OutputInfo };
   try {
-    small = await sharp(bytes, { failOn: 'truncated' }) // libjpeg's 1/8-scale decode: the block means
+    small = await sharp(bytes, STRICT_INPUT) // libjpeg's 1/8-scale decode: the block means
       .resize(sw, sh, { fit: 'fill', fastShrinkOnLoad: true, kernel: 'linear' })
       .toColourspace('srgb')
       .raw()

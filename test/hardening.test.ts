@@ -1,0 +1,99 @@
+/**
+ * Bad input that used to slip through: damaged JPEGs written as flat gray images, special
+ * files (FIFO, device) read or waited on, huge files read whole before being refused.
+ * Every file here is made by the test itself.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import sharp from 'sharp';
+import { initBackend } from '../src/backend/node.js';
+import { decodeImage, ImageDecodeError } from '../src/data/decode.js';
+import { colorize, loadModel } from '../src/infer/node.js';
+
+let tmp: string;
+before(async () => {
+  await initBackend({ threads: 1 });
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-hard-'));
+});
+
+/** A textured gray JPEG (the texture makes the entropy data long enough to garble). */
+async function jpeg(w: number, h: number): Promise<Buffer> {
+  const px = Buffer.alloc(w * h);
+  for (let i = 0; i < px.length; i++) px[i] = (i * 7919 + ((i / w) | 0) * 31) % 251;
+  return sharp(px, { raw: { width: w, height: h, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+/**
+ * Garble the middle of the entropy-coded data with a stray marker (FF D5): libjpeg warns
+ * "Corrupt JPEG data: premature end of data segment" and fills the rest with gray.
+ */
+function garble(j: Buffer): Buffer {
+  const out = Buffer.from(j);
+  const sos = out.lastIndexOf(Buffer.from([0xff, 0xda]));
+  const start = sos + Math.floor((out.length - sos) * 0.4);
+  out[start] = 0xff;
+  out[start + 1] = 0xd5;
+  return out;
+}
+
+/** Patch the frame header (SOF0) to claim other dimensions than the data holds. */
+function lyingHeader(j: Buffer, w: number, h: number): Buffer {
+  const out = Buffer.from(j);
+  const sof = out.indexOf(Buffer.from([0xff, 0xc0]));
+  out.writeUInt16BE(h, sof + 5);
+  out.writeUInt16BE(w, sof + 7);
+  return out;
+}
+
+test('a JPEG with garbled entropy data is an error, not a gray image (general path)', async () => {
+  const f = path.join(tmp, 'garbled.jpg');
+  await fs.writeFile(f, garble(await jpeg(256, 256)));
+  await assert.rejects(decodeImage(f), (e: unknown) => e instanceof ImageDecodeError && /^corrupt JPEG data \(premature end of data segment\)$/.test(e.reason) && e.file === f);
+  await assert.rejects(colorize(f, { format: 'png' }), /garbled\.jpg: (corrupt JPEG|truncated)/);
+});
+
+test('a JPEG whose header claims 9000×9000 but holds 256×256 of data is an error', async () => {
+  const f = path.join(tmp, 'lying.jpg');
+  await fs.writeFile(f, lyingHeader(await jpeg(256, 256), 9000, 9000));
+  await assert.rejects(decodeImage(f), /lying\.jpg: (corrupt JPEG|truncated)/);
+  await assert.rejects(colorize(f, { format: 'jpeg' }), /lying\.jpg: (corrupt JPEG|truncated)/);
+});
+
+test('large damaged JPEGs are errors on the streaming paths too (DCT-domain JPEG, libvips PNG)', async () => {
+  const f = path.join(tmp, 'big-garbled.jpg');
+  await fs.writeFile(f, garble(await jpeg(1600, 1600)));
+  const sky = await loadModel('sky'); // square grid: eligible for the streaming paths
+  for (const format of ['jpeg', 'png'] as const) {
+    await assert.rejects(colorize(f, { format, model: sky }), /big-garbled\.jpg: (corrupt JPEG|truncated)/, format);
+  }
+  const g = path.join(tmp, 'big-lying.jpg');
+  await fs.writeFile(g, lyingHeader(await jpeg(1600, 1600), 1600, 4000));
+  for (const format of ['jpeg', 'png'] as const) {
+    await assert.rejects(colorize(g, { format, model: sky }), /big-lying\.jpg: (corrupt JPEG|truncated)/, format);
+  }
+});
+
+test('special files are refused before any read: a FIFO does not hang, /dev/zero is not read', async () => {
+  const fifo = path.join(tmp, 'x.jpg');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(decodeImage(fifo), /x\.jpg: a FIFO, not a regular file/);
+  await assert.rejects(colorize(fifo, { format: 'png' }), /x\.jpg: a FIFO, not a regular file/);
+  const zero = path.join(tmp, 'zero.jpg');
+  await fs.symlink('/dev/zero', zero);
+  await assert.rejects(decodeImage(zero), /zero\.jpg: a device, not a regular file/);
+});
+
+test('a file above the byte limit is refused from its size, without reading it', async () => {
+  const big = path.join(tmp, 'huge.png');
+  const fh = await fs.open(big, 'w');
+  await fh.truncate(1.5 * 1024 ** 3); // sparse: no disk used
+  await fh.close();
+  const rss = process.memoryUsage().rss;
+  await assert.rejects(decodeImage(big), /huge\.png: file is 1610612736 bytes, above the 536870912-byte limit/);
+  assert.ok(process.memoryUsage().rss - rss < 200 * 1024 * 1024, 'not read into memory');
+  await assert.rejects(decodeImage(await jpeg(64, 64), { maxBytes: 100 }), /bytes, above the 100-byte limit/);
+});
