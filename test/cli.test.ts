@@ -167,6 +167,57 @@ describe('colorgan colorize', () => {
     assert.match(r.stdout, /^done: 1 written, 0 skipped \(exists\), 1 failed/m);
   });
 
+  test('an output that is the input itself is refused, with or without --overwrite', async () => {
+    const dir = path.join(tmp, 'in-place');
+    await fs.mkdir(dir, { recursive: true });
+    const src = path.join(dir, 'b.png');
+    await fs.copyFile(path.join(photos, 'a/shine2.jpg'), path.join(dir, 'b.jpg'));
+    await sharp(path.join(dir, 'b.jpg')).png().toFile(src);
+    const before = await fs.readFile(src);
+    for (const extra of [[], ['--overwrite']]) {
+      const r = await colorgan(['colorize', src, '--out', dir, ...extra]);
+      assert.equal(r.code, 1);
+      assert.deepEqual(messages(r.stderr), [`${src}: the output ${src} is this input file itself; choose another --out`]);
+      assert.deepEqual(await fs.readFile(src), before, 'the input is untouched');
+    }
+    // Another name for the same file (a hard link) is caught too.
+    const other = path.join(tmp, 'in-place-out');
+    await fs.mkdir(other, { recursive: true });
+    await fs.link(src, path.join(other, 'b.png'));
+    const r = await colorgan(['colorize', src, '--out', other, '--overwrite']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(await fs.readFile(src), before);
+  });
+
+  test('an unreadable sub-folder is one line and the walk goes on; --out inside the input is never walked', async () => {
+    const dir = path.join(tmp, 'walk');
+    await fs.mkdir(path.join(dir, 'ok'), { recursive: true });
+    await fs.mkdir(path.join(dir, 'locked'), { recursive: true });
+    await fs.copyFile(path.join(photos, 'a/shine2.jpg'), path.join(dir, 'ok', 'a.jpg'));
+    await fs.copyFile(path.join(photos, 'a/shine2.jpg'), path.join(dir, 'locked', 'b.jpg'));
+    const out = path.join(dir, 'out');
+    await fs.mkdir(out, { recursive: true });
+    await fs.copyFile(path.join(photos, 'a/shine2.jpg'), path.join(out, 'old.jpg')); // would be colorized if walked
+    await fs.chmod(path.join(dir, 'locked'), 0o000);
+    // As root, permissions do not stop readdir: run the CLI as an unprivileged user then.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      await fs.chmod(tmp, 0o755);
+      await fs.chmod(out, 0o777);
+    }
+    const r = await new Promise<Run>((resolve) => {
+      execFile(process.execPath, [BIN, 'colorize', dir, '--out', out], { cwd: ROOT, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    await fs.chmod(path.join(dir, 'locked'), 0o755);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(messages(r.stderr), [`${path.join(dir, 'locked')}: cannot read folder (EACCES)`]);
+    assert.match(r.stdout, /^done: 1 written, 0 skipped \(exists\), 1 failed/m);
+    assert.ok((await fs.stat(path.join(out, 'ok', 'a.png'))).isFile());
+    await assert.rejects(fs.stat(path.join(out, 'out', 'old.png')), 'the output folder is not an input');
+  });
+
   test('two inputs with the same output path: the second is an error, named', async () => {
     const o = path.join(tmp, 'clash');
     const other = path.join(tmp, 'other');

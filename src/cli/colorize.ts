@@ -73,6 +73,17 @@ function outputsOf(job: Job, samples: number | null, ext: string): string[] {
   return Array.from({ length: samples }, (_, i) => `${job.base}.sample-${i + 1}${ext}`);
 }
 
+/** The first of `outs` that is the same file (device and inode) as `src`, if any. */
+async function sameFileAs(src: string, outs: string[]): Promise<string | null> {
+  const a = await fs.stat(src).catch(() => null);
+  if (!a) return null;
+  for (const o of outs) {
+    const b = await fs.stat(o).catch(() => null);
+    if (b && b.dev === a.dev && b.ino === a.ino) return o;
+  }
+  return null;
+}
+
 async function exists(file: string): Promise<boolean> {
   return fs.stat(file).then(
     () => true,
@@ -169,7 +180,14 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     } else if (st.isDirectory()) {
       let files: string[];
       try {
-        files = await listImages(input);
+        // Unreadable sub-folders: one line each, the walk goes on; never into --out.
+        files = await listImages(input, {
+          exclude: [outAbs],
+          onUnreadable: (folder, reason) => {
+            fail(folder, reason);
+            summary.failed++;
+          },
+        });
       } catch (err) {
         fail(input, firstLine((err as Error).message).replace(`${input}: `, ''));
         summary.failed++;
@@ -178,7 +196,8 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
       // Never colorize our own outputs when --out is inside an input folder.
       files = files.filter((rel) => !isInside(path.resolve(input, rel), outAbs));
       if (files.length === 0) {
-        fail(input, 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
+        const inOut = isInside(path.resolve(input), outAbs) || path.resolve(input) === outAbs;
+        fail(input, inOut ? 'is the output folder (or inside it): nothing to colorize there' : 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
         summary.failed++;
       }
       for (const rel of files) add(path.join(input, rel), stripExt(rel));
@@ -192,6 +211,9 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     const job = jobs[i];
     try {
       const outs = outputsOf(job, samples, ext);
+      // Never write over an input, with or without --overwrite (same file, even by another name).
+      const clash = await sameFileAs(job.src, outs);
+      if (clash) throw new Error(`the output ${clash} is this input file itself; choose another --out`);
       const todo: number[] = [];
       for (let k = 0; k < outs.length; k++) if (v.overwrite || !(await exists(outs[k]))) todo.push(k);
       const kept = outs.filter((_, k) => !todo.includes(k));

@@ -9,12 +9,22 @@ export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+export interface ListOptions {
+  /** Folders (absolute or relative to the cwd) never walked into, e.g. the output folder. */
+  exclude?: string[];
+  /**
+   * Called for a sub-folder that cannot be read (the walk goes on without it). Without
+   * it, such a folder is an error. The top folder itself is always an error.
+   */
+  onUnreadable?: (folder: string, reason: string) => void;
+}
+
 /**
  * All image files under `dir` (see IMAGE_EXTENSIONS), recursively, as sorted relative POSIX
  * paths ("b/c/x.jpg"). Dotfiles and dot-folders are skipped. Symbolic links to files are
  * listed; symbolic links to folders are followed once (cycles are ignored).
  */
-export async function listImages(dir: string): Promise<string[]> {
+export async function listImages(dir: string, opts: ListOptions = {}): Promise<string[]> {
   let st;
   try {
     st = await fs.stat(dir);
@@ -27,12 +37,16 @@ export async function listImages(dir: string): Promise<string[]> {
 
   const out: string[] = [];
   const seen = new Set<string>([await fs.realpath(dir)]);
+  const excluded = new Set(await Promise.all((opts.exclude ?? []).map((d) => fs.realpath(d).catch(() => path.resolve(d)))));
   async function walk(abs: string, rel: string): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await fs.readdir(abs, { withFileTypes: true });
     } catch (err) {
-      throw new Error(`${path.join(dir, rel)}: cannot read folder (${(err as Error).message})`);
+      const reason = `cannot read folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      if (rel === '' || !opts.onUnreadable) throw new Error(`${path.join(dir, rel)}: ${reason}`);
+      opts.onUnreadable(path.join(dir, rel), reason);
+      return;
     }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
@@ -48,7 +62,7 @@ export async function listImages(dir: string): Promise<string[]> {
       }
       if (isDir) {
         const real = await fs.realpath(childAbs);
-        if (seen.has(real)) continue;
+        if (seen.has(real) || excluded.has(real)) continue;
         seen.add(real);
         await walk(childAbs, childRel);
       } else if (isFile && isImageFile(e.name)) {
