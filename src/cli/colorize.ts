@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse, intFlag, numFlag, UsageError } from './args.js';
 import { MAX_RENDER_SIZE, MAX_SATURATION } from '../infer/limits.js';
+import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { Progress } from './progress.js';
 import type { Colorizer } from '../infer/colorizer.js';
 import type { EncodeFormat } from '../data/decode.js';
@@ -140,6 +141,10 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const { listImages } = await import('../data/walk.js');
   const { modelGrid } = await import('../infer/grid.js');
 
+  // Temp files of an earlier killed run in the output folder go first.
+  const { removeStaleTemps } = await import('../util/atomic.js');
+  await removeStaleTemps(outDir, true);
+
   // The model first: a bad --model fails before any photo is touched.
   let model: Colorizer;
   try {
@@ -206,8 +211,11 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     }
   }
 
+  const failedBeforeJobs = summary.failed;
+  const stop = watchSignals('colorizing');
   const bar = jobs.length > 3 ? new Progress({ label: 'colorizing', total: jobs.length, unit: 'photos', logEvery: 10 }) : null;
   for (let i = 0; i < jobs.length; i++) {
+    if (stop.signal) break; // between photos: every output written so far is complete
     const job = jobs[i];
     try {
       const outs = outputsOf(job, samples, ext);
@@ -245,7 +253,11 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     bar?.update(i + 1, summary.failed ? `${summary.failed} failed` : '');
   }
   bar?.finish();
+  stop.dispose();
   const secs = (performance.now() - t0) / 1000;
-  console.log(`done: ${summary.written} written, ${summary.skipped} skipped (exists), ${summary.failed} failed, in ${secs.toFixed(1)} s`);
+  const left = jobs.length - summary.written - summary.skipped - (summary.failed - failedBeforeJobs);
+  const how = stop.signal ? `stopped by ${stop.signal} (${left} not started)` : 'done';
+  console.log(`${how}: ${summary.written} written, ${summary.skipped} skipped (exists), ${summary.failed} failed, in ${secs.toFixed(1)} s`);
+  if (stop.signal) return SIGNAL_EXIT[stop.signal] ?? 1;
   return summary.failed > 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /** `colorgan train`: a thin shell over train(). */
 import { promises as fs } from 'node:fs';
-import { train } from '../train/train.js';
+import { train, TrainingInterruptedError } from '../train/train.js';
+import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { DEFAULT_TRAIN_OPTIONS as D } from '../train/options.js';
 import { initBackend } from '../backend/node.js';
 import { parse, intFlag, numFlag, UsageError } from './args.js';
@@ -90,8 +91,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let bar: Progress | null = null;
   let dataBar: Progress | null = null;
   let result: Awaited<ReturnType<typeof train>>;
+  const stop = watchSignals('training');
   try {
     result = await train(clean, {
+      shouldStop: () => stop.signal,
       log: (m) => console.error(m),
       skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
       dataProgress: (done, total) => {
@@ -120,7 +123,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } catch (err) {
     // End a half-drawn progress line so the error (e.g. out of memory) gets its own line.
     (bar as Progress | null)?.finish();
+    if (err instanceof TrainingInterruptedError) {
+      console.error(err.message);
+      return SIGNAL_EXIT[err.signal] ?? 1;
+    }
     throw err;
+  } finally {
+    stop.dispose();
   }
   console.error(`done: ${result.history.length} epochs; generator in ${result.generatorDir}; samples in ${result.runDir}/samples`);
   return 0;

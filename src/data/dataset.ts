@@ -57,6 +57,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** Refuse images above this many pixels (default: decode.ts DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
+  /** Folders never read (e.g. a training run's own folder inside the data folder). */
+  exclude?: string[];
 }
 
 /** Bump when the cache layout or the decode pipeline changes. */
@@ -150,7 +152,7 @@ export async function loadDataset(dir: string, opts: LoadOptions): Promise<Datas
   const { size } = opts;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 3));
-  const all = await listImages(dir);
+  const all = await listImages(dir, { exclude: opts.exclude });
   if (all.length === 0) throw new Error(`${dir}: no image files (.jpg, .jpeg, .png, .webp, .tif, .tiff)`);
 
   // Key: the listing with each file's byte size and mtime, plus everything that changes pixels.

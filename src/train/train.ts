@@ -14,13 +14,13 @@ import { buildGenerator } from '../models/generator.js';
 import { buildDiscriminator } from '../models/discriminator.js';
 import type { ModelConfig } from '../models/config.js';
 import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
-import { saveModel, loadModelFromDir, readMetadata } from '../models/io.js';
+import { saveModel, loadModelFromDir, readMetadata, writeDirAtomic, MODEL_JSON, WEIGHTS_BIN, METADATA_JSON } from '../models/io.js';
 import { GanStep, type StepLosses } from './gan.js';
-import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, type CheckpointState } from './checkpoint.js';
+import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, fileSha256, type CheckpointState } from './checkpoint.js';
 import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, validateTrainOptions, type TrainOptions } from './options.js';
 import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
 import { mulberry32, shuffledIndices, gaussian } from '../util/rng.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, removeStaleTemps } from '../util/atomic.js';
 import { renderGrid } from '../report/grid.js';
 import { plotSvg, svgToPng } from '../report/plot.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
@@ -50,6 +50,8 @@ export interface TrainEvents {
   epochStart?: (epoch: number, epochs: number, steps: number, imagesPerStep: number) => void;
   step?: (step: number, steps: number, losses: StepLosses) => void;
   epochEnd?: (rec: EpochRecord) => void;
+  /** Polled after every step: a signal name (e.g. 'SIGINT') ends the run cleanly before the next step. */
+  shouldStop?: () => string | null;
 }
 
 export interface TrainResult {
@@ -60,6 +62,16 @@ export interface TrainResult {
 }
 
 export class TrainingDivergedError extends Error {}
+
+/** The run was stopped by a signal; the last complete checkpoint is intact. */
+export class TrainingInterruptedError extends Error {
+  constructor(
+    readonly signal: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const STEP_LOG_EVERY = 10;
 
@@ -190,9 +202,13 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const runDir = opts.out;
 
   // ---- resume or fresh start ----------------------------------------------------
+  // Temp files and folders of an earlier killed run are removed first.
+  for (const d of [runDir, checkpointsDir(runDir), path.join(runDir, 'samples')]) {
+    for (const t of await removeStaleTemps(d)) log(`removed a stale temp file: ${t}`);
+  }
   let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
   if (opts.resume) {
-    const dir = await findLatestCheckpoint(runDir);
+    const dir = await findLatestCheckpoint(runDir, (bad, reason) => log(`checkpoint not usable: ${reason}; trying the previous one`));
     if (dir) {
       resumed = await loadCheckpoint(dir);
       const saved = resumed.state.options as Partial<TrainOptions>;
@@ -215,7 +231,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
 
   // ---- data ---------------------------------------------------------------------
   const dataDirs = Array.isArray(opts.data) ? opts.data : [opts.data];
-  const all = await loadDatasets(dataDirs, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip });
+  // The run's own files (sample grids, curves) never become training photos.
+  const all = await loadDatasets(dataDirs, { size: opts.size, cacheDir: opts.cacheDir, onProgress: ev.dataProgress, onSkip: ev.skip, exclude: [runDir] });
   const excluded = new Set(opts.exclude ?? []);
   const known = new Set(all.files.map(sourceOf));
   for (const x of excluded) if (!known.has(x)) throw new Error(`--exclude ${x}: no such source (sources: ${[...known].sort().join(', ')})`);
@@ -349,6 +366,15 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         win = { gAdv: 0, l1: 0, d: 0, n: 0 };
       }
       ev.step?.(s + 1, steps, losses);
+      const signal = ev.shouldStop?.();
+      if (signal) {
+        gan.dispose();
+        throw new TrainingInterruptedError(
+          signal,
+          `stopped by ${signal} at epoch ${epoch}, step ${s + 1}; ` +
+            (lastCheckpoint ? `the last complete checkpoint is ${lastCheckpoint} (--resume continues from it)` : 'no checkpoint was written yet'),
+        );
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const val = validationBySource(G, valSet, cfg.zDim);
@@ -389,5 +415,29 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     ev.epochEnd?.(rec);
   }
   gan.dispose();
+  if (lastCheckpoint) await repairExports(runDir, lastCheckpoint, history, log);
   return { runDir, epochs: opts.epochs, history, generatorDir: path.join(runDir, 'generator') };
+}
+
+/**
+ * The run is only done when generator/ holds the last checkpoint's generator and
+ * generator-best/ the best epoch's: a kill during their export (after the checkpoint was
+ * written) left older ones, which are rewritten here from the checkpoint's files.
+ */
+async function repairExports(runDir: string, checkpoint: string, history: EpochRecord[], log: (m: string) => void): Promise<void> {
+  const copyFrom = async (src: string, dst: string) => {
+    const files: Record<string, Uint8Array> = {};
+    for (const f of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON]) files[f] = await fs.readFile(path.join(src, f));
+    await writeDirAtomic(dst, files);
+  };
+  const want = await fileSha256(path.join(checkpoint, 'generator', WEIGHTS_BIN));
+  const targets = [path.join(runDir, 'generator')];
+  const last = history[history.length - 1];
+  if (last && last.valL1 <= Math.min(...history.map((h) => h.valL1))) targets.push(path.join(runDir, 'generator-best'));
+  for (const dst of targets) {
+    if ((await fileSha256(path.join(dst, WEIGHTS_BIN))) !== want) {
+      await copyFrom(path.join(checkpoint, 'generator'), dst);
+      log(`${dst}: did not hold the last checkpoint's generator (an interrupted export); rewritten from ${checkpoint}`);
+    }
+  }
 }
