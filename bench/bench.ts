@@ -6,11 +6,17 @@
  *   node --import tsx bench/bench.ts [--quick] [--threads N] [--profile]
  *        [--no-reference] [--no-photo] [--batch 16]
  *
+ * Generators measured: the paper's baseline and advanced, and our unet (trained, as its
+ * training runs do, with the feature-matching loss).
+ *
  * All comparisons are ratios of medians measured in the same run (the machine is
- * shared and noisy). The last three lines are machine-readable:
+ * shared and noisy). The last three lines are machine-readable (advanced model):
  *   train-ratio-vs-pytorch: X
  *   infer-ratio-vs-reference: Y
  *   photo-ratio-vs-sharp: Z
+ * and just before them, the same two ratios for unet:
+ *   unet-train-ratio-vs-pytorch: X
+ *   unet-infer-ratio-vs-reference: Y
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -34,7 +40,11 @@ import { generatorMetadata } from '../src/models/metadata.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const PYTHON = '/usr/bin/python3';
-const ARCHS: Architecture[] = ['baseline', 'advanced'];
+const ARCHS: Architecture[] = ['baseline', 'advanced', 'unet'];
+/** Generators whose PyTorch export onnxruntime-node also runs. */
+const ORT_ARCHS: Architecture[] = ['advanced', 'unet'];
+/** Feature-matching weight φ of each generator's training step (GanHyper.featureMatch; 0 = off). */
+const FEATURE_MATCH: Partial<Record<Architecture, number>> = { unet: 10 };
 
 // ---- options ---------------------------------------------------------------------------
 
@@ -161,7 +171,7 @@ interface ArchResult {
 }
 
 /**
- * One architecture: ours, the PyTorch reference and (advanced only) onnxruntime-node,
+ * One architecture: ours, the PyTorch reference and (ORT_ARCHS) onnxruntime-node,
  * measured interleaved — one timed training step of ours, one of PyTorch, one of ours…,
  * then likewise for inference batches — so load from other processes hits all of them.
  */
@@ -171,7 +181,8 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
   const n = o.batch;
   const G = buildGenerator(cfg, { seed: 1 });
   const D = buildDiscriminator(cfg, { seed: 1 });
-  const gan = new GanStep(G, D, S, cfg.zDim, { l1: 100, lr: 2e-4, beta1: 0.5, diversity: 0 });
+  const featureMatch = FEATURE_MATCH[arch] ?? 0;
+  const gan = new GanStep(G, D, S, cfg.zDim, { l1: 100, lr: 2e-4, beta1: 0.5, diversity: 0, featureMatch });
   const batch: Batch = {
     y: randomData(n * S * S, 1),
     uv: randomData(n * S * S * 2, 2),
@@ -195,8 +206,9 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
   };
   if (ref) {
     try {
-      const r = await ref.call({ cmd: 'setup', arch });
+      const r = await ref.call({ cmd: 'setup', arch, feature_match: featureMatch });
       if (r.error) throw new Error(String(r.error));
+      if (r.feature_match !== featureMatch) throw new Error(`reference set up with feature matching ${String(r.feature_match)}, ours ${featureMatch}`);
       refParams = r.generator_params as number;
     } catch (e) {
       refOk = false;
@@ -206,7 +218,7 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
 
   // Training: 2 warm-up steps each, then interleaved timed steps.
   const trainReps = o.quick ? 3 : 7;
-  log(`${arch}: training, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`);
+  log(`${arch}: training${featureMatch > 0 ? ` (feature matching ${featureMatch})` : ''}, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`);
   for (let i = 0; i < 2; i++) gan.step(batch);
   await refCall({ cmd: 'train', arch, n: 2 });
   const oursTrain: number[] = [];
@@ -243,10 +255,12 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
   }
 
   // Inference at model size: the generator in inference mode through predictUv;
-  // onnxruntime-node runs the reference's ONNX export of the same generator.
+  // onnxruntime-node runs the reference's ONNX export of the same generator. The export
+  // is traced at a fixed shape (batch n, S×S: no dynamic axes), which is what we time —
+  // for the fully convolutional unet too (other sizes would need a re-export).
   let ortRun: (() => Promise<number>) | null = null;
   let release: (() => Promise<void>) | null = null;
-  if (arch === 'advanced') {
+  if (ORT_ARCHS.includes(arch)) {
     if (!ort) res.ortNote = 'onnxruntime-node not installed';
     else if (!refOk || !ref) res.ortNote = 'needs the PyTorch reference for the ONNX export';
     else {
@@ -537,8 +551,6 @@ async function main(): Promise<void> {
   const ours: Record<string, OursResult> = Object.fromEntries(ARCHS.map((a) => [a, results[a].ours]));
   const refErrors = ARCHS.filter((a) => results[a].refError).map((a) => `${a}: ${results[a].refError}`);
   if (refErrors.length) refNote = refErrors.join('; ');
-  const ortImgS = results.advanced.ortImgS ?? null;
-  const ortNote = results.advanced.ortNote ?? '';
 
   const photo = o.photo ? await benchPhoto(o) : null;
 
@@ -564,13 +576,18 @@ async function main(): Promise<void> {
     const m = results[arch].ref;
     p(`| PyTorch${ref ? ` ${ref.torch} ${ref.threads}T` : ''} ${arch} | ${f2(m?.train_img_s)} | ${f1(m?.infer_img_s)} |`);
   }
-  p(`| onnxruntime-node advanced (PyTorch export) | n/a | ${ortImgS == null ? `n/a` : f1(ortImgS)} |`);
-  if (ortNote) p(`(onnxruntime: ${ortNote})`);
+  for (const arch of ORT_ARCHS) p(`| onnxruntime-node ${arch} (PyTorch export) | n/a | ${f1(results[arch].ortImgS)} |`);
+  const ortNotes = ORT_ARCHS.map((a) => results[a].ortNote);
+  if (ortNotes.every((t) => t && t === ortNotes[0])) p(`(onnxruntime: ${ortNotes[0]})`);
+  else ORT_ARCHS.forEach((a, i) => ortNotes[i] && p(`(onnxruntime ${a}: ${ortNotes[i]})`));
   p();
   p('Training = one full GAN step (G step + D step, Adam) per batch; inference = generator forward at model size (inference mode); medians.');
+  const fmArchs = ARCHS.filter((a) => (FEATURE_MATCH[a] ?? 0) > 0);
+  if (fmArchs.length) p(`G step with feature matching on D's hidden layers (as its training runs): ${fmArchs.map((a) => `${a} φ = ${FEATURE_MATCH[a]}`).join(', ')}.`);
   const fmt = (xs: number[] | undefined) => (xs?.length ? xs.map((s) => s.toFixed(2)).join(' ') : 'n/a');
   p(`training step times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].trainStepS)}; PyTorch ${a} ${fmt(results[a].ref?.train_steps_s)}`).join('; ')}`);
-  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${results.advanced.ortBatchS ? `; onnxruntime advanced ${fmt(results.advanced.ortBatchS)}` : ''}`);
+  const ortTimes = ORT_ARCHS.filter((a) => results[a].ortBatchS).map((a) => `; onnxruntime ${a} ${fmt(results[a].ortBatchS)}`).join('');
+  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${ortTimes}`);
 
   // Parameter counts must match, or the comparison is of different networks.
   for (const arch of ARCHS) {
@@ -608,16 +625,29 @@ async function main(): Promise<void> {
     }
   }
 
-  const trainRatio = ratio(adv.trainImgS, results.advanced.ref?.train_img_s);
-  const refInfer = [results.advanced.ref?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
-  const bestRef = refInfer.length ? Math.max(...refInfer) : null;
-  const bestRefName = bestRef == null ? 'n/a' : bestRef === ortImgS ? 'onnxruntime-node' : 'PyTorch';
-  const inferRatio = ratio(adv.inferImgS, bestRef);
+  /** Ours / PyTorch training, and ours / the best of PyTorch and onnxruntime-node inference. */
+  const ratios = (arch: Architecture) => {
+    const r = results[arch];
+    const ortImgS = r.ortImgS ?? null;
+    const refInfer = [r.ref?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
+    const bestRef = refInfer.length ? Math.max(...refInfer) : null;
+    const bestRefName = bestRef == null ? 'n/a' : bestRef === ortImgS ? 'onnxruntime-node' : 'PyTorch';
+    return { train: ratio(r.ours.trainImgS, r.ref?.train_img_s), infer: ratio(r.ours.inferImgS, bestRef), bestRef, bestRefName };
+  };
+  const advR = ratios('advanced');
+  const unetR = ratios('unet');
+  const trainRatio = advR.train;
+  const inferRatio = advR.infer;
   p();
   p('## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)');
-  p(`training, advanced: ours ${f2(adv.trainImgS)} / PyTorch ${f2(results.advanced.ref?.train_img_s)} img/s`);
-  p(`inference, advanced: ours ${f1(adv.inferImgS)} / best reference ${f1(bestRef)} img/s (${bestRefName})`);
+  for (const [arch, r] of [['advanced', advR], ['unet', unetR]] as const) {
+    p(`training, ${arch}: ours ${f2(ours[arch].trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
+    p(`inference, ${arch}: ours ${f1(ours[arch].inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
+  }
   p(`12 MP photo: ours ${photo ? median(photo.oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo.sharpS).toFixed(3) : 'n/a'} s`);
+  // unet's ratios come before the last three lines, which stay the advanced model's and the photo's.
+  p(`unet-train-ratio-vs-pytorch: ${f2(unetR.train)}`);
+  p(`unet-infer-ratio-vs-reference: ${f2(unetR.infer)}`);
   p(`train-ratio-vs-pytorch: ${f2(trainRatio)}`);
   p(`infer-ratio-vs-reference: ${f2(inferRatio)}`);
   p(`photo-ratio-vs-sharp: ${f2(photoRatio)}`);
