@@ -5,7 +5,8 @@
  */
 import { DEFAULT_MODEL } from '../models/bundled.js';
 import { createServer, type Server } from 'node:http';
-import { promises as fs, existsSync, statSync, readdirSync } from 'node:fs';
+import { promises as fs, existsSync, statSync, readdirSync, createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { packageRoot } from '../util/package-root.js';
@@ -111,19 +112,62 @@ export interface StaticServer {
 }
 
 /**
- * Serve the files of `dir` (GET/HEAD only, no directory listings). Sends the
- * cross-origin isolation headers so the page can use threaded wasm.
+ * The page's Content-Security-Policy: everything from this origin only; wasm compilation
+ * allowed (TensorFlow.js), workers from blob: (tfjs' threaded wasm), no framing.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "img-src 'self' blob: data:",
+  "connect-src 'self' blob: data:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The Host header values a server on `host:port` answers (DNS-rebinding guard): the
+ * address itself, and for a loopback or wildcard address also localhost and IP literals.
+ */
+export function hostAllowed(header: string | undefined, host: string, port: number): boolean {
+  if (!header) return false;
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d+))?$/i.exec(header.trim());
+  if (!m || Number(m[2] ?? 80) !== port) return false;
+  const name = m[1].toLowerCase().replace(/^\[|\]$/g, '');
+  if (name === host.toLowerCase()) return true;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  if (!(wildcard || loopback)) return false;
+  return name === 'localhost' || /^[\d.]+$/.test(name) || name.includes(':');
+}
+
+/**
+ * Serve the files of `dir` (GET/HEAD only, no directory listings), streamed (memory stays
+ * bounded under many concurrent downloads). Sends the cross-origin isolation headers so
+ * the page can use threaded wasm, a strict CSP, and refuses requests for other hosts.
  */
 export function serveStatic(dir: string, opts: { port?: number; host?: string } = {}): Promise<StaticServer> {
   const root = path.resolve(dir);
+  const bindHost = opts.host ?? '127.0.0.1';
+  let port = opts.port ?? 8080;
   const server = createServer(async (req, res) => {
     const common = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cross-Origin-Resource-Policy': 'same-origin',
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
       'Cache-Control': 'no-cache',
     };
+    if (!hostAllowed(req.headers.host, bindHost, port)) {
+      res.writeHead(421, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }).end('misdirected request: unknown Host');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...common, Allow: 'GET, HEAD' }).end();
       return;
@@ -158,17 +202,22 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
         'Content-Length': st.size,
         ...(path.basename(file) === 'sw.js' ? { 'Service-Worker-Allowed': '/' } : {}),
       });
-      if (req.method === 'HEAD') res.end();
-      else res.end(await fs.readFile(file));
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      // Streamed in chunks; a client that goes away ends the read.
+      pipeline(createReadStream(file), res).catch(() => res.destroy());
     } catch {
       res.writeHead(404, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
     }
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+    server.listen(port, bindHost, () => {
       server.off('error', reject);
       const a = server.address() as AddressInfo;
+      port = a.port; // the real one when 0 was asked for
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
       resolve({
         server,
