@@ -113,11 +113,12 @@ export interface StaticServer {
 
 /**
  * The page's Content-Security-Policy: everything from this origin only; wasm compilation
- * allowed (TensorFlow.js), workers from blob: (tfjs' threaded wasm), no framing.
+ * allowed (TensorFlow.js), workers and their scripts from blob: (tfjs' threaded wasm), no
+ * framing.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
+  "script-src 'self' blob: 'wasm-unsafe-eval'", // blob: tfjs' wasm pthread worker imports its script from one
   "worker-src 'self' blob:",
   "img-src 'self' blob: data:",
   "connect-src 'self' blob: data:",
