@@ -143,27 +143,25 @@ async function show(c: Colorizer, decodeMs = 0): Promise<void> {
   result.setAttribute('data-sample', String(cur.sample));
 }
 
-again.addEventListener('click', async () => {
+/** Colorize the current photo again (another sample, or another render size). */
+async function rerun(): Promise<void> {
+  again.disabled = download.disabled = true;
+  try {
+    await show(await ready);
+  } catch (err) {
+    idle();
+    showError(`Something went wrong: ${(err as Error).message}`);
+  }
+}
+
+again.addEventListener('click', () => {
   if (!current) return;
   current.sample++;
-  again.disabled = download.disabled = true;
-  try {
-    await show(await ready);
-  } catch (err) {
-    idle();
-    showError(`Something went wrong: ${(err as Error).message}`);
-  }
+  void rerun();
 });
 
-renderSelect.addEventListener('change', async () => {
-  if (!current) return;
-  again.disabled = download.disabled = true;
-  try {
-    await show(await ready);
-  } catch (err) {
-    idle();
-    showError(`Something went wrong: ${(err as Error).message}`);
-  }
+renderSelect.addEventListener('change', () => {
+  if (current) void rerun();
 });
 
 download.addEventListener('click', () => {
