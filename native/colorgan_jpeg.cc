@@ -164,8 +164,8 @@ void chromaLine(const float* rowU, const float* rowV, const int32_t* x0s, const 
 }
 
 struct Chroma {
-  const float* uv;  // size×size×2, network scale
-  int size;
+  const float* uv;  // gw×gh×2 (row-major, gw wide), network scale
+  int gw, gh;       // the model grid
   float scale;      // network → levels
 };
 
@@ -216,9 +216,9 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
   std::vector<int32_t> x0s(cw);
   std::vector<float> fxs(cw);
   for (JDIMENSION cx = 0; cx < cw; cx++) {  // bilinear taps along x (chroma centers, half-pixel model centers)
-    double px = std::min<double>(2.0 * cx + 1.0, W) / W * ch.size - 0.5;
-    px = std::max(0.0, std::min<double>(px, ch.size - 1));
-    x0s[cx] = std::min(int(px), ch.size - 1);
+    double px = std::min<double>(2.0 * cx + 1.0, W) / W * ch.gw - 0.5;
+    px = std::max(0.0, std::min<double>(px, ch.gw - 1));
+    x0s[cx] = std::min(int(px), ch.gw - 1);
     fxs[cx] = float(px - x0s[cx]);
   }
   // Row pointers first (libjpeg's array access is not thread-safe; in-memory arrays keep
@@ -233,7 +233,7 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
     yRowsOf[yb] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.coefs[0], yb, 1, FALSE)[0];
 #pragma omp parallel
   {
-    std::vector<float> ymean(cw), cb(size_t(cw) * 8), cr(size_t(cw) * 8), rowU(ch.size + 1), rowV(ch.size + 1);
+    std::vector<float> ymean(cw), cb(size_t(cw) * 8), cr(size_t(cw) * 8), rowU(ch.gw + 1), rowV(ch.gw + 1);
 #pragma omp for schedule(dynamic, 4)
     for (JDIMENSION by = 0; by < nby; by++) {
       for (int j = 0; j < 8; j++) {
@@ -242,11 +242,11 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
         const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>((cy * vs) / 8, sy->height_in_blocks - 1)];
         for (JDIMENSION cx = 0; cx < cw; cx++)
           ymean[cx] = yRow[std::min<JDIMENSION>(cx / 4, sy->width_in_blocks - 1)][0] * q0 / 8.f + 128.f;
-        double py = std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.size - 0.5;
-        py = std::max(0.0, std::min<double>(py, ch.size - 1));
-        const int y0 = std::min(int(py), ch.size - 1), y1 = std::min(y0 + 1, ch.size - 1);
+        double py = std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.gh - 0.5;
+        py = std::max(0.0, std::min<double>(py, ch.gh - 1));
+        const int y0 = std::min(int(py), ch.gh - 1), y1 = std::min(y0 + 1, ch.gh - 1);
         const float ay = float(py - y0);
-        colorgan::chromaRow(ch.uv, ch.size, y0, y1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
+        colorgan::chromaRow(ch.uv, ch.gw, y0, y1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
         chromaLine(rowU.data(), rowV.data(), x0s.data(), fxs.data(), ymean.data(), cw, cb.data() + size_t(j) * cw,
                    cr.data() + size_t(j) * cw);
       }
@@ -280,7 +280,7 @@ struct Job {
   bool opening = true;
   std::vector<float> means;          // open
   std::vector<float> uv;             // finish
-  int size = 0, quality = 90;
+  int gw = 0, gh = 0, quality = 90;
   float scale = 1;
   DestMgr dest;                      // finish
   std::string error;
@@ -299,7 +299,7 @@ void execute(napi_env, void* data) {
     j.means.resize(size_t(bw) * bh);
     blockMeans(t, j.means.data(), bw, bh);
   } else {
-    const Chroma ch{j.uv.data(), j.size, j.scale};
+    const Chroma ch{j.uv.data(), j.gw, j.gh, j.scale};
     j.error = finishJpeg(t, ch, j.quality, j.dest);
     // One output per open: free the coefficients (tens of MB for a large photo) now
     // rather than when the garbage collector gets to the handle.
@@ -374,35 +374,42 @@ napi_value Open(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-// finish(handle, uv, size, scale, quality) → Promise<Buffer> (once per handle)
+// finish(handle, uv, gw, scale, quality[, gh]) → Promise<Buffer> (once per handle). The
+// model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2, rows gw wide.
 napi_value Finish(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value a[5];
+  size_t argc = 6;
+  napi_value a[6];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  if (argc < 5) return fail(env, "finish(handle, uv, size, scale, quality): expected 5 arguments");
+  if (argc < 5) return fail(env, "finish(handle, uv, gw, scale, quality[, gh]): expected 5 or 6 arguments");
   void* p;
   if (napi_get_value_external(env, a[0], &p) != napi_ok || !p) return fail(env, "finish: bad handle");
   Transcode* t = static_cast<Transcode*>(p);
   if (!t->coefs || t->busy) return fail(env, "finish: already finished");
-  int32_t size = 0, quality = 0;
+  int32_t gw = 0, gh = 0, quality = 0;
   double scale = 0;
-  napi_get_value_int32(env, a[2], &size);
-  napi_get_value_double(env, a[3], &scale);
-  napi_get_value_int32(env, a[4], &quality);
+  if (napi_get_value_int32(env, a[2], &gw) != napi_ok || napi_get_value_double(env, a[3], &scale) != napi_ok ||
+      napi_get_value_int32(env, a[4], &quality) != napi_ok)
+    return fail(env, "finish: bad arguments");
+  napi_valuetype ghType = napi_undefined;
+  if (argc >= 6) napi_typeof(env, a[5], &ghType);
+  if (ghType == napi_undefined) gh = gw;
+  else if (napi_get_value_int32(env, a[5], &gh) != napi_ok) return fail(env, "finish: gh must be an integer");
   bool isTa = false;
   napi_is_typedarray(env, a[1], &isTa);
-  if (!isTa || size < 1 || quality < 1 || quality > 100) return fail(env, "finish: bad arguments");
+  if (!isTa || gw < 1 || gh < 1 || quality < 1 || quality > 100) return fail(env, "finish: bad arguments");
   napi_typedarray_type type;
   size_t length, offset;
   void* uv;
   napi_value ab;
   napi_get_typedarray_info(env, a[1], &type, &length, &uv, &ab, &offset);
-  if (type != napi_float32_array || length < size_t(size) * size * 2) return fail(env, "finish: uv must be a Float32Array of size×size×2");
+  const size_t n = size_t(gw) * size_t(gh) * 2;
+  if (type != napi_float32_array || length != n) return fail(env, "finish: uv must be a Float32Array of gw×gh×2");
   Job* j = new Job();
   j->t = t;
   j->opening = false;
-  j->uv.assign(static_cast<const float*>(uv), static_cast<const float*>(uv) + size_t(size) * size * 2);
-  j->size = size;
+  j->uv.assign(static_cast<const float*>(uv), static_cast<const float*>(uv) + n);
+  j->gw = gw;
+  j->gh = gh;
   j->scale = float(scale);
   j->quality = quality;
   t->busy = true;

@@ -3,8 +3,10 @@
 // upsampled chroma to each pixel's own luma, and encodes the result, strip by strip:
 // decode, our pixel work and encode overlap, as in sharp's own decode → encode.
 //
-// sharpen(input: Buffer, width, height, uv, size, x0s, fxs, tyIndex, tyWeight, scale,
-//         format: "jpeg" | "png" | "webp", quality) → Promise<Buffer>
+// sharpen(input: Buffer, width, height, uv, gw, x0s, fxs, tyIndex, tyWeight, scale,
+//         format: "jpeg" | "png" | "webp", quality[, gh]) → Promise<Buffer>
+// The model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2, rows gw
+// wide; x0s index grid columns (< gw), tyIndex grid rows (< gh).
 // The photo must be 8-bit, 1 or 3 bands, without alpha, upright and width×height (the
 // JS side checks with sharp's metadata and uses the general path otherwise).
 #include <node_api.h>
@@ -23,7 +25,7 @@ struct Job {
   napi_ref inputRef = nullptr;  // keeps the encoded input alive while libvips reads it
   const void* data = nullptr;
   size_t length = 0;
-  int width = 0, height = 0, size = 0;
+  int width = 0, height = 0, gw = 0, gh = 0;  // photo, model grid
   std::vector<float> uv, fxs, tyW;
   std::vector<int32_t> x0s, runEnd, tyI;
   float scale = 1;
@@ -43,9 +45,9 @@ int generate(VipsRegion* outRegion, void* seq, void* /*a*/, void* b, gboolean* /
   const VipsRect& r = outRegion->valid;
   if (vips_region_prepare(in, &r)) return -1;
   const int bands = in->im->Bands;
-  std::vector<float> rowU(job.size + 1), rowV(job.size + 1), du(r.width), dv(r.width), ys(r.width);
+  std::vector<float> rowU(job.gw + 1), rowV(job.gw + 1), du(r.width), dv(r.width), ys(r.width);
   for (int y = r.top; y < r.top + r.height; y++) {
-    colorgan::chromaRow(job.uv.data(), job.size, job.tyI[2 * y], job.tyI[2 * y + 1], job.tyW[2 * y] * job.scale,
+    colorgan::chromaRow(job.uv.data(), job.gw, job.tyI[2 * y], job.tyI[2 * y + 1], job.tyW[2 * y] * job.scale,
                         job.tyW[2 * y + 1] * job.scale, rowU.data(), rowV.data());
     colorgan::composeRow(reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(in, r.left, y)), bands,
                          reinterpret_cast<uint8_t*>(VIPS_REGION_ADDR(outRegion, r.left, y)), r.left, r.width,
@@ -144,6 +146,19 @@ std::vector<T> copyTyped(napi_env env, napi_value v, size_t count, const char* w
   return out;
 }
 
+// Element count of a Float32Array (0 for anything else).
+size_t float32Length(napi_env env, napi_value v) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return 0;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void* data;
+  napi_value ab;
+  napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+  return type == napi_float32_array ? length : 0;
+}
+
 int32_t intArg(napi_env env, napi_value v, const char* what) {
   int32_t n;
   if (napi_get_value_int32(env, v, &n) != napi_ok) throw std::runtime_error(std::string(what) + ": expected an integer");
@@ -151,12 +166,12 @@ int32_t intArg(napi_env env, napi_value v, const char* what) {
 }
 
 napi_value Sharpen(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value a[12];
+  size_t argc = 13;
+  napi_value a[13];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   Job* job = new Job();
   try {
-    if (argc < 12) throw std::runtime_error("expected 12 arguments");
+    if (argc < 12) throw std::runtime_error("expected 12 or 13 arguments");
     bool isBuffer = false;
     napi_is_buffer(env, a[0], &isBuffer);
     if (!isBuffer) throw std::runtime_error("input: expected a Buffer");
@@ -165,16 +180,21 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     job->data = data;
     job->width = intArg(env, a[1], "width");
     job->height = intArg(env, a[2], "height");
-    job->size = intArg(env, a[4], "size");
-    if (job->width < 1 || job->height < 1 || job->size < 1) throw std::runtime_error("bad size");
-    job->uv = copyTyped<float>(env, a[3], size_t(job->size) * job->size * 2, "uv");
+    job->gw = intArg(env, a[4], "gw");
+    napi_valuetype ghType = napi_undefined;
+    if (argc >= 13) napi_typeof(env, a[12], &ghType);
+    job->gh = ghType == napi_undefined ? job->gw : intArg(env, a[12], "gh");
+    if (job->width < 1 || job->height < 1 || job->gw < 1 || job->gh < 1) throw std::runtime_error("bad size");
+    const size_t uvLength = size_t(job->gw) * size_t(job->gh) * 2;
+    if (float32Length(env, a[3]) != uvLength) throw std::runtime_error("uv: expected a Float32Array of gw×gh×2");
+    job->uv = copyTyped<float>(env, a[3], uvLength, "uv");
     job->x0s = copyTyped<int32_t>(env, a[5], job->width, "x0s");
     job->fxs = copyTyped<float>(env, a[6], job->width, "fxs");
     job->runEnd = colorgan::chromaRuns(job->x0s.data(), job->width);
     job->tyI = copyTyped<int32_t>(env, a[7], size_t(job->height) * 2, "tyIndex");
     job->tyW = copyTyped<float>(env, a[8], size_t(job->height) * 2, "tyWeight");
-    for (int32_t i : job->x0s) if (i < 0 || i >= job->size) throw std::runtime_error("tap out of range");
-    for (int32_t i : job->tyI) if (i < 0 || i >= job->size) throw std::runtime_error("tap out of range");
+    for (int32_t i : job->x0s) if (i < 0 || i >= job->gw) throw std::runtime_error("tap out of range");
+    for (int32_t i : job->tyI) if (i < 0 || i >= job->gh) throw std::runtime_error("tap out of range");
     double scale;
     napi_get_value_double(env, a[9], &scale);
     job->scale = float(scale);

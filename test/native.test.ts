@@ -23,6 +23,8 @@ import {
 import { sharpenToFullRes, setPixelKernels, lumaForModel } from '../src/infer/sharpen.js';
 import { loadJpegAddon, loadStreamingAddon, colorizeEncodedStreaming } from '../src/infer/streaming.js';
 import { loadModel, colorize } from '../src/infer/node.js';
+import { modelGrid } from '../src/infer/grid.js';
+import { encodeImage } from '../src/data/decode.js';
 import type { Colorizer } from '../src/infer/colorizer.js';
 import { rand, relL2, cases, fmt, onBackend } from './conv-cases.js';
 
@@ -241,6 +243,49 @@ test('large JPEG → PNG through the libvips pipeline matches the general path',
   assert.ok(c.dy < 0.3, `mean |ΔY| vs the input ${c.dy} (the luma is kept)`);
   assert.ok(c.dc < 1.5, `mean chroma difference vs the general path ${c.dc}`);
   assert.ok(c.chroma > 5, `has color (${c.chroma})`);
+});
+
+test('large non-square JPEGs take the streaming paths on the model grid (aspect kept) and match the general path', { skip: !(jpeg && vips) && why(jpeg ? 'colorgan_vips' : 'colorgan_jpeg') }, async () => {
+  assert.equal(model.meta.config.arch, 'unet', 'the bundled default model keeps the aspect');
+  const dir = await fs.mkdtemp(path.join(ROOT, 'test-output-'));
+  try {
+    // Textured photo content, landscape in color (4:2:0) and portrait in gray.
+    const photos = {
+      landscape: await sharp(PHOTO).resize(2000, 1600, { fit: 'fill' }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer(),
+      portrait: await sharp(PHOTO).resize(1600, 2400, { fit: 'fill' }).greyscale().jpeg({ quality: 92 }).toBuffer(),
+    };
+    for (const [name, bytes] of Object.entries(photos)) {
+      const file = path.join(dir, `${name}.jpg`);
+      await fs.writeFile(file, bytes);
+      const input = await rgbOf(bytes);
+      const grid = modelGrid(model.meta.config, input.width, input.height);
+      assert.notEqual(grid.width, grid.height, `${name}: a non-square grid (${grid.width}×${grid.height})`);
+      const general = await colorize(input, { model, seed: 3 });
+      for (const format of ['jpeg', 'png'] as const) {
+        const out = await colorize(file, { model, format, seed: 3 });
+        const meta = await sharp(out).metadata();
+        assert.equal(meta.format, format);
+        if (format === 'jpeg') {
+          // The DCT path: the photo's luma coefficients (their 8×8 block means) unchanged.
+          assert.deepEqual((await jpeg!.open(out)).means, (await jpeg!.open(bytes)).means, `${name}: luma DC coefficients kept`);
+        } else {
+          // The libvips path: what colorizeEncodedStreaming writes, not the general path's PNG.
+          const streamed = await colorizeEncodedStreaming(bytes, model, { format, seed: 3 });
+          assert.ok(streamed, `${name}: eligible for the libvips path`);
+          assert.ok(out.equals(streamed), `${name}: colorize took the libvips path`);
+          assert.ok(!out.equals(await encodeImage(general, 'png')), `${name}: not the general path's PNG`);
+        }
+        const got = await rgbOf(out);
+        assert.deepEqual([got.width, got.height], [input.width, input.height], `${name} → ${format}: the input's size`);
+        const c = compare(got.data, input.data, general.data);
+        assert.ok(c.dy < (format === 'jpeg' ? 1 : 0.3), `${name} → ${format}: mean |ΔY| vs the input ${c.dy}`);
+        assert.ok(c.dc < 1.5, `${name} → ${format}: mean chroma difference vs the general path ${c.dc}`);
+        assert.ok(c.chroma > 5, `${name} → ${format}: has color (${c.chroma})`);
+      }
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('photos the streaming paths do not take go the general way, damaged ones get its error', { skip: !(jpeg || vips) && why('colorgan_jpeg') }, async () => {

@@ -11,7 +11,9 @@
  *     to each pixel's own luma (the same sharpening as the JS, in float: within one level)
  *     and encodes, strip by strip, so decode and encode overlap.
  * The block-mean model input differs slightly from the general path's exact area average,
- * which is why only photos of at least STREAMING_MIN_SCALE × the model size come here.
+ * which is why only photos of at least STREAMING_MIN_SCALE × the model grid come here.
+ * Both paths run on any model grid gw × gh (grid.ts: S×S for the paper's models, the
+ * photo's aspect for fully convolutional ones).
  *
  * Used for upright (EXIF orientation 1) 8-bit gray or RGB JPEGs without ICC profile or
  * alpha; anything else returns null and the caller takes the general path.
@@ -22,14 +24,15 @@ import { NET_SCALE } from '../color/yuv.js';
 import { STRICT_INPUT, type EncodeFormat } from '../data/decode.js';
 import type { Colorizer, ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
-import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
-import { modelGrid } from './grid.js';
+import { gridDims, lumaForModel, lumaPlaneForModel, sharpenTaps, type GridSize } from './sharpen.js';
+import { modelGrid, type Grid } from './grid.js';
 
 interface VipsAddon {
+  /** The model grid is gw × gh (gh defaults to gw); uv is gw×gh×2. */
   sharpen(
-    input: Buffer, width: number, height: number, uv: Float32Array, size: number,
+    input: Buffer, width: number, height: number, uv: Float32Array, gw: number,
     x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number,
-    format: EncodeFormat, quality: number,
+    format: EncodeFormat, quality: number, gh?: number,
   ): Promise<Buffer>;
   version(): string;
 }
@@ -41,8 +44,8 @@ export function loadStreamingAddon(): VipsAddon | null {
 interface JpegAddon {
   /** Entropy-decode the coefficients (on a worker thread). */
   open(input: Buffer): Promise<{ handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array }>;
-  /** Code the JPEG with new chroma (on a worker thread); once per handle. */
-  finish(handle: unknown, uv: Float32Array, size: number, scale: number, quality: number): Promise<Buffer>;
+  /** Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (gh defaults to gw). */
+  finish(handle: unknown, uv: Float32Array, gw: number, scale: number, quality: number, gh?: number): Promise<Buffer>;
 }
 
 export function loadJpegAddon(): JpegAddon | null {
@@ -61,7 +64,7 @@ export function streamingPath(format: EncodeFormat): 'dct' | 'pixels' | null {
  * the area average of the luma's 8×8 block means (the same numbers libjpeg's 1/8-scale
  * decode gives, without decoding).
  */
-async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, size: number, opts: StreamingOptions): Promise<Buffer | null> {
+async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, grid: Grid, opts: StreamingOptions): Promise<Buffer | null> {
   const { zDim } = c.meta.config;
   let opened: Awaited<ReturnType<JpegAddon['open']>>;
   try {
@@ -69,10 +72,11 @@ async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, si
   } catch {
     return null; // not a plain YCbCr/gray JPEG, or damaged: the general path decides
   }
-  const small = lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, size);
-  const [uv] = predictUv(c.model, size, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  const { width: gw, height: gh } = grid;
+  const small = lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, gw, gh);
+  const [uv] = predictUv(c.model, grid, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
   try {
-    return await addon.finish(opened.handle, uv, size, NET_SCALE, opts.quality ?? 92);
+    return await addon.finish(opened.handle, uv, gw, NET_SCALE, opts.quality ?? 92, gh);
   } catch {
     return null;
   }
@@ -88,17 +92,25 @@ export interface StreamingOptions extends ColorizeOptions {
 
 /**
  * The streaming paths take the model's input from 8×8-block means; on photos at least
- * this many times the model size the colors then differ from the general path's by less
- * than a level on average (0.04–0.8 measured on the test photos at 1600–4000 px, 1.5–4
- * at 640 px). Smaller photos are quick on the general path anyway.
+ * this many times the model grid along each side (photo pixels per grid cell) the colors
+ * then differ from the general path's by less than a level on average (0.04–0.8 measured
+ * on the test photos at 1600–4000 px, 1.5–4 at 640 px). Smaller photos are quick on the
+ * general path anyway.
  */
 export const STREAMING_MIN_SCALE = 24;
 
-/** Why a photo cannot take the streaming path, or null if it can. */
-export function streamingIneligible(meta: sharp.Metadata, size: number, maxPixels: number): string | null {
+/**
+ * Why a photo cannot take the streaming path, or null if it can.
+ * @param grid  the model grid for this photo (modelGrid), or the side of a square one: the
+ *              photo must be at least {@link STREAMING_MIN_SCALE} × gw wide and × gh high.
+ *              (Not × the grid's larger side on both axes: an aspect-preserving grid has
+ *              about the same pixels per cell along both, and 2000×1600 on 80×64 would fail.)
+ */
+export function streamingIneligible(meta: sharp.Metadata, grid: GridSize, maxPixels: number): string | null {
   if (meta.format !== 'jpeg') return 'not a JPEG';
   const { width = 0, height = 0 } = meta;
-  if (width < STREAMING_MIN_SCALE * size || height < STREAMING_MIN_SCALE * size) return `smaller than ${STREAMING_MIN_SCALE}× the model size`;
+  const { gw, gh } = gridDims(grid);
+  if (width < STREAMING_MIN_SCALE * gw || height < STREAMING_MIN_SCALE * gh) return `smaller than ${STREAMING_MIN_SCALE}× the model grid`;
   if (width * height > maxPixels) return 'above the pixel limit';
   if ((meta.orientation ?? 1) !== 1) return 'EXIF-rotated';
   if (meta.hasAlpha || meta.depth !== 'uchar' || (meta.channels !== 1 && meta.channels !== 3)) return 'not 8-bit gray or RGB';
@@ -115,8 +127,7 @@ export function streamingIneligible(meta: sharp.Metadata, size: number, maxPixel
 export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
   const which = streamingPath(opts.format);
   if (!which) return null;
-  // The native paths upsample bilinearly on a square grid (the paper's models; a square
-  // photo for fully convolutional ones).
+  // The native paths upsample bilinearly (on any model grid gw × gh).
   if ((opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear') !== 'bilinear') return null;
   if ((opts.saturation ?? c.meta.inference?.saturation ?? 1) !== 1) return null;
   let meta: sharp.Metadata;
@@ -126,15 +137,13 @@ export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts
     return null;
   }
   const grid = modelGrid(c.meta.config, meta.width ?? 0, meta.height ?? 0, opts.renderSize);
-  if (grid.width !== grid.height) return null;
-  const size = grid.width;
-  if (streamingIneligible(meta, size, opts.maxPixels ?? Infinity)) return null;
-  if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, size, opts);
-  return colorizePixelsVips(loadStreamingAddon()!, bytes, meta.width!, meta.height!, c, size, opts);
+  if (streamingIneligible(meta, grid, opts.maxPixels ?? Infinity)) return null;
+  if (which === 'dct') return colorizeJpegDct(loadJpegAddon()!, bytes, c, grid, opts);
+  return colorizePixelsVips(loadStreamingAddon()!, bytes, meta.width!, meta.height!, c, grid, opts);
 }
 
 /** Any output format through one libvips pipeline (native/colorgan_vips.cc). */
-async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, size: number, opts: StreamingOptions): Promise<Buffer | null> {
+async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, grid: Grid, opts: StreamingOptions): Promise<Buffer | null> {
   const { zDim } = c.meta.config;
   const sw = Math.ceil(width / 8);
   const sh = Math.ceil(height / 8);
@@ -149,11 +158,12 @@ async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number
     return null;
   }
   if (small.info.channels !== 3 || small.info.width !== sw || small.info.height !== sh) return null;
-  const y = lumaForModel(new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length), sw, sh, size);
-  const [uv] = predictUv(c.model, size, [y], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
-  const t = sharpenTaps(width, height, size);
+  const { width: gw, height: gh } = grid;
+  const y = lumaForModel(new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length), sw, sh, gw, gh);
+  const [uv] = predictUv(c.model, grid, [y], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  const t = sharpenTaps(width, height, gw, gh);
   try {
-    return await addon.sharpen(bytes, width, height, uv, size, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? 92);
+    return await addon.sharpen(bytes, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? 92, gh);
   } catch {
     return null; // e.g. corrupt data past the header: the general path names the cause
   }
