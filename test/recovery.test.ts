@@ -143,14 +143,17 @@ async function tempsUnder(dir: string): Promise<string[]> {
 test('SIGINT stops training after the step, exit 130, checkpoint consistent; SIGTERM stops colorize, exit 143', async () => {
   const run = path.join(tmp, 'sigint');
   let sent = false;
-  const r = await cli(['train', '--data', FIXTURES, '--out', run, '--size', '16', '--ngf', '8', '--ndf', '8', '--batch', '2', '--epochs', '50'], (line, kill) => {
-    if (!sent && /^epoch 2: /.test(line)) {
+  // Long epochs (--epoch-images): the signal must be noticed mid-epoch, between steps.
+  const r = await cli(['train', '--data', FIXTURES, '--out', run, '--size', '16', '--ngf', '8', '--ndf', '8', '--batch', '2', '--epochs', '3', '--epoch-images', '4000'], (line, kill) => {
+    if (!sent && /^epoch 1: /.test(line)) {
       sent = true;
-      kill('SIGINT');
+      setTimeout(() => kill('SIGINT'), 300);
     }
   });
   assert.equal(r.code, 130, r.err);
-  assert.match(r.err, /stopped by SIGINT at epoch \d+, step \d+; the last complete checkpoint is .*epoch-000\d \(--resume continues from it\)/);
+  const m = /stopped by SIGINT at epoch 2, step (\d+); the last complete checkpoint is .*epoch-0001 \(--resume continues from it\)/.exec(r.err);
+  assert.ok(m, r.err.slice(-500));
+  assert.ok(Number(m[1]) < 2000, `stopped mid-epoch (step ${m[1]} of 2000)`);
   assert.deepEqual(await tempsUnder(run), []);
   assert.ok(await findLatestCheckpoint(run));
 

@@ -366,6 +366,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         win = { gAdv: 0, l1: 0, d: 0, n: 0 };
       }
       ev.step?.(s + 1, steps, losses);
+      // The step loop is synchronous: let the event loop run so a signal handler can set the flag.
+      if (ev.shouldStop) await new Promise((r) => setImmediate(r));
       const signal = ev.shouldStop?.();
       if (signal) {
         gan.dispose();
