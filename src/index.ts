@@ -4,11 +4,11 @@
  * The public library API (Node). The CLI, the benchmarks and the web app are thin
  * shells over these functions.
  */
-export { colorize, colorizeSamples, loadModel, bundledModelDir } from './infer/node.js';
+export { colorize, colorizeSamples, loadModel, bundledModelDir, BUNDLED_MODELS, DEFAULT_MODEL } from './infer/node.js';
 export type { ColorizeInput, ColorizeCallOptions } from './infer/node.js';
 export { colorizeImage, colorizeImageSamples, chromaDifference } from './infer/colorizer.js';
 export type { Colorizer, Colorization, ColorizeOptions } from './infer/colorizer.js';
-export { train, TrainingDivergedError } from './train/train.js';
+export { train, TrainingDivergedError, TrainingInterruptedError } from './train/train.js';
 export type { EpochRecord, TrainEvents, TrainResult } from './train/train.js';
 export { DEFAULT_TRAIN_OPTIONS } from './train/options.js';
 export type { TrainOptions } from './train/options.js';
@@ -20,7 +20,11 @@ export type { ModelMetadata } from './models/metadata.js';
 export { saveModel, loadModelFromDir } from './models/io.js';
 export { initBackend } from './backend/node.js';
 export type { BackendInfo, BackendOptions } from './backend/node.js';
-export { decodeImage, decodeResized, encodeImage, ImageDecodeError } from './data/decode.js';
+export { decodeImage, decodeResized, encodeImage, ImageDecodeError, DEFAULT_MAX_PIXELS, DEFAULT_MAX_BYTES } from './data/decode.js';
+export type { EncodeFormat, DecodeOptions } from './data/decode.js';
+export { modelGrid } from './infer/grid.js';
+export type { UpsampleMethod } from './infer/sharpen.js';
+export { loadDatasets } from './data/sources.js';
 export { loadDataset } from './data/dataset.js';
 export { splitTrainVal } from './data/split.js';
 export { listImages } from './data/walk.js';

@@ -97,3 +97,38 @@ test('a file above the byte limit is refused from its size, without reading it',
   assert.ok(process.memoryUsage().rss - rss < 200 * 1024 * 1024, 'not read into memory');
   await assert.rejects(decodeImage(await jpeg(64, 64), { maxBytes: 100 }), /bytes, above the 100-byte limit/);
 });
+
+test('library API: every argument checked, TypeError/RangeError naming it', async () => {
+  const img = { width: 4, height: 4, data: new Uint8Array(48) };
+  const bad: [unknown, unknown, RegExp, ErrorConstructor][] = [
+    [123, {}, /^input must be a path, an encoded Buffer or \{ width, height, data \}, got number 123$/, TypeError],
+    [{}, {}, /^input must be .* got an object$/, TypeError],
+    [new ArrayBuffer(8), {}, /got an ArrayBuffer$/, TypeError],
+    [new Uint8Array(8), {}, /got a Uint8Array$/, TypeError],
+    ['', {}, /non-empty path/, TypeError],
+    [{ width: 0, height: 4, data: new Uint8Array(0) }, {}, /^input\.width must be an integer from 1/, RangeError],
+    [{ width: 2.5, height: 4, data: new Uint8Array(30) }, {}, /^input\.width must be an integer from 1 .* got 2\.5$/, RangeError],
+    [{ width: 4, height: 4, data: [1, 2, 3] }, {}, /^input\.data must be a Uint8Array/, TypeError],
+    [{ width: 4, height: 4, data: new Uint8Array(47) }, {}, /^input\.data must hold width × height × 3 = 48 bytes, got 47$/, RangeError],
+    [img, { seed: NaN }, /^options\.seed must be an integer from 0 .* got NaN$/, RangeError],
+    [img, { seed: '3' }, /^options\.seed must be an integer, got "3"$/, TypeError],
+    [img, { sample: -1 }, /^options\.sample must be an integer from 0/, RangeError],
+    [img, { renderSize: 8 }, /^options\.renderSize must be an integer from 16 to 1024, got 8$/, RangeError],
+    [img, { saturation: -0.5 }, /^options\.saturation must be a number from 0 to 4/, RangeError],
+    [img, { format: 'gif' }, /^options\.format must be one of png, jpeg, webp, got "gif"$/, RangeError],
+    [img, { upsample: 'nearest' }, /^options\.upsample must be "bilinear" or "guided"/, RangeError],
+    [img, { quality: 101 }, /^options\.quality must be an integer from 1 to 100/, RangeError],
+    [img, { model: {} }, /^options\.model must be a model from loadModel\(\)/, TypeError],
+    [img, 'fast', /^options must be an object, got "fast"$/, TypeError],
+  ];
+  for (const [input, opts, msg, type] of bad) {
+    await assert.rejects(colorize(input as never, opts as never), (e: unknown) => e instanceof type && msg.test((e as Error).message), `${String(msg)}`);
+  }
+  const { colorizeSamples } = await import('../src/infer/node.js');
+  for (const n of [-1, NaN, 2.5, 0]) await assert.rejects(colorizeSamples(img, n), (e: unknown) => e instanceof RangeError && /^count must be an integer from 1 to 1000/.test((e as Error).message));
+  await assert.rejects(colorizeSamples(img, '2' as never), TypeError);
+  await assert.rejects(loadModel(42 as never), /loadModel: dir must be a model name or folder, got number/);
+  // Valid calls still work.
+  const out = await colorize(img, { seed: 1, sample: 0, saturation: 0.5 });
+  assert.deepEqual([out.width, out.height], [4, 4]);
+});

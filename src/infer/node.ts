@@ -11,6 +11,7 @@ import { colorizeEncodedStreaming } from './streaming.js';
 import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
+import { checkInput, checkOptions, checkCount } from './validate.js';
 import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
 
 export { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName };
@@ -33,6 +34,7 @@ const cache = new Map<string, Promise<Colorizer>>();
  * weights.bin, colorgan.json); default: the bundled general model.
  */
 export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
+  if (typeof dir !== 'string' || dir === '') return Promise.reject(new TypeError(`loadModel: dir must be a model name or folder, got ${typeof dir === 'string' ? '""' : typeof dir}`));
   const key = path.resolve(modelDirOf(dir));
   let p = cache.get(key);
   if (!p) {
@@ -75,6 +77,8 @@ export interface ColorizeCallOptions extends ColorizeOptions {
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
 export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
+  checkInput(input);
+  checkOptions(options);
   let src = input;
   let opts = options;
   if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
@@ -97,6 +101,9 @@ export async function colorize(input: ColorizeInput, options: ColorizeCallOption
 
 /** `count` different colorizations (different z) of one photo, as RGB pixels. */
 export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<RgbImage[]> {
+  checkInput(input);
+  checkCount(count);
+  checkOptions(options);
   const model = options.model ?? (await loadModel());
   const img = await toRgb(input, options);
   const results = colorizeImageSamples(model, img, count, options);
