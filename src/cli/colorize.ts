@@ -54,6 +54,11 @@ export interface ColorizeSummary {
   failed: number;
 }
 
+/** Control characters (a newline in a file name) shown escaped, so a message stays one line. */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 function firstLine(msg: string): string {
   return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
 }
@@ -134,6 +139,8 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   const ext = FORMATS[format];
   const outDir = v.out;
   const t0 = performance.now();
+  const outStat = await fs.stat(outDir).catch(() => null);
+  if (outStat && !outStat.isDirectory()) throw new UsageError(`--out ${outDir}: exists and is not a folder`);
 
   const { loadModel, colorize, colorizeSamples } = await import('../infer/node.js');
   const { initBackend } = await import('../backend/node.js');
@@ -157,7 +164,8 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
 
   const fail = (what: string, reason: string): void => {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-    console.error(`${what}: ${reason}`);
+    // One line per problem, even for a file name with a newline in it.
+    console.error(`${printable(what)}: ${printable(reason)}`);
   };
   const note = fail;
   const summary: ColorizeSummary = { written: 0, skipped: 0, failed: 0 };
@@ -245,9 +253,10 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
         summary.written++;
       }
     } catch (err) {
-      const msg = firstLine((err as Error).message);
-      // ImageDecodeError messages already start with the file name.
-      fail(job.src, msg.startsWith(`${job.src}: `) ? msg.slice(job.src.length + 2) : msg);
+      // ImageDecodeError carries its reason apart from the file name (which may hold a newline).
+      const reason = (err as { reason?: unknown }).reason;
+      const msg = typeof reason === 'string' ? reason : (err as Error).message;
+      fail(job.src, firstLine(msg.startsWith(`${job.src}: `) ? msg.slice(job.src.length + 2) : msg));
       summary.failed++;
     }
     bar?.update(i + 1, summary.failed ? `${summary.failed} failed` : '');

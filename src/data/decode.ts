@@ -89,9 +89,9 @@ function reasonFor(err: unknown, format?: string): string {
   if (/unsupported image format/i.test(msg)) return 'not an image (unsupported or corrupt data)';
   if (/pixel limit/i.test(msg)) return 'image is above the pixel limit';
   if (/premature end|truncat|short read|unexpected end/i.test(msg)) {
-    return `truncated or corrupt ${(format ?? 'image').toUpperCase()}`;
+    return `truncated or corrupt ${format ? format.toUpperCase() : 'image'}`;
   }
-  if (/corrupt header/i.test(msg)) return `corrupt ${(format ?? 'image').toUpperCase()} header`;
+  if (/corrupt header/i.test(msg)) return format ? `corrupt ${format.toUpperCase()} header` : 'corrupt image header';
   if (/VipsJpeg|jpeg/i.test(msg) && (format === 'jpeg' || format === undefined)) return `corrupt JPEG (${firstLine(msg)})`;
   if (/spng|png/i.test(msg) && (format === 'png' || format === undefined)) return 'truncated or corrupt PNG';
   if (/webp/i.test(msg)) return 'truncated or corrupt WEBP';
@@ -115,6 +115,15 @@ async function retryBlank<T>(call: () => Promise<T>): Promise<T> {
     if (!isBlankError(err)) throw err;
     return call();
   }
+}
+
+/** The format of a file's signature bytes, if it is one we decode. */
+function sniffFormat(b: Buffer): string | null {
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xd8) return 'jpeg';
+  if (b.length >= 4 && b.readUInt32BE(0) === 0x89504e47) return 'png';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 4 && (b.toString('latin1', 0, 4) === 'II*\0' || b.toString('latin1', 0, 4) === 'MM\0*')) return 'tiff';
+  return null;
 }
 
 /**
@@ -152,7 +161,10 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
     // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
     meta = await retryBlank(() => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata());
   } catch (cause) {
-    throw new ImageDecodeError(label, isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause), { cause });
+    // A known signature (a JPEG that is only its start marker) names its format.
+    const sniffed = sniffFormat(bytes);
+    const reason = sniffed ? `truncated or corrupt ${sniffed.toUpperCase()}` : isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause);
+    throw new ImageDecodeError(label, reason, { cause });
   }
   const { width, height } = meta;
   if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');

@@ -24,6 +24,10 @@ export interface ListOptions {
  * paths ("b/c/x.jpg"). Dotfiles and dot-folders are skipped. Symbolic links to files are
  * listed; symbolic links to folders are followed once (cycles are ignored).
  */
+function isSpecial(e: Dirent): boolean {
+  return e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice() || e.isSocket() || e.isSymbolicLink();
+}
+
 export async function listImages(dir: string, opts: ListOptions = {}): Promise<string[]> {
   let st;
   try {
@@ -65,7 +69,9 @@ export async function listImages(dir: string, opts: ListOptions = {}): Promise<s
         if (seen.has(real) || excluded.has(real)) continue;
         seen.add(real);
         await walk(childAbs, childRel);
-      } else if (isFile && isImageFile(e.name)) {
+      } else if (isImageFile(e.name) && (isFile || isSpecial(e))) {
+        // FIFOs, devices and sockets with an image name are listed too, so that the
+        // reader refuses them with a reason instead of their vanishing silently.
         out.push(childRel);
       }
     }

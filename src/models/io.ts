@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ModelMetadata } from './metadata.js';
-import { tempPathFor } from '../util/atomic.js';
+import { tempPathFor, writeError } from '../util/atomic.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -37,9 +37,13 @@ export async function serializeModel(model: tf.LayersModel): Promise<{ modelJson
 
 /** Write a folder of files atomically: fill a temp folder, then rename it over `dir`. */
 export async function writeDirAtomic(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
-  await fs.mkdir(path.dirname(dir), { recursive: true });
   const tmp = tempPathFor(dir);
-  await fs.mkdir(tmp);
+  try {
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    await fs.mkdir(tmp);
+  } catch (err) {
+    throw writeError(dir, err);
+  }
   try {
     for (const [name, data] of Object.entries(files)) {
       await fs.mkdir(path.dirname(path.join(tmp, name)), { recursive: true });
@@ -50,8 +54,8 @@ export async function writeDirAtomic(dir: string, files: Record<string, string |
     await fs.rename(tmp, dir);
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw err;
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw writeError(dir, err);
   }
 }
 

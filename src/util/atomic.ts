@@ -8,15 +8,34 @@ export function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${counter++}.tmp`);
 }
 
+/** Words for the file-system errors a write meets. */
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a parent is not a folder',
+  EEXIST: 'a parent is a file, not a folder',
+  EISDIR: 'is a folder',
+};
+
+/** A one-line error naming the file that could not be written and why. */
+export function writeError(file: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  const why = WRITE_ERRORS[code] ?? String((err as Error)?.message ?? err).split('\n')[0];
+  return Object.assign(new Error(`${file}: cannot write (${why})`, { cause: err }), { code });
+}
+
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = tempPathFor(file);
   try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, file);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw writeError(file, err);
   }
 }
 
