@@ -26,11 +26,12 @@ two baselines: gray (no color) and mean-chroma (the training split's mean U,V).
   --saturation X    chroma gain of the model's prediction (default: the model's, 1)
   --limit N         evaluate at most N photos, evenly spread
   --per-source N    evaluate at most N photos of each source (quick checks)
+  --source NAME     evaluate only this source, e.g. scenes/urban (repeatable)
   --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, 'per-source': { type: 'string' }, upsample: { type: 'string' }, saturation: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
+    data: { type: 'string', multiple: true }, 'render-size': { type: 'string' }, 'per-source': { type: 'string' }, source: { type: 'string', multiple: true }, upsample: { type: 'string' }, saturation: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' },
     model: { type: 'string' }, size: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -68,6 +69,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const result = await evaluate({
     data: v.data.length === 1 ? v.data[0] : v.data,
     renderSize,
+    sources: v.source,
     limitPerSource: v['per-source'] === undefined ? undefined : intFlag(v['per-source'], 'per-source', 0, 1),
     upsample: v.upsample as 'bilinear' | 'guided' | undefined,
     saturation: v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1),

@@ -69,6 +69,8 @@ export interface EvaluateOptions {
   limit?: number;
   /** Evaluate at most this many photos of each source (evenly spread over it), before `limit`. */
   limitPerSource?: number;
+  /** Evaluate only these sources (e.g. ["scenes/urban"]); the split stays the training one. */
+  sources?: string[];
   /** Dataset cache folder / switch (see loadDataset). */
   cacheDir?: string;
   cache?: boolean;
@@ -345,6 +347,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   );
 
   let pool = split === 'val' ? parts.val : ds.files;
+  if (opts.sources !== undefined) {
+    const want = new Set(opts.sources);
+    const known = new Set(ds.files.map(sourceOf));
+    for (const x of want) if (!known.has(x)) throw new Error(`source ${x}: not in the data (sources: ${[...known].sort().join(', ')})`);
+    pool = pool.filter((f) => want.has(sourceOf(f)));
+  }
   if (opts.limitPerSource !== undefined) {
     const k = opts.limitPerSource;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`limitPerSource must be a positive integer, got ${k}`);
