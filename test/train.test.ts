@@ -108,7 +108,7 @@ test('train writes checkpoints, grids, losses; resume after epoch 1 equals an un
   assert.equal(wa.length, wb.length);
   let maxDiff = 0;
   wa.forEach((x, i) => x.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - wb[i][j])))));
-  assert.ok(maxDiff <= 1e-6, `resumed weights differ from uninterrupted by ${maxDiff}`);
+  assert.equal(maxDiff, 0, `resumed weights differ from uninterrupted by ${maxDiff} (Adam's β products are restored exactly)`);
   // Optimizer state was restored too (Adam's step counter continues).
   const ck = await loadCheckpoint((await findLatestCheckpoint(b))!);
   assert.equal(ck.state.epoch, 2);

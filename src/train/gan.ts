@@ -74,6 +74,18 @@ export interface Batch {
   n: number;
 }
 
+/** Names of the stored running products β1ᵗ, β2ᵗ in a checkpoint's optimizer weights. */
+const ACC_BETA1 = 'colorgan/adam/accBeta1';
+const ACC_BETA2 = 'colorgan/adam/accBeta2';
+
+/** Release the tensors optimizerWeights() created (not the optimizer's own moments). */
+export function disposeCheckpointTensors(w: { g: NamedTensor[]; d: NamedTensor[] }): void {
+  for (const list of [w.g, w.d]) {
+    list[0].tensor.dispose(); // the iteration counter: a fresh scalar
+    for (const t of list) if (t.name === ACC_BETA1 || t.name === ACC_BETA2) t.tensor.dispose();
+  }
+}
+
 const bce = (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
 
 export class GanStep {
@@ -232,14 +244,33 @@ export class GanStep {
     return values;
   }
 
-  /** Adam states of both optimizers (for checkpoints). */
+  /**
+   * Adam states of both optimizers (for checkpoints): tfjs' own weights (iteration count,
+   * moments) plus the running β1ᵗ, β2ᵗ products. tfjs' setWeights recomputes those as
+   * pow(β, t), which differs in the last bit from the product Adam accumulated, so a
+   * resumed run would drift from an uninterrupted one; we store and restore them exactly.
+   * Call {@link disposeCheckpointTensors} on the result when it has been written.
+   */
   async optimizerWeights(): Promise<{ g: NamedTensor[]; d: NamedTensor[] }> {
-    return { g: await this.gOpt.getWeights(), d: await this.dOpt.getWeights() };
+    const withAcc = async (o: tf.AdamOptimizer) => {
+      const a = o as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      return [...(await o.getWeights()), { name: ACC_BETA1, tensor: a.accBeta1.clone() }, { name: ACC_BETA2, tensor: a.accBeta2.clone() }];
+    };
+    return { g: await withAcc(this.gOpt), d: await withAcc(this.dOpt) };
   }
 
   async setOptimizerWeights(g: NamedTensor[], d: NamedTensor[]): Promise<void> {
-    await this.gOpt.setWeights(g);
-    await this.dOpt.setWeights(d);
+    const restore = async (o: tf.AdamOptimizer, w: NamedTensor[]) => {
+      await o.setWeights(w.filter((t) => t.name !== ACC_BETA1 && t.name !== ACC_BETA2));
+      const a = o as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      const b1 = w.find((t) => t.name === ACC_BETA1);
+      const b2 = w.find((t) => t.name === ACC_BETA2);
+      // Checkpoints written before these were stored keep tfjs' pow(β, t).
+      if (b1) a.accBeta1.assign(b1.tensor as tf.Scalar);
+      if (b2) a.accBeta2.assign(b2.tensor as tf.Scalar);
+    };
+    await restore(this.gOpt, g);
+    await restore(this.dOpt, d);
   }
 
   dispose(): void {

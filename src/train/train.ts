@@ -15,7 +15,7 @@ import { buildDiscriminator } from '../models/discriminator.js';
 import type { ModelConfig } from '../models/config.js';
 import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
 import { saveModel, loadModelFromDir, readMetadata, writeDirAtomic, MODEL_JSON, WEIGHTS_BIN, METADATA_JSON } from '../models/io.js';
-import { GanStep, type StepLosses } from './gan.js';
+import { GanStep, disposeCheckpointTensors, type StepLosses } from './gan.js';
 import { saveCheckpoint, findLatestCheckpoint, loadCheckpoint, checkpointsDir, fileSha256, type CheckpointState } from './checkpoint.js';
 import { DEFAULT_TRAIN_OPTIONS, FIXED_ON_RESUME, validateTrainOptions, type TrainOptions } from './options.js';
 import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
@@ -408,8 +408,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     };
     const optState = await gan.optimizerWeights();
     lastCheckpoint = await saveCheckpoint(runDir, G, D, optState, state, meta(epoch, valL1));
-    optState.g[0].tensor.dispose(); // the iteration counters are fresh scalars; the moments are the optimizer's own
-    optState.d[0].tensor.dispose();
+    disposeCheckpointTensors(optState);
     await saveModel(G, path.join(runDir, 'generator'), meta(epoch, valL1));
     // GAN training is noisy from epoch to epoch: also keep the generator with the lowest validation L1.
     if (valL1 <= Math.min(...history.map((h) => h.valL1))) await saveModel(G, path.join(runDir, 'generator-best'), meta(epoch, valL1));
