@@ -132,3 +132,36 @@ test('library API: every argument checked, TypeError/RangeError naming it', asyn
   const out = await colorize(img, { seed: 1, sample: 0, saturation: 0.5 });
   assert.deepEqual([out.width, out.height], [4, 4]);
 });
+
+test('write failures name the file and the cause (ENOSPC, read-only, a parent that is a file)', async () => {
+  const { writeFileAtomic, writeError } = await import('../src/util/atomic.js');
+  const file = path.join(tmp, 'plain-file');
+  await fs.writeFile(file, 'x');
+  await assert.rejects(writeFileAtomic(path.join(file, 'out.png'), 'data'), (e: unknown) =>
+    /^.*plain-file\/out\.png: cannot write \(a parent is a file, not a folder\)$/.test((e as Error).message));
+  for (const [code, why] of [['ENOSPC', 'no space left on the device'], ['EROFS', 'read-only file system'], ['EACCES', 'permission denied']]) {
+    assert.equal(writeError('/runs/r/checkpoints/epoch-0003', Object.assign(new Error('x'), { code })).message, `/runs/r/checkpoints/epoch-0003: cannot write (${why})`);
+  }
+  assert.deepEqual(await fs.readdir(tmp).then((l) => l.filter((f) => f.endsWith('.tmp'))), [], 'no temp file left');
+});
+
+test('colorize CLI: --out that is a file is one usage line; the input folder as --out says so', async () => {
+  const { execFile } = await import('node:child_process');
+  const BIN = path.join(import.meta.dirname, '..', 'bin', 'colorgan.js');
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [BIN, ...args], (err, _o, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr })),
+    );
+  const file = path.join(tmp, 'not-a-folder');
+  await fs.writeFile(file, 'x');
+  const photo = path.join(import.meta.dirname, 'fixtures', 'photos', 'a', 'shine2.jpg');
+  const r = await run(['colorize', photo, '--out', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`^colorgan colorize: --out ${file}: exists and is not a folder$`, 'm'));
+  const dir = path.join(tmp, 'self-out');
+  await fs.mkdir(dir);
+  await fs.copyFile(photo, path.join(dir, 'a.jpg'));
+  const s = await run(['colorize', dir, '--out', dir]);
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, /self-out: is the output folder \(or inside it\): nothing to colorize there/);
+});
