@@ -176,7 +176,7 @@ describe('colorize (Node API, bundled model)', () => {
   });
 
   test('an RGB input of the wrong length is an error', async () => {
-    await assert.rejects(colorize({ width: 4, height: 4, data: new Uint8Array(10) }, { model }), /expected 48 bytes, got 10/);
+    await assert.rejects(colorize({ width: 4, height: 4, data: new Uint8Array(10) }, { model }), /^RangeError: input\.data must hold width × height × 3 = 48 bytes, got 10$/);
   });
 });
 
