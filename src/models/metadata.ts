@@ -49,8 +49,16 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     format: 'colorgan-generator',
     formatVersion: 1,
     config,
-    inputs: { y: `[batch, ${config.size}, ${config.size}, 1] gray, network scale`, z: `[batch, ${config.zDim}] standard normal noise` },
-    output: `[batch, ${config.size}, ${config.size}, 2] (u, v), network scale, tanh`,
+    ...(config.arch === 'unet'
+      ? {
+          // Fully convolutional: any H, W that are multiples of 8 (trained at size × size).
+          inputs: { y: `[batch, H, W, 1] gray, network scale (H, W multiples of 8; trained at ${config.size}×${config.size})`, z: `[batch, ${config.zDim}] standard normal noise` },
+          output: `[batch, H, W, 2] (u, v), network scale, tanh`,
+        }
+      : {
+          inputs: { y: `[batch, ${config.size}, ${config.size}, 1] gray, network scale`, z: `[batch, ${config.zDim}] standard normal noise` },
+          output: `[batch, ${config.size}, ${config.size}, 2] (u, v), network scale, tanh`,
+        }),
     colorEncoding: COLOR_ENCODING,
     createdAt: new Date().toISOString(),
     generatedBy: 'colorgan',
