@@ -1,5 +1,5 @@
 /** The JSON metadata saved next to every model (colorgan.json). */
-import type { ModelConfig } from './config.js';
+import { UNET_MULTIPLE, type ModelConfig } from './config.js';
 
 export const COLOR_ENCODING =
   'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
@@ -51,8 +51,8 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     config,
     ...(config.arch === 'unet'
       ? {
-          // Fully convolutional: any H, W that are multiples of 8 (trained at size × size).
-          inputs: { y: `[batch, H, W, 1] gray, network scale (H, W multiples of 8; trained at ${config.size}×${config.size})`, z: `[batch, ${config.zDim}] standard normal noise` },
+          // Fully convolutional: any H, W that are multiples of UNET_MULTIPLE (trained at size × size).
+          inputs: { y: `[batch, H, W, 1] gray, network scale (H, W multiples of ${UNET_MULTIPLE}; trained at ${config.size}×${config.size})`, z: `[batch, ${config.zDim}] standard normal noise` },
           output: `[batch, H, W, 2] (u, v), network scale, tanh`,
         }
       : {
