@@ -28,6 +28,10 @@ export interface ModelMetadata {
     diversity?: number;
     featureMatch?: number;
     flip?: boolean;
+    /** For a model trained in stages (resumed with other options): what each stage used. */
+    stages?: Record<string, string | number>[];
+    /** How the shipped epoch was chosen (and on which split). */
+    selectedBy?: string;
     /** Sources left out (generalization check). */
     excluded?: string[];
     /** Training photos per source. */
