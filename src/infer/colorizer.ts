@@ -59,15 +59,12 @@ export function colorizeImageSamples(c: Colorizer, img: RgbImage, count: number,
   if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
     throw new RangeError(`upsample must be ${UPSAMPLE_METHODS.join(' or ')}, got ${JSON.stringify(opts.upsample)}`);
   }
-  const gain = opts.saturation ?? c.meta.inference?.saturation ?? 1;
-  if (typeof gain !== 'number' || !(gain >= 0 && gain <= MAX_SATURATION)) {
-    throw new RangeError(`saturation must be a number from 0 to ${MAX_SATURATION}, got ${String(gain)}`);
-  }
+  const gain = chromaGain(c, opts);
   const grid = modelGrid(c.meta.config, img.width, img.height, opts.renderSize);
   const y = lumaForModel(img.data, img.width, img.height, grid.width, grid.height);
   const zs = Array.from({ length: count }, (_, i) => noiseFor(seed, first + i, zDim));
   const uvs = predictUv(c.model, grid, zs.map(() => y), zs);
-  if (gain !== 1) for (const uv of uvs) for (let i = 0; i < uv.length; i++) uv[i] *= gain;
+  for (const uv of uvs) scaleChroma(uv, gain);
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return uvs.map((uv) => ({
     rgb: { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, grid, undefined, { upsample, guide: y }) },
@@ -75,6 +72,21 @@ export function colorizeImageSamples(c: Colorizer, img: RgbImage, count: number,
     uv,
     grid,
   }));
+}
+
+/** The chroma gain for a call: the option, else the model's default, else 1 (validated). */
+export function chromaGain(c: Colorizer, opts: ColorizeOptions): number {
+  const gain = opts.saturation ?? c.meta.inference?.saturation ?? 1;
+  if (typeof gain !== 'number' || !(gain >= 0 && gain <= MAX_SATURATION)) {
+    throw new RangeError(`saturation must be a number from 0 to ${MAX_SATURATION}, got ${String(gain)}`);
+  }
+  return gain;
+}
+
+/** Multiply predicted U,V (network scale, centred on 0) by `gain`, in place. */
+export function scaleChroma(uv: Float32Array, gain: number): Float32Array {
+  if (gain !== 1) for (let i = 0; i < uv.length; i++) uv[i] *= gain;
+  return uv;
 }
 
 export function colorizeImage(c: Colorizer, img: RgbImage, opts: ColorizeOptions = {}): Colorization {

@@ -22,7 +22,7 @@ import sharp from 'sharp';
 import { loadAddon } from '../backend/native.js';
 import { NET_SCALE } from '../color/yuv.js';
 import { STRICT_INPUT, type EncodeFormat } from '../data/decode.js';
-import type { Colorizer, ColorizeOptions } from './colorizer.js';
+import { chromaGain, scaleChroma, type Colorizer, type ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
 import { gridDims, lumaForModel, lumaPlaneForModel, sharpenTaps, type GridSize } from './sharpen.js';
 import { modelGrid, type Grid } from './grid.js';
@@ -75,6 +75,7 @@ async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, gr
   const { width: gw, height: gh } = grid;
   const small = lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, gw, gh);
   const [uv] = predictUv(c.model, grid, [small], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  scaleChroma(uv, chromaGain(c, opts));
   try {
     return await addon.finish(opened.handle, uv, gw, NET_SCALE, opts.quality ?? 92, gh);
   } catch {
@@ -129,7 +130,6 @@ export async function colorizeEncodedStreaming(bytes: Buffer, c: Colorizer, opts
   if (!which) return null;
   // The native paths upsample bilinearly (on any model grid gw × gh).
   if ((opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear') !== 'bilinear') return null;
-  if ((opts.saturation ?? c.meta.inference?.saturation ?? 1) !== 1) return null;
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes).metadata();
@@ -161,6 +161,7 @@ async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number
   const { width: gw, height: gh } = grid;
   const y = lumaForModel(new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length), sw, sh, gw, gh);
   const [uv] = predictUv(c.model, grid, [y], [noiseFor(opts.seed ?? 0, opts.sample ?? 0, zDim)]);
+  scaleChroma(uv, chromaGain(c, opts));
   const t = sharpenTaps(width, height, gw, gh);
   try {
     return await addon.sharpen(bytes, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? 92, gh);
