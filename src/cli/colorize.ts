@@ -1,6 +1,6 @@
 /**
  * `colorgan colorize INPUT... --out DIR`: colorize photos and folders of photos at full
- * resolution with a trained generator (the bundled sky model by default).
+ * resolution with a trained generator (the bundled general model by default).
  *
  * Files are processed one at a time (decode → colorize → encode → write) so memory stays
  * bounded by one photo; a bad input is reported on one stderr line and the batch goes on.

@@ -4,7 +4,7 @@ import { UsageError } from './args.js';
 export const USAGE = `colorgan — colorize grayscale photos with a conditional GAN (DCGAN)
 
 Usage:
-  colorgan colorize INPUT... --out DIR [options]   colorize photos or folders (bundled sky model by default)
+  colorgan colorize INPUT... --out DIR [options]   colorize photos or folders (bundled general model by default)
   colorgan train --data DIR --out RUN_DIR [options] train a generator
   colorgan eval --data DIR --out REPORT_DIR [options] measure quality against baselines
   colorgan web [--port N]                          serve the in-browser app
