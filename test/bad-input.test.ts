@@ -1,5 +1,5 @@
 /**
- * A folder of 34 inputs, good and bad, made here, through `colorgan colorize` as a user
+ * A folder of 33 inputs, good and bad, made here, through `colorgan colorize` as a user
  * runs it: every good photo is written at its own size, every bad one gets one line
  * naming it and the cause, nothing hangs, no temp file is left, exit status 1, and the
  * peak memory stays under 2 GB.
@@ -67,6 +67,7 @@ test('a bad-input folder: good photos written at their size, each bad one named 
   };
   await addBad('empty.jpg', '', /^empty file$/);
   await addBad('text.jpg', 'hello, not a photo', /^not an image/);
+  await addBad('bad\nname.jpg', 'a newline in the name must not lose the reason', /^not an image/);
   await addBad('truncated.jpg', jpg.subarray(0, Math.floor(jpg.length / 2)), /^truncated or corrupt JPEG$/);
   const garbled = Buffer.from(jpg);
   const sos = garbled.lastIndexOf(Buffer.from([0xff, 0xda]));
