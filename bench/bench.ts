@@ -507,9 +507,12 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
     sharpS.push(await sharpOnly());
   }
   await fs.rm(outDir, { recursive: true, force: true });
-  const way = streamingPath('jpeg');
+  // The streaming paths upsample bilinearly; a model whose default is guided takes the general path.
+  const way = (c.meta.inference?.upsample ?? 'bilinear') === 'bilinear' ? streamingPath('jpeg') : 'guided';
   const streaming =
-    way === 'dct'
+    way === 'guided'
+      ? 'general path (the model upsamples chroma guided by the luma; the streaming paths are bilinear)'
+      : way === 'dct'
       ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
       : way === 'pixels'
         ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
