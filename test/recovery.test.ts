@@ -120,10 +120,15 @@ test('a run folder inside the data folder never becomes training data', async ()
   assert.deepEqual(counts, ['10', '10'], 'the sample grids of epoch 1 were not read as photos');
 });
 
-/** Run the CLI; `onLine(line, child)` sees each stderr line. */
-function cli(args: string[], onLine: (line: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<{ code: number | null; out: string; err: string }> {
+/** Run the CLI; `onLine(line, kill)` sees each stderr line; `onStart(kill)` gets the kill function at once. */
+function cli(
+  args: string[],
+  onLine: (line: string, kill: (sig: NodeJS.Signals) => void) => void,
+  onStart?: (kill: (sig: NodeJS.Signals) => void) => void,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'colorgan.js'), ...args], { cwd: ROOT, env: { ...process.env, COLORGAN_THREADS: '1' } });
+    onStart?.((sig) => child.kill(sig));
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -162,10 +167,10 @@ test('SIGINT stops training after the step, exit 130, checkpoint consistent; SIG
   const out = path.join(tmp, 'sigterm-out');
   await fs.mkdir(photos, { recursive: true });
   const sharp = (await import('sharp')).default;
-  const big = await sharp(path.join(FIXTURES, 'a', 'shine2.jpg')).resize(1200, 900).jpeg().toBuffer();
+  const big = await sharp(path.join(FIXTURES, 'a', 'shine2.jpg')).resize(2400, 1800).jpeg().toBuffer();
   await Promise.all(Array.from({ length: 60 }, (_, i) => fs.writeFile(path.join(photos, `p${String(i).padStart(2, '0')}.jpg`), big)));
   let killer: ((sig: NodeJS.Signals) => void) | null = null;
-  const c = cli(['colorize', photos, '--out', out], (_l, kill) => (killer = kill));
+  const c = cli(['colorize', photos, '--out', out], () => {}, (kill) => (killer = kill));
   const t0 = Date.now();
   let killed = false;
   while (!killed && Date.now() - t0 < 120_000) {
