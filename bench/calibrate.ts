@@ -1,0 +1,92 @@
+/**
+ * Quick choices for a model's inference defaults, on the validation split of every
+ * source: full-resolution PSNR and colorfulness ratio of the model at several chroma
+ * gains (`saturation`) and with bilinear vs guided upsampling, next to gray and
+ * mean-chroma. The generator runs once per photo; only the cheap metrics are computed
+ * (the full set is `colorgan eval`). Each source counts once in the mean.
+ *
+ *   node --import tsx bench/calibrate.ts --model DIR [--per-source N] [--gains 0.8,1,1.2] DATA...
+ */
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend/node.js';
+import { loadModel } from '../src/infer/node.js';
+import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
+import { decodeImage } from '../src/data/decode.js';
+import { grayscaleRgb, uvToNet, type RgbImage } from '../src/color/yuv.js';
+import { predictUv, noiseFor } from '../src/infer/generate.js';
+import { lumaForModel, sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
+import { modelGrid } from '../src/infer/grid.js';
+import { psnr, colorfulness } from '../src/eval/metrics.js';
+import { evenlySpread, meanChromaOf } from '../src/eval/evaluate.js';
+
+const { values: v, positionals: dirs } = parseArgs({
+  options: { model: { type: 'string' }, 'per-source': { type: 'string' }, gains: { type: 'string', default: '0.8,1,1.2' }, 'render-size': { type: 'string' } },
+  allowPositionals: true,
+});
+await initBackend({ threads: 1 });
+const c = await loadModel(v.model);
+const gains = v.gains!.split(',').map(Number);
+const renderSize = v['render-size'] ? Number(v['render-size']) : undefined;
+const S = c.meta.config.size;
+const ds = await loadDatasets(dirs, { size: S });
+const parts = splitBySource(ds.files, 1, 0.3);
+const index = new Map(ds.files.map((f, i) => [f, i] as const));
+const per = S * S * 3;
+const means = [...groupBySource(parts.train).values()].map((fs) => {
+  const rgb = new Uint8Array(fs.length * per);
+  fs.forEach((f, k) => rgb.set(ds.rgb.subarray(index.get(f)! * per, (index.get(f)! + 1) * per), k * per));
+  return meanChromaOf(rgb, fs.length, S);
+});
+const mc = { u: means.reduce((a, m) => a + m.u, 0) / means.length, v: means.reduce((a, m) => a + m.v, 0) / means.length };
+
+type Sys = string;
+const systems: Sys[] = ['gray', 'mean-chroma', ...gains.map((g) => `bilinear×${g}`), ...gains.map((g) => `guided×${g}`)];
+const table: Record<string, Record<Sys, { p: number[]; c: number[] }>> = {};
+const t0 = performance.now();
+let done = 0;
+for (const [source, files] of groupBySource(parts.val)) {
+  const pick = v['per-source'] ? evenlySpread(files.length, Number(v['per-source'])).map((i) => files[i]) : files;
+  const rows: Record<Sys, { p: number[]; c: number[] }> = Object.fromEntries(systems.map((s) => [s, { p: [], c: [] }]));
+  for (const f of pick) {
+    let truth: RgbImage;
+    try {
+      truth = await decodeImage(resolveFile(ds, f));
+    } catch {
+      continue;
+    }
+    const gray = grayscaleRgb(truth);
+    const cTruth = colorfulness(truth);
+    const add = (s: Sys, img: RgbImage) => {
+      rows[s].p.push(psnr(img, truth));
+      if (cTruth > 0) rows[s].c.push(colorfulness(img) / cTruth);
+    };
+    add('gray', gray);
+    const flat = Float32Array.of(uvToNet(mc.u), uvToNet(mc.v));
+    add('mean-chroma', { ...gray, data: sharpenToFullRes(gray.data, gray.width, gray.height, flat, 1) });
+    const grid = modelGrid(c.meta.config, gray.width, gray.height, renderSize);
+    const y = lumaForModel(gray.data, gray.width, gray.height, grid.width, grid.height);
+    const [uv] = predictUv(c.model, grid, [y], [noiseFor(0, 0, c.meta.config.zDim)]);
+    for (const up of ['bilinear', 'guided'] as UpsampleMethod[]) {
+      for (const g of gains) {
+        const scaled = uv.map((x) => x * g);
+        add(`${up}×${g}`, { ...gray, data: sharpenToFullRes(gray.data, gray.width, gray.height, scaled, grid, undefined, { upsample: up, guide: y }) });
+      }
+    }
+    done++;
+  }
+  table[source] = rows;
+  process.stderr.write(`${source}: ${pick.length} photos, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+}
+const mean = (a: number[]) => a.filter(Number.isFinite).reduce((x, y) => x + y, 0) / Math.max(1, a.filter(Number.isFinite).length);
+console.log(`model ${c.source}; ${done} photos; PSNR (dB) at full resolution / colorfulness ratio; mean chroma U ${mc.u.toFixed(2)} V ${mc.v.toFixed(2)}`);
+console.log(`| source | ${systems.join(' | ')} |`);
+console.log(`|---|${systems.map(() => '---:').join('|')}|`);
+const overall: Record<Sys, { p: number[]; c: number[] }> = Object.fromEntries(systems.map((s) => [s, { p: [], c: [] }]));
+for (const [source, rows] of Object.entries(table)) {
+  console.log(`| ${source} | ${systems.map((s) => `${mean(rows[s].p).toFixed(2)} / ${mean(rows[s].c).toFixed(2)}`).join(' | ')} |`);
+  for (const s of systems) {
+    overall[s].p.push(mean(rows[s].p));
+    overall[s].c.push(mean(rows[s].c));
+  }
+}
+console.log(`| mean over sources | ${systems.map((s) => `${mean(overall[s].p).toFixed(2)} / ${mean(overall[s].c).toFixed(2)}`).join(' | ')} |`);
