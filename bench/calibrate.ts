@@ -12,12 +12,12 @@ import { initBackend } from '../src/backend/node.js';
 import { loadModel } from '../src/infer/node.js';
 import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
 import { decodeImage } from '../src/data/decode.js';
-import { grayscaleRgb, uvToNet, type RgbImage } from '../src/color/yuv.js';
+import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
 import { predictUv, noiseFor } from '../src/infer/generate.js';
 import { lumaForModel, sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
 import { modelGrid } from '../src/infer/grid.js';
 import { psnr, colorfulness } from '../src/eval/metrics.js';
-import { evenlySpread, meanChromaOf } from '../src/eval/evaluate.js';
+import { evenlySpread, balancedMeanChroma, withConstantChroma } from '../src/eval/evaluate.js';
 
 const { values: v, positionals: dirs } = parseArgs({
   options: { model: { type: 'string' }, 'per-source': { type: 'string' }, gains: { type: 'string', default: '0.8,1,1.2' }, 'render-size': { type: 'string' } },
@@ -30,14 +30,7 @@ const renderSize = v['render-size'] ? Number(v['render-size']) : undefined;
 const S = c.meta.config.size;
 const ds = await loadDatasets(dirs, { size: S });
 const parts = splitBySource(ds.files, 1, 0.3);
-const index = new Map(ds.files.map((f, i) => [f, i] as const));
-const per = S * S * 3;
-const means = [...groupBySource(parts.train).values()].map((fs) => {
-  const rgb = new Uint8Array(fs.length * per);
-  fs.forEach((f, k) => rgb.set(ds.rgb.subarray(index.get(f)! * per, (index.get(f)! + 1) * per), k * per));
-  return meanChromaOf(rgb, fs.length, S);
-});
-const mc = { u: means.reduce((a, m) => a + m.u, 0) / means.length, v: means.reduce((a, m) => a + m.v, 0) / means.length };
+const mc = balancedMeanChroma(ds, parts.train);
 
 type Sys = string;
 const systems: Sys[] = ['gray', 'mean-chroma', ...gains.map((g) => `bilinear×${g}`), ...gains.map((g) => `guided×${g}`)];
@@ -61,8 +54,7 @@ for (const [source, files] of groupBySource(parts.val)) {
       if (cTruth > 0) rows[s].c.push(colorfulness(img) / cTruth);
     };
     add('gray', gray);
-    const flat = Float32Array.of(uvToNet(mc.u), uvToNet(mc.v));
-    add('mean-chroma', { ...gray, data: sharpenToFullRes(gray.data, gray.width, gray.height, flat, 1) });
+    add('mean-chroma', withConstantChroma(gray, mc.u, mc.v));
     const grid = modelGrid(c.meta.config, gray.width, gray.height, renderSize);
     const y = lumaForModel(gray.data, gray.width, gray.height, grid.width, grid.height);
     const [uv] = predictUv(c.model, grid, [y], [noiseFor(0, 0, c.meta.config.zDim)]);

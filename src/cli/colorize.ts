@@ -7,8 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse, intFlag, numFlag, UsageError } from './args.js';
-import { MAX_RENDER_SIZE, MAX_SATURATION } from '../infer/limits.js';
+import { parse, intFlag, numFlag, choiceFlag, UsageError } from './args.js';
+import { MAX_RENDER_SIZE, MAX_SATURATION, UPSAMPLE_METHODS } from '../infer/limits.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { Progress } from './progress.js';
 import type { Colorizer } from '../infer/colorizer.js';
@@ -129,10 +129,7 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   if (!(format in FORMATS)) throw new UsageError(`unknown --format "${v.format}" (expected png, jpeg or webp)`);
   const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
   const renderSize = v['render-size'] === undefined ? undefined : intFlag(v['render-size'], 'render-size', 0, 16);
-  if (v.upsample !== undefined && v.upsample !== 'bilinear' && v.upsample !== 'guided') {
-    throw new UsageError(`--upsample must be bilinear or guided, got "${v.upsample}"`);
-  }
-  const upsample = v.upsample as 'bilinear' | 'guided' | undefined;
+  const upsample = choiceFlag(v.upsample, 'upsample', UPSAMPLE_METHODS);
   const saturation = v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1);
   if (saturation !== undefined && saturation > MAX_SATURATION) throw new UsageError(`--saturation must be from 0 to ${MAX_SATURATION}, got "${v.saturation}"`);
   if (renderSize !== undefined && renderSize > MAX_RENDER_SIZE) throw new UsageError(`--render-size must be from 16 to ${MAX_RENDER_SIZE}, got "${renderSize}"`);

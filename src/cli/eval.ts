@@ -4,7 +4,8 @@ import { initBackend } from '../backend/node.js';
 import { evaluate } from '../eval/evaluate.js';
 import { modelDirOf } from '../infer/node.js';
 import { formatOverall, formatSourceTable, writeReport } from '../eval/report.js';
-import { parse, intFlag, numFlag, UsageError } from './args.js';
+import { parse, intFlag, numFlag, choiceFlag, requireFolders, UsageError } from './args.js';
+import { UPSAMPLE_METHODS } from '../infer/limits.js';
 import { Progress, formatDuration } from './progress.js';
 
 export const EVAL_USAGE = `colorgan eval --data DIR [--data DIR ...] --out REPORT_DIR [options]
@@ -47,15 +48,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const size = v.size === undefined ? undefined : intFlag(v.size, 'size', 0, 11);
   const limit = v.limit === undefined ? undefined : intFlag(v.limit, 'limit', 0, 1);
   const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
-  for (const d of v.data) {
-    const stat = await fs.stat(d).catch(() => null);
-    if (!stat) throw new UsageError(`${d}: no such folder`);
-    if (!stat.isDirectory()) throw new UsageError(`${d}: is not a folder`);
-  }
+  await requireFolders(v.data);
+  const upsample = choiceFlag(v.upsample, 'upsample', UPSAMPLE_METHODS);
   const renderSize = v['render-size'] === undefined ? undefined : intFlag(v['render-size'], 'render-size', 0, 16);
-  if (v.upsample !== undefined && v.upsample !== 'bilinear' && v.upsample !== 'guided') {
-    throw new UsageError(`--upsample must be bilinear or guided, got "${v.upsample}"`);
-  }
   if (v.model !== undefined) {
     const ms = await fs.stat(modelDirOf(v.model)).catch(() => null);
     if (!ms?.isDirectory()) throw new UsageError(`${v.model}: no such model folder`);
@@ -71,7 +66,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     renderSize,
     sources: v.source,
     limitPerSource: v['per-source'] === undefined ? undefined : intFlag(v['per-source'], 'per-source', 0, 1),
-    upsample: v.upsample as 'bilinear' | 'guided' | undefined,
+    upsample,
     saturation: v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1),
     split,
     seed,

@@ -1,10 +1,9 @@
 /** `colorgan train`: a thin shell over train(). */
-import { promises as fs } from 'node:fs';
 import { train, TrainingInterruptedError } from '../train/train.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { DEFAULT_TRAIN_OPTIONS as D } from '../train/options.js';
 import { initBackend } from '../backend/node.js';
-import { parse, intFlag, numFlag, UsageError } from './args.js';
+import { parse, intFlag, numFlag, requireFolders, UsageError } from './args.js';
 import { Progress } from './progress.js';
 import { ARCHITECTURES, type Architecture } from '../models/config.js';
 
@@ -52,11 +51,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (!v.out) throw new UsageError('missing --out RUN_DIR (where checkpoints and samples go)');
   const model = v.model ?? D.model;
   if (!(ARCHITECTURES as readonly string[]).includes(model)) throw new UsageError(`unknown model "${model}" (expected ${ARCHITECTURES.join(', ')})`);
-  for (const d of v.data) {
-    const stat = await fs.stat(d).catch(() => null);
-    if (!stat) throw new UsageError(`${d}: no such folder`);
-    if (!stat.isDirectory()) throw new UsageError(`${d}: is not a folder`);
-  }
+  await requireFolders(v.data);
   const size = intFlag(v.size, 'size', D.size, 16);
   if (size % 8 !== 0) throw new UsageError(`--size must be a multiple of 8, got ${size}`);
 

@@ -25,10 +25,10 @@
  *
  * No tensors here: the generator runs through colorizeImage.
  */
-import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { grayscaleRgb, rgbBufferToYuv, uvToNet, type RgbImage } from '../color/yuv.js';
 import { loadDatasets, splitBySource, groupBySource, sourceOf, resolveFile } from '../data/sources.js';
+import type { Dataset } from '../data/dataset.js';
 import { decodeImage, ImageDecodeError } from '../data/decode.js';
 import { colorizeImage, type Colorizer, type ColorizeOptions } from '../infer/colorizer.js';
 import { sharpenToFullRes, UPSAMPLE_METHODS, type UpsampleMethod } from '../infer/sharpen.js';
@@ -198,6 +198,25 @@ export function meanChromaOf(rgb: Uint8Array, count: number, size: number): { u:
   return { u: su / (count * n), v: sv / (count * n) };
 }
 
+/**
+ * The mean-chroma baseline's U, V: the mean of the sources' own means over `trainFiles`
+ * (training samples the sources balanced), at the data set's size.
+ */
+export function balancedMeanChroma(ds: Dataset, trainFiles: string[]): { u: number; v: number } {
+  const index = new Map(ds.files.map((f, i) => [f, i] as const));
+  const per = ds.size * ds.size * 3;
+  const means = [...groupBySource(trainFiles).values()].map((files) => {
+    const rgb = new Uint8Array(files.length * per);
+    files.forEach((f, k) => {
+      const i = index.get(f)!;
+      rgb.set(ds.rgb.subarray(i * per, (i + 1) * per), k * per);
+    });
+    return meanChromaOf(rgb, files.length, ds.size);
+  });
+  if (means.length === 0) throw new Error('mean chroma: no training images');
+  return { u: means.reduce((a, m) => a + m.u, 0) / means.length, v: means.reduce((a, m) => a + m.v, 0) / means.length };
+}
+
 /** Scope of a relative path: its first component if it is in a sub-folder, else ROOT_SCOPE. */
 export function folderOf(file: string): string {
   const i = file.indexOf('/');
@@ -327,20 +346,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
 
   // Mean chroma over the training split: the mean of the sources' means (training
   // samples the sources balanced), or over all photos with one source.
-  const sourceMeans = [...groupBySource(parts.train).values()].map((files) => {
-    const rgb = new Uint8Array(files.length * per);
-    files.forEach((f, k) => {
-      const i = index.get(f)!;
-      rgb.set(ds.rgb.subarray(i * per, (i + 1) * per), k * per);
-    });
-    return meanChromaOf(rgb, files.length, size);
-  });
-  if (sourceMeans.length === 0) throw new Error('mean chroma: no training images');
-  const chroma = {
-    u: sourceMeans.reduce((a, m) => a + m.u, 0) / sourceMeans.length,
-    v: sourceMeans.reduce((a, m) => a + m.v, 0) / sourceMeans.length,
-    trainImages: parts.train.length,
-  };
+  const chroma = { ...balancedMeanChroma(ds, parts.train), trainImages: parts.train.length };
   log(
     `data: ${ds.files.length} photos${ds.fromCache ? ' (cached)' : ''}, split seed ${seed}: ${parts.train.length} train / ${parts.val.length} validation; ` +
       `mean chroma of the training split U ${chroma.u.toFixed(2)} V ${chroma.v.toFixed(2)}`,

@@ -57,9 +57,8 @@ export function gridDims(g: GridSize): { gw: number; gh: number } {
   return typeof g === 'number' ? { gw: g, gh: g } : { gw: g.width, gh: g.height };
 }
 
-/** How chroma predicted on the grid is brought to full resolution. */
-export type UpsampleMethod = 'bilinear' | 'guided';
-export const UPSAMPLE_METHODS: readonly UpsampleMethod[] = ['bilinear', 'guided'];
+export { UPSAMPLE_METHODS, type UpsampleMethod } from './limits.js';
+import type { UpsampleMethod } from './limits.js';
 
 export interface SharpenOptions {
   /** Default 'bilinear'. 'guided': edge-aware, guided by the full-resolution luma (guided.ts). */

@@ -41,7 +41,7 @@ export interface ModelMetadata {
   };
   metrics?: Record<string, number>;
   /** Inference defaults chosen for this model (by validation). */
-  inference?: { upsample?: 'bilinear' | 'guided'; saturation?: number };
+  inference?: { upsample?: 'bilinear' | 'guided'; saturation?: number }; // infer/limits.ts UPSAMPLE_METHODS (models sit below infer)
   /** Terms of the training data (who may use these weights for what). */
   dataTerms?: string;
   createdAt?: string;

@@ -88,10 +88,6 @@ async function initialGenerator(dir: string, cfg: ModelConfig): Promise<tf.Layer
   return loadModelFromDir(dir);
 }
 
-function sourceOfGroup(g: string[]): string {
-  return sourceOf(g[0]);
-}
-
 async function dirHasCheckpoints(runDir: string): Promise<boolean> {
   return (await findLatestCheckpoint(runDir)) !== null;
 }
@@ -123,10 +119,10 @@ function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): vo
   });
 }
 
-/** Validation L1 per source and their mean (each source counts once). */
-function validationBySource(G: tf.LayersModel, ds: Dataset, zDim: number): { mean: number; bySource: Record<string, number> } {
+/** Validation L1 per source and their mean (each source counts once); `sources` from groupBySource + subset, made once. */
+function validationBySource(G: tf.LayersModel, sources: Map<string, Dataset>, zDim: number): { mean: number; bySource: Record<string, number> } {
   const bySource: Record<string, number> = {};
-  for (const [name, files] of groupBySource(ds.files)) bySource[name] = validationL1(G, subset(ds, files), zDim);
+  for (const [name, ds] of sources) bySource[name] = validationL1(G, ds, zDim);
   const v = Object.values(bySource);
   return { mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), bySource };
 }
@@ -270,7 +266,9 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`);
 
   // Fixed validation photos for the sample grids: the sources in turn, spread over each.
-  const valGroups = [...groupBySource(valSet.files).values()];
+  const valBySource = groupBySource(valSet.files);
+  const valGroups = [...valBySource.values()];
+  const valSets = new Map([...valBySource].map(([name, files]) => [name, subset(valSet, files)] as const));
   const nRows = Math.min(opts.sampleRows, valSet.files.length);
   const samples: SamplePhoto[] = [];
   for (let i = 0; i < nRows; i++) {
@@ -285,7 +283,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     generatorMetadata(cfg, {
       training: {
         data: [...all.roots.keys()].join(', '),
-        sources: Object.fromEntries(trainGroups.map((g) => [sourceOfGroup(g), g.length])),
+        sources: Object.fromEntries(trainGroups.map((g) => [sourceOf(g[0]), g.length])),
         trainImages: trainSet.files.length,
         valImages: valSet.files.length,
         seed: opts.seed,
@@ -379,7 +377,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const val = validationBySource(G, valSet, cfg.zDim);
+    const val = validationBySource(G, valSets, cfg.zDim);
     const valL1 = val.mean;
     const rec: EpochRecord = {
       epoch,
