@@ -199,14 +199,17 @@ describe('colorgan colorize', () => {
     await fs.mkdir(out, { recursive: true });
     await fs.copyFile(path.join(photos, 'a/shine2.jpg'), path.join(out, 'old.jpg')); // would be colorized if walked
     await fs.chmod(path.join(dir, 'locked'), 0o000);
-    // As root, permissions do not stop readdir: run the CLI as an unprivileged user then.
+    // As root, permissions do not stop readdir: the CLI then runs with a preload that makes
+    // readdir of that folder fail with EACCES, as it does for any other user.
+    const preload = path.join(tmp, 'eacces.mjs');
+    await fs.writeFile(
+      preload,
+      `import { promises as fs } from 'node:fs';\nconst readdir = fs.readdir;\n` +
+        `fs.readdir = async (p, ...a) => { if (String(p) === ${JSON.stringify(path.join(dir, 'locked'))}) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); return readdir.call(fs, p, ...a); };\n`,
+    );
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) {
-      await fs.chmod(tmp, 0o755);
-      await fs.chmod(out, 0o777);
-    }
     const r = await new Promise<Run>((resolve) => {
-      execFile(process.execPath, [BIN, 'colorize', dir, '--out', out], { cwd: ROOT, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) }, (err, stdout, stderr) =>
+      execFile(process.execPath, [...(asRoot ? ['--import', preload] : []), BIN, 'colorize', dir, '--out', out], { cwd: ROOT }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });
