@@ -6,7 +6,7 @@ import { modelDirOf } from '../infer/node.js';
 import { formatOverall, formatSourceTable, writeReport } from '../eval/report.js';
 import { parse, intFlag, numFlag, choiceFlag, requireFolders, UsageError } from './args.js';
 import { UPSAMPLE_METHODS } from '../infer/limits.js';
-import { Progress, formatDuration } from './progress.js';
+import { Progress, progressCallback, formatDuration } from './progress.js';
 
 export const EVAL_USAGE = `colorgan eval --data DIR [--data DIR ...] --out REPORT_DIR [options]
 
@@ -59,7 +59,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (outStat && !outStat.isDirectory()) throw new UsageError(`${v.out}: exists and is not a folder`);
 
   await initBackend({ verbose: true, threads });
-  let decodeBar: Progress | null = null;
   let bar: Progress | null = null;
   const result = await evaluate({
     data: v.data.length === 1 ? v.data[0] : v.data,
@@ -75,14 +74,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
     limit,
     log: (m) => console.error(m),
     onSkip: (file, reason) => {
-      if (bar || decodeBar) process.stderr.write(process.stderr.isTTY ? '\r\x1b[2K' : '');
+      if (process.stderr.isTTY) process.stderr.write(process.stderr.isTTY ? '\r\x1b[2K' : '');
       console.error(`skipped ${file}: ${reason}`);
     },
-    onDecodeProgress: (done, total) => {
-      decodeBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
-      decodeBar.update(done);
-      if (done === total) decodeBar.finish();
-    },
+    onDecodeProgress: progressCallback('decoding', 'photos'),
     onProgress: (done, total, row) => {
       bar ??= new Progress({ label: 'evaluating', total, unit: 'photos' });
       const p = row?.metrics.model.full.psnr;

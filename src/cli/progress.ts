@@ -57,3 +57,20 @@ export class Progress {
     if (this.tty) this.stream.write('\n');
   }
 }
+
+/**
+ * A (done, total) callback drawing one bar per run of calls: a new bar starts whenever the
+ * total changes (e.g. each data folder of several is decoded with its own count).
+ */
+export function progressCallback(label: string, unit: string): (done: number, total: number) => void {
+  let bar: Progress | null = null;
+  let barTotal = -1;
+  return (done, total) => {
+    if (!bar || total !== barTotal) {
+      bar = new Progress({ label, total, unit });
+      barTotal = total;
+    }
+    bar.update(done);
+    if (done === total) bar.finish();
+  };
+}

@@ -4,7 +4,7 @@ import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { DEFAULT_TRAIN_OPTIONS as D } from '../train/options.js';
 import { initBackend } from '../backend/node.js';
 import { parse, intFlag, numFlag, requireFolders, UsageError } from './args.js';
-import { Progress } from './progress.js';
+import { Progress, progressCallback } from './progress.js';
 import { ARCHITECTURES, type Architecture } from '../models/config.js';
 
 export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN_DIR [options]
@@ -16,6 +16,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN
   --model NAME      baseline | advanced (the paper's) | unet (ours, general scenes) (default ${D.model})
   --epochs N        total epochs (default ${D.epochs})
   --l1 λ            weight of the image-space L1 term; 0 = pure GAN (default ${D.l1})
+  --l2 μ            weight of an image-space L2 (squared error) term (default ${D.l2})
   --batch N         batch size: photos in memory at once (default ${D.batch})
   --accum N         gradient accumulation: each optimizer step averages the gradients of
                     N batches, so the effective batch is batch × N at the memory of one
@@ -38,7 +39,7 @@ export const TRAIN_USAGE = `colorgan train --data DIR [--data DIR ...] --out RUN
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     data: { type: 'string', multiple: true }, 'feature-match': { type: 'string' }, 'epoch-images': { type: 'string' }, 'no-flip': { type: 'boolean' }, 'no-global': { type: 'boolean' }, exclude: { type: 'string', multiple: true }, out: { type: 'string' }, model: { type: 'string' }, epochs: { type: 'string' },
-    l1: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
+    l1: { type: 'string' }, l2: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
     lr: { type: 'string' }, beta1: { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' },
     diversity: { type: 'string' }, limit: { type: 'string' }, init: { type: 'string' }, resume: { type: 'boolean' }, threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -61,6 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     model: model as Architecture,
     epochs: v.epochs === undefined ? undefined : intFlag(v.epochs, 'epochs', D.epochs, 1),
     l1: v.l1 === undefined ? undefined : numFlag(v.l1, 'l1', D.l1),
+    l2: v.l2 === undefined ? undefined : numFlag(v.l2, 'l2', D.l2),
     batch: v.batch === undefined ? undefined : intFlag(v.batch, 'batch', D.batch, 2),
     accum: v.accum === undefined ? undefined : intFlag(v.accum, 'accum', D.accum, 1),
     size,
@@ -84,7 +86,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   await initBackend({ verbose: true, threads: v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1) });
   let bar: Progress | null = null;
-  let dataBar: Progress | null = null;
   let result: Awaited<ReturnType<typeof train>>;
   const stop = watchSignals('training');
   try {
@@ -92,11 +93,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       shouldStop: () => stop.signal,
       log: (m) => console.error(m),
       skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
-      dataProgress: (done, total) => {
-        dataBar ??= new Progress({ label: 'decoding', total, unit: 'photos' });
-        dataBar.update(done);
-        if (done === total) dataBar.finish();
-      },
+      dataProgress: progressCallback('decoding', 'photos'),
       epochStart: (epoch, epochs, steps, imagesPerStep) => {
         // imagesPerStep = batch × accum, so the count and the ETA are in photos either way.
         bar = new Progress({ label: `epoch ${epoch}/${epochs}`, total: steps * imagesPerStep, unit: 'img' });
@@ -110,7 +107,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         (bar as Progress | null)?.finish();
         bar = null;
         console.error(
-          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
+          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}${r.valMse !== undefined ? `  val MSE ${r.valMse.toFixed(5)}` : ''}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
         );
         if (r.valL1BySource) console.error(`  val L1 by source: ${Object.entries(r.valL1BySource).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`);
       },

@@ -20,6 +20,7 @@ export interface ModelMetadata {
     seed?: number;
     epochs?: number;
     l1?: number;
+    l2?: number;
     batch?: number;
     /** Gradient accumulation: micro-batches per optimizer step. */
     accum?: number;

@@ -44,6 +44,8 @@ import { withFeatures } from '../models/discriminator.js';
 
 export interface GanHyper {
   l1: number;
+  /** Weight of the L2 (squared error) term (0 = off). */
+  l2?: number;
   lr: number;
   beta1: number;
   diversity: number;
@@ -176,6 +178,8 @@ export class GanStep {
           }
           l1s.push(l1);
           if (lambda > 0) loss = tf.add(loss, tf.mul(lambda, l1));
+          const mu = this.hp.l2 ?? 0;
+          if (mu > 0) loss = tf.add(loss, tf.mul(mu, tf.mean(tf.squaredDifference(f, uv))));
           return loss as tf.Scalar;
         }),
       );

@@ -10,6 +10,8 @@ export interface TrainOptions {
   epochs: number;
   /** λ of the image-space L1 term (0 = the paper's pure GAN). */
   l1: number;
+  /** Weight of an image-space L2 (mean squared error) term: the conditional mean, which PSNR rewards (0 = off). */
+  l2: number;
   /** Photos per micro-batch: what is in memory at once. */
   batch: number;
   /**
@@ -51,6 +53,7 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
   model: 'advanced',
   epochs: 20,
   l1: 100,
+  l2: 0,
   batch: 16,
   accum: 1,
   size: 64,

@@ -38,6 +38,8 @@ export interface EpochRecord {
   valL1: number;
   /** Validation L1 of each source. */
   valL1BySource?: Record<string, number>;
+  /** Mean over sources of the validation mean squared error. */
+  valMse?: number;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -119,19 +121,30 @@ function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): vo
   });
 }
 
-/** Validation L1 per source and their mean (each source counts once); `sources` from groupBySource + subset, made once. */
-function validationBySource(G: tf.LayersModel, sources: Map<string, Dataset>, zDim: number): { mean: number; bySource: Record<string, number> } {
+/** Validation errors per source and their means (each source counts once); `sources` from groupBySource + subset, made once. */
+function validationBySource(G: tf.LayersModel, sources: Map<string, Dataset>, zDim: number): { mean: number; mse: number; bySource: Record<string, number> } {
   const bySource: Record<string, number> = {};
-  for (const [name, ds] of sources) bySource[name] = validationL1(G, ds, zDim);
+  let mse = 0;
+  for (const [name, ds] of sources) {
+    const e = validationErrors(G, ds, zDim);
+    bySource[name] = e.l1;
+    mse += e.mse / sources.size;
+  }
   const v = Object.values(bySource);
-  return { mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), bySource };
+  return { mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), mse, bySource };
 }
 
 /** Mean |G(y, z) − uv| on a dataset in inference mode (network scale). */
 export function validationL1(G: tf.LayersModel, ds: Dataset, zDim: number, batch = 32): number {
+  return validationErrors(G, ds, zDim, batch).l1;
+}
+
+/** Mean absolute and mean squared error of G(y, z) against uv, per photo then over photos (network scale). */
+function validationErrors(G: tf.LayersModel, ds: Dataset, zDim: number, batch = 32): { l1: number; mse: number } {
   const S = ds.size;
   const n = ds.files.length;
   let sum = 0;
+  let sq = 0;
   for (let i = 0; i < n; i += batch) {
     const m = Math.min(batch, n - i);
     const ys = Array.from({ length: m }, (_, k) => ds.y.subarray((i + k) * S * S, (i + k + 1) * S * S));
@@ -140,11 +153,17 @@ export function validationL1(G: tf.LayersModel, ds: Dataset, zDim: number, batch
     uvs.forEach((uv, k) => {
       const ref = ds.uv.subarray((i + k) * S * S * 2, (i + k + 1) * S * S * 2);
       let s = 0;
-      for (let j = 0; j < uv.length; j++) s += Math.abs(uv[j] - ref[j]);
+      let q = 0;
+      for (let j = 0; j < uv.length; j++) {
+        const e = uv[j] - ref[j];
+        s += Math.abs(e);
+        q += e * e;
+      }
       sum += s / uv.length;
+      sq += q / uv.length;
     });
   }
-  return sum / Math.max(1, n);
+  return { l1: sum / Math.max(1, n), mse: sq / Math.max(1, n) };
 }
 
 interface SamplePhoto {
@@ -210,7 +229,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       const saved = resumed.state.options as Partial<TrainOptions>;
       // The run's identity comes from the checkpoint; the schedule (epochs, λ, lr) may be changed.
       for (const k of FIXED_ON_RESUME) if (k in saved) (opts as unknown as Record<string, unknown>)[k] = saved[k];
-      for (const k of ['l1', 'lr', 'beta1', 'batch', 'accum', 'diversity', 'featureMatch', 'epochImages', 'epochs'] as const) {
+      for (const k of ['l1', 'l2', 'lr', 'beta1', 'batch', 'accum', 'diversity', 'featureMatch', 'epochImages', 'epochs'] as const) {
         if (options[k] === undefined && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
       }
       log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
@@ -252,6 +271,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
   const gan = new GanStep(G, D, cfg.size, cfg.zDim, {
     l1: opts.l1,
+    l2: opts.l2,
     lr: opts.lr,
     beta1: opts.beta1,
     diversity: opts.diversity,
@@ -263,7 +283,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   resumed?.optD.forEach((t) => t.tensor.dispose());
   const history: EpochRecord[] = (resumed?.state.history as unknown as EpochRecord[]) ?? [];
   const stepLog: number[][] = ((resumed?.state as unknown as { stepLog?: number[][] })?.stepLog) ?? [];
-  log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`);
+  log(`model: ${cfg.arch} generator ${G.countParams().toLocaleString('en')} params, discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${opts.l1}${opts.l2 > 0 ? `, L2 ${opts.l2}` : ''}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`);
 
   // Fixed validation photos for the sample grids: the sources in turn, spread over each.
   const valBySource = groupBySource(valSet.files);
@@ -289,6 +309,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         seed: opts.seed,
         epochs: epoch,
         l1: opts.l1,
+        l2: opts.l2,
         batch: opts.batch,
         accum: opts.accum,
         lr: opts.lr,
@@ -385,6 +406,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       l1: sums.l1 / steps,
       d: sums.d / steps,
       valL1,
+      valMse: val.mse,
       seconds: Number(seconds.toFixed(1)),
       imagesPerSecond: Number(((steps * perStep) / seconds).toFixed(2)),
     };
