@@ -74,7 +74,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     limit,
     log: (m) => console.error(m),
     onSkip: (file, reason) => {
-      if (process.stderr.isTTY) process.stderr.write(process.stderr.isTTY ? '\r\x1b[2K' : '');
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
       console.error(`skipped ${file}: ${reason}`);
     },
     onDecodeProgress: progressCallback('decoding', 'photos'),
