@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  rgbToYuv, yuvToRgb, rgbBufferToYuv, yuvToRgbBuffer, toByte, yToNet, yFromNet, uvToNet, uvFromNet, planesToNet, grayscaleRgb,
+  luma, chromaU, chromaV, redOffset, greenOffset, blueOffset, rgbBufferToYuv, yuvToRgbBuffer, toByte, yToNet, yFromNet, uvToNet, uvFromNet,
+  planesToNet, grayscaleRgb,
 } from '../src/color/yuv.js';
 import { mulberry32 } from '../src/util/rng.js';
 
 const close = (a: number, b: number, tol = 1e-9, msg = '') => assert.ok(Math.abs(a - b) <= tol, `${msg} ${a} vs ${b}`);
+// The per-pixel formulas, as one pixel (the core exports them one channel at a time).
+const rgbToYuv = (r: number, g: number, b: number) => ({ y: luma(r, g, b), u: chromaU(r, g, b), v: chromaV(r, g, b) });
+const yuvToRgb = (y: number, u: number, v: number) => ({ r: y + redOffset(v - 128), g: y + greenOffset(u - 128, v - 128), b: y + blueOffset(u - 128) });
 
 // Hand-computed with the paper's formulas:
 //   Y = .299R + .587G + .114B;  U = -.168736R - .331264G + .5B + 128;  V = .5R - .418688G - .081312B + 128

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { NET_SCALE, rgbBufferToYuv } from '../color/yuv.js';
+import { planesToNet, rgbBufferToYuv } from '../color/yuv.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { decodeResized, ImageDecodeError } from './decode.js';
 import { listImages } from './walk.js';
@@ -132,13 +132,13 @@ function toNetwork(rgb: Uint8Array, count: number, size: number): { y: Float32Ar
   const uv = new Float32Array(count * n * 2);
   const clamp = (x: number): number => (x < -1 ? -1 : x > 1 ? 1 : x);
   for (let k = 0; k < count; k++) {
-    const p = rgbBufferToYuv(rgb.subarray(k * n * 3, (k + 1) * n * 3), size, size);
+    const p = planesToNet(rgbBufferToYuv(rgb.subarray(k * n * 3, (k + 1) * n * 3), size, size));
     const yo = k * n;
     const uo = k * n * 2;
     for (let i = 0; i < n; i++) {
-      y[yo + i] = clamp(p.y[i] / NET_SCALE - 1);
-      uv[uo + 2 * i] = clamp((p.u[i] - 128) / NET_SCALE);
-      uv[uo + 2 * i + 1] = clamp((p.v[i] - 128) / NET_SCALE);
+      y[yo + i] = clamp(p.y[i]);
+      uv[uo + 2 * i] = clamp(p.u[i]);
+      uv[uo + 2 * i + 1] = clamp(p.v[i]);
     }
   }
   return { y, uv };

@@ -8,7 +8,7 @@
  *   - `model`:       the generator (colorizeImage, noise seed 0, sample 0);
  *   - `gray`:        no color at all (the gray input itself);
  *   - `mean-chroma`: the gray input's Y with the training split's mean U and V on every pixel
- *                    (paper's YUV→RGB formulas).
+ *                    (paper's YUV→RGB formulas), kept in gamut by the model's own rule.
  * Each is compared with the original at two resolutions:
  *   - `model-size`:  the photo resized to size×size (center crop, lanczos3: decodeResized's
  *                    pipeline, read from the dataset cache); the model's value is the

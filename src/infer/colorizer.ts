@@ -8,7 +8,7 @@
  *   luma) → combined with the photo's own full-resolution Y (the paper's sharpening).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { RgbImage } from '../color/yuv.js';
+import { chromaFromNet, type RgbImage } from '../color/yuv.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import { predictUv, noiseFor } from './generate.js';
 import { sharpenToFullRes, lumaForModel, UPSAMPLE_METHODS, type UpsampleMethod } from './sharpen.js';
@@ -97,5 +97,5 @@ export function colorizeImage(c: Colorizer, img: RgbImage, opts: ColorizeOptions
 export function chromaDifference(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
-  return (s / a.length) * 127.5;
+  return chromaFromNet(s / a.length);
 }

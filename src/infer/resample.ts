@@ -2,8 +2,9 @@
  * Resampling of single-channel float planes (pure functions, shared with the browser).
  * Downscaling averages exact pixel areas (no aliasing from a 12 MP photo to 64×64);
  * upscaling is bilinear with half-pixel centers (the convention of sharp/libvips, PIL
- * and tf.image.resizeBilinear with halfPixelCenters).
+ * and tf.image.resizeBilinear with halfPixelCenters; the tap itself is color/yuv.ts's).
  */
+import { bilinearTap, luma } from '../color/yuv.js';
 
 export interface Taps {
   index: Int32Array;
@@ -40,12 +41,7 @@ function bilinearTaps(n: number, m: number): Taps {
   const start = new Int32Array(m + 1);
   const scale = n / m;
   for (let i = 0; i < m; i++) {
-    let x = (i + 0.5) * scale - 0.5;
-    if (x < 0) x = 0;
-    if (x > n - 1) x = n - 1;
-    const x0 = Math.floor(x);
-    const x1 = Math.min(x0 + 1, n - 1);
-    const f = x - x0;
+    const { x0, x1, f } = bilinearTap((i + 0.5) * scale, n);
     index[2 * i] = x0;
     weight[2 * i] = 1 - f;
     index[2 * i + 1] = x1;
@@ -123,7 +119,7 @@ export function shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: n
   for (let y = 0; y < height; y++) {
     if (rowOut[y].length === 0) continue;
     let p = y * width * 3;
-    for (let x = 0; x < width; x++, p += 3) line[x] = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
+    for (let x = 0; x < width; x++, p += 3) line[x] = luma(rgb[p], rgb[p + 1], rgb[p + 2]);
     for (let ox = 0; ox < dw; ox++) {
       let acc = 0;
       for (let t = tx.start[ox]; t < tx.start[ox + 1]; t++) acc += tx.weight[t] * line[tx.index[t]];

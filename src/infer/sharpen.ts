@@ -2,10 +2,10 @@
  * The paper's sharpening, generalized to any resolution: keep the photo's own
  * full-resolution luma Y, take only the chroma U,V from the generator (predicted at
  * model size, on a grid of gw×gh) and upsample it — bilinearly, or guided by the
- * full-resolution luma so that colors stop at edges (guided.ts). Pure function, shared
- * with the browser.
+ * full-resolution luma so that colors stop at edges (guided.ts). The per-pixel math
+ * (luma, adding chroma in gamut) is color/yuv.ts's. Pure function, shared with the browser.
  */
-import { NET_SCALE } from '../color/yuv.js';
+import { NET_SCALE, chromaFromNet, composeInGamut, lumaPlaneToNet, luma, rgbBufferToY, yFromNet } from '../color/yuv.js';
 import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
 import { guidedCoefficients, DEFAULT_GUIDED, type GuidedParams } from './guided.js';
 
@@ -92,7 +92,7 @@ export function sharpenToFullRes(
     return out;
   }
   const { x0s, fxs, tyIndex, tyWeight } = taps;
-  // Uint8ClampedArray stores round and clamp, so the in-gamut path needs no branches.
+  // Uint8ClampedArray stores round and clamp (see composeInGamut).
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   // One row of chroma (at grid width, in digital levels) at a time: a 12 MP photo never
   // holds full-resolution U,V planes.
@@ -101,6 +101,7 @@ export function sharpenToFullRes(
   for (let y = 0; y < height; y++) {
     const r0 = tyIndex[2 * y] * gw * 2;
     const r1 = tyIndex[2 * y + 1] * gw * 2;
+    // The network → levels scale folded into the row weights (as the native loop does).
     const w0 = tyWeight[2 * y] * NET_SCALE;
     const w1 = tyWeight[2 * y + 1] * NET_SCALE;
     for (let i = 0; i < gw; i++) {
@@ -115,43 +116,21 @@ export function sharpenToFullRes(
       const f = fxs[x];
       const du = rowU[i] + f * (rowU[i + 1] - rowU[i]); // U - 128
       const dv = rowV[i] + f * (rowV[i + 1] - rowV[i]); // V - 128
-      composeInGamut(o, p, rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114, du, dv);
+      composeInGamut(o, p, luma(rgb[p], rgb[p + 1], rgb[p + 2]), du, dv);
     }
   }
   return out;
-}
-
-/**
- * Write Y + chroma as RGB at o[p..p+2]. Out of gamut: shrink the chroma toward gray
- * instead of clipping each channel, which would change the luma (these offsets add
- * nothing to Y, so Y is kept).
- */
-function composeInGamut(o: Uint8ClampedArray, p: number, yy: number, du: number, dv: number): void {
-  const dr = 1.4075 * dv;
-  const dg = -0.3455 * du - 0.7169 * dv;
-  const db = 1.779 * du;
-  const r = yy + dr, g = yy + dg, b = yy + db;
-  if (r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255) {
-    o[p] = r;
-    o[p + 1] = g;
-    o[p + 2] = b;
-  } else {
-    const t = Math.min(1, fit(yy, dr), fit(yy, dg), fit(yy, db));
-    o[p] = yy + t * dr;
-    o[p + 1] = yy + t * dg;
-    o[p + 2] = yy + t * db;
-  }
 }
 
 /** sharpenToFullRes with guided (edge-aware) chroma upsampling; see guided.ts. */
 function sharpenGuided(rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number, gh: number, out: Uint8Array, opts: SharpenOptions): Uint8Array {
   const n = gw * gh;
   const guideNet = opts.guide ?? lumaForModel(rgb, width, height, gw, gh);
-  const luma = new Float32Array(n);
+  const guide = new Float32Array(n);
   const chroma = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) luma[i] = (guideNet[i] + 1) * NET_SCALE;
-  for (let i = 0; i < 2 * n; i++) chroma[i] = uv[i] * NET_SCALE;
-  const coef = guidedCoefficients(luma, chroma, gw, gh, opts.guided ?? DEFAULT_GUIDED);
+  for (let i = 0; i < n; i++) guide[i] = yFromNet(guideNet[i]);
+  for (let i = 0; i < 2 * n; i++) chroma[i] = chromaFromNet(uv[i]);
+  const coef = guidedCoefficients(guide, chroma, gw, gh, opts.guided ?? DEFAULT_GUIDED);
   const { x0s, fxs, tyIndex, tyWeight } = sharpenTaps(width, height, gw, gh);
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   const row = new Float32Array((gw + 1) * 4); // (a_u, b_u, a_v, b_v) of one grid row
@@ -166,7 +145,7 @@ function sharpenGuided(rgb: Uint8Array, width: number, height: number, uv: Float
     for (let x = 0; x < width; x++, p += 3) {
       const i = x0s[x] * 4;
       const f = fxs[x];
-      const yy = rgb[p] * 0.299 + rgb[p + 1] * 0.587 + rgb[p + 2] * 0.114;
+      const yy = luma(rgb[p], rgb[p + 1], rgb[p + 2]);
       const au = row[i] + f * (row[i + 4] - row[i]);
       const bu = row[i + 1] + f * (row[i + 5] - row[i + 1]);
       const av = row[i + 2] + f * (row[i + 6] - row[i + 2]);
@@ -177,29 +156,14 @@ function sharpenGuided(rgb: Uint8Array, width: number, height: number, uv: Float
   return out;
 }
 
-/** Largest factor t <= 1 with y + t·d inside [0, 255]. */
-function fit(y: number, d: number): number {
-  if (y + d > 255) return (255 - y) / d;
-  if (y + d < 0) return -y / d;
-  return 1;
-}
-
 /** Luma plane at network scale, resized to gw×gh (area average), from RGB bytes. */
 export function lumaForModel(rgb: Uint8Array, width: number, height: number, gw: number, gh: number = gw): Float32Array {
-  if (width >= gw && height >= gh) return toNetScale((pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, gw, gh));
+  if (width >= gw && height >= gh) return lumaPlaneToNet((pixelKernels?.shrinkLuma ?? shrinkLuma)(rgb, width, height, gw, gh));
   // A photo smaller than the model: bilinear enlargement of its luma plane.
-  const n = width * height;
-  const y = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = rgb[j] * 0.299 + rgb[j + 1] * 0.587 + rgb[j + 2] * 0.114;
-  return lumaPlaneForModel(y, width, height, gw, gh);
+  return lumaPlaneForModel(rgbBufferToY(rgb, width * height), width, height, gw, gh);
 }
 
 /** A luma plane in levels, resized to gw×gh (area average or bilinear), at network scale. */
 export function lumaPlaneForModel(y: Float32Array, width: number, height: number, gw: number, gh: number = gw): Float32Array {
-  return toNetScale(resizePlane(y, width, height, gw, gh));
-}
-
-function toNetScale(levels: Float32Array): Float32Array {
-  for (let i = 0; i < levels.length; i++) levels[i] = levels[i] / NET_SCALE - 1;
-  return levels;
+  return lumaPlaneToNet(resizePlane(y, width, height, gw, gh));
 }

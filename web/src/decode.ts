@@ -3,7 +3,7 @@
  * photo is refused before it is decoded), then createImageBitmap (EXIF orientation
  * applied) → canvas (alpha flattened onto white, like the Node decoder) → RgbImage.
  */
-import type { RgbImage } from '../../src/color/yuv.js';
+import { grayLevel, type RgbImage } from '../../src/color/yuv.js';
 
 export const MAX_PIXELS = 50_000_000;
 
@@ -157,8 +157,7 @@ export function toImageData(img: RgbImage, gray = false): ImageData {
   const s = img.data;
   for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
     if (gray) {
-      const y = Math.round(s[k] * 0.299 + s[k + 1] * 0.587 + s[k + 2] * 0.114);
-      d[j] = d[j + 1] = d[j + 2] = y;
+      d[j] = d[j + 1] = d[j + 2] = grayLevel(s[k], s[k + 1], s[k + 2]);
     } else {
       d[j] = s[k];
       d[j + 1] = s[k + 1];
