@@ -313,8 +313,9 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------
-// Full-resolution pixel work of the colorizer (same math as src/infer/sharpen.ts and
-// src/infer/resample.ts; the JS side passes the resampling taps so both agree).
+// Full-resolution pixel work of the colorizer (the loops of src/infer/sharpen.ts and
+// src/infer/resample.ts on pixels.h's formulas; the JS side passes the resampling taps
+// so both agree).
 
 template <typename T>
 T* arg(napi_env env, napi_value v, size_t minCount, const char* what) {
@@ -365,7 +366,7 @@ napi_value LumaShrink(napi_env env, napi_callback_info info) {
         for (int ox = 0; ox < dw; ox++) o[ox] = 0.f;
         for (int t = tyS[oy]; t < tyS[oy + 1]; t++) {
           const uint8_t* p = rgb + size_t(tyI[t]) * width * 3;
-          for (int x = 0; x < width; x++, p += 3) line[x] = float(p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114);
+          for (int x = 0; x < width; x++, p += 3) line[x] = float(colorgan::luma(p[0], p[1], p[2]));
           // double sums stored to float, in the JS order, so both give the same floats
           const double w = tyW[t];
           for (int ox = 0; ox < dw; ox++) {

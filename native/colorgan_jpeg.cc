@@ -143,7 +143,11 @@ void forwardDct(const float* in, size_t stride, const float* recip, JCOEF* out) 
 }
 
 // One row of chroma samples (levels − 128, the DCT's level shift), bilinear along x from
-// the row's chroma at model width, kept in the RGB gamut at luma `ymean`.
+// the row's chroma at model width, kept in the RGB gamut at luma `ymean` (the pixel
+// core's rule; a block mean may lie just outside [0, 255], see gamutFactor). Then clamped
+// to what an 8-bit Cb/Cr sample holds, [−128, 127]: in gamut |U−128| <= 126.998 and
+// |V−128| <= 127.004, so only the 127 bound on Cr can bind (V−128 in (127, 127.004],
+// next to pure red at Y ≈ 76) — a JPEG sample range, not part of the colour rule.
 __attribute__((target_clones("avx2", "default")))
 void chromaLine(const float* rowU, const float* rowV, const int32_t* x0s, const float* fxs, const float* ymean, size_t n,
                 float* cb, float* cr) {
@@ -152,12 +156,7 @@ void chromaLine(const float* rowU, const float* rowV, const int32_t* x0s, const 
     const float f = fxs[k];
     const float du = rowU[i] + f * (rowU[i + 1] - rowU[i]);
     const float dv = rowV[i] + f * (rowV[i + 1] - rowV[i]);
-    const float y = ymean[k];
-    const float dr = 1.4075f * dv, dg = -0.3455f * du - 0.7169f * dv, db = 1.779f * du;
-    const float lr = dr == 0.f ? 1.f : ((dr > 0.f ? 255.f : 0.f) - y) / dr;
-    const float lg = dg == 0.f ? 1.f : ((dg > 0.f ? 255.f : 0.f) - y) / dg;
-    const float lb = db == 0.f ? 1.f : ((db > 0.f ? 255.f : 0.f) - y) / db;
-    const float t = std::max(0.f, std::min(std::min(1.f, lr), std::min(lg, lb)));
+    const float t = colorgan::gamutFactor(ymean[k], colorgan::rgbOffsets(du, dv));
     cb[k] = std::min(127.f, std::max(-128.f, t * du));
     cr[k] = std::min(127.f, std::max(-128.f, t * dv));
   }
@@ -215,11 +214,10 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
   const JDIMENSION cw = t.wb[1] * 8;
   std::vector<int32_t> x0s(cw);
   std::vector<float> fxs(cw);
-  for (JDIMENSION cx = 0; cx < cw; cx++) {  // bilinear taps along x (chroma centers, half-pixel model centers)
-    double px = std::min<double>(2.0 * cx + 1.0, W) / W * ch.gw - 0.5;
-    px = std::max(0.0, std::min<double>(px, ch.gw - 1));
-    x0s[cx] = std::min(int(px), ch.gw - 1);
-    fxs[cx] = float(px - x0s[cx]);
+  for (JDIMENSION cx = 0; cx < cw; cx++) {  // bilinear taps along x: chroma sample cx is centred at luma 2cx+1
+    const colorgan::Tap t = colorgan::bilinearTap(std::min<double>(2.0 * cx + 1.0, W) / W * ch.gw, ch.gw);
+    x0s[cx] = t.x0;
+    fxs[cx] = float(t.f);
   }
   // Row pointers first (libjpeg's array access is not thread-safe; in-memory arrays keep
   // their pointers), then the block rows in parallel.
@@ -242,11 +240,9 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
         const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>((cy * vs) / 8, sy->height_in_blocks - 1)];
         for (JDIMENSION cx = 0; cx < cw; cx++)
           ymean[cx] = yRow[std::min<JDIMENSION>(cx / 4, sy->width_in_blocks - 1)][0] * q0 / 8.f + 128.f;
-        double py = std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.gh - 0.5;
-        py = std::max(0.0, std::min<double>(py, ch.gh - 1));
-        const int y0 = std::min(int(py), ch.gh - 1), y1 = std::min(y0 + 1, ch.gh - 1);
-        const float ay = float(py - y0);
-        colorgan::chromaRow(ch.uv, ch.gw, y0, y1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
+        const colorgan::Tap ty = colorgan::bilinearTap(std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.gh, ch.gh);
+        const float ay = float(ty.f);
+        colorgan::chromaRow(ch.uv, ch.gw, ty.x0, ty.x1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
         chromaLine(rowU.data(), rowV.data(), x0s.data(), fxs.data(), ymean.data(), cw, cb.data() + size_t(j) * cw,
                    cr.data() + size_t(j) * cw);
       }

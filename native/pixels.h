@@ -1,11 +1,63 @@
-// The colorizer's per-pixel sharpening, shared by both addons (same math as
-// src/infer/sharpen.ts, in float instead of double: results agree within one level).
+// The pixel core of the three addons: the C++ copy of src/color/yuv.ts's formulas (the
+// paper's ITU-R 601 luma and inverse, adding chroma to a luma in gamut, the bilinear tap)
+// and the colorizer's per-row sharpening built on them. The coefficients are typed here
+// and nowhere else in native/; test/pixel-core.test.ts checks that both copies agree.
+// The per-pixel loops run in float instead of the JS's double (so that they vectorize):
+// results agree within one level, at rounding boundaries only.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 namespace colorgan {
+
+// ---- ITU-R 601 (the paper) ----------------------------------------------------------
+
+constexpr double kLumaR = 0.299, kLumaG = 0.587, kLumaB = 0.114;
+
+// Luma of an RGB pixel in double, the JS's evaluation (so both give the same numbers).
+inline double luma(double r, double g, double b) { return r * kLumaR + g * kLumaG + b * kLumaB; }
+
+// The same in float (the vectorized loops).
+inline float lumaF(float r, float g, float b) {
+  return r * float(kLumaR) + g * float(kLumaG) + b * float(kLumaB);
+}
+
+// The paper's inverse as offsets that chroma du = U − 128, dv = V − 128 adds to a luma:
+// R = Y + dr, G = Y + dg, B = Y + db (yuv.ts: redOffset, greenOffset, blueOffset).
+struct Offsets {
+  float dr, dg, db;
+};
+inline Offsets rgbOffsets(float du, float dv) { return {1.4075f * dv, -0.3455f * du - 0.7169f * dv, 1.779f * du}; }
+
+// The share t in [0, 1] of the offsets that keeps y + t·d inside [0, 255] for all three
+// (yuv.ts: gamutFactor). Per channel the largest allowed factor is (255−y)/d (d > 0) or
+// −y/d (d < 0); the divisions always run and the d == 0 result is replaced, so there are
+// no branches. t < 0 only for a luma outside [0, 255] (a JPEG block mean can be: a
+// quantized DC), which then gets no chroma at all.
+inline float gamutFactor(float y, const Offsets& o) {
+  const float lr = o.dr == 0.f ? 1.f : ((o.dr > 0.f ? 255.f : 0.f) - y) / o.dr;
+  const float lg = o.dg == 0.f ? 1.f : ((o.dg > 0.f ? 255.f : 0.f) - y) / o.dg;
+  const float lb = o.db == 0.f ? 1.f : ((o.db > 0.f ? 255.f : 0.f) - y) / o.db;
+  return std::max(0.f, std::min(std::min(1.f, lr), std::min(lg, lb)));
+}
+
+// ---- bilinear taps ------------------------------------------------------------------
+
+// The tap of an output sample centred at s in source coordinates (0 = the left edge of
+// sample 0; half-pixel centres) over n samples, edge-clamped: left sample x0, right
+// neighbour x1, weight f of x1 (yuv.ts: bilinearTap).
+struct Tap {
+  int x0, x1;
+  double f;
+};
+inline Tap bilinearTap(double s, int n) {
+  const double x = std::max(0.0, std::min<double>(s - 0.5, n - 1));
+  const int x0 = std::min(int(x), n - 1);  // int() is floor here: x >= 0
+  return {x0, std::min(x0 + 1, n - 1), x - x0};
+}
+
+// ---- the sharpening, one row at a time --------------------------------------------
 
 // Chroma of one output row at model width, in levels (U-128, V-128), from the two
 // model rows around it; one extra entry so the bilinear step needs no edge branch.
@@ -52,23 +104,16 @@ static void composeRow(const uint8_t* __restrict in, int channels, uint8_t* __re
   if (channels == 1) {
     for (int k = 0; k < n; k++) ys[k] = float(in[k]);
   } else {
-    for (int k = 0; k < n; k++) ys[k] = in[3 * k] * 0.299f + in[3 * k + 1] * 0.587f + in[3 * k + 2] * 0.114f;
+    for (int k = 0; k < n; k++) ys[k] = lumaF(in[3 * k], in[3 * k + 1], in[3 * k + 2]);
   }
   for (int k = 0; k < n; k++) {
+    // Out of gamut: shrink the chroma toward gray instead of clipping (keeps Y).
     const float yy = ys[k];
-    const float dr = 1.4075f * dv[k];
-    const float dg = -0.3455f * du[k] - 0.7169f * dv[k];
-    const float db = 1.779f * du[k];
-    // Out of gamut: shrink the chroma toward gray instead of clipping (keeps Y). For a
-    // channel with offset d the largest allowed factor is (255-y)/d (d > 0) or -y/d (d < 0).
-    // (The divisions always run and the d == 0 result is replaced: no branches.)
-    const float lr = dr == 0.f ? 1.f : ((dr > 0.f ? 255.f : 0.f) - yy) / dr;
-    const float lg = dg == 0.f ? 1.f : ((dg > 0.f ? 255.f : 0.f) - yy) / dg;
-    const float lb = db == 0.f ? 1.f : ((db > 0.f ? 255.f : 0.f) - yy) / db;
-    const float t = std::min(std::min(1.f, lr), std::min(lg, lb));
-    ys[k] = yy + t * dr;  // the scratch rows now hold R, G, B
-    du[k] = yy + t * dg;
-    dv[k] = yy + t * db;
+    const Offsets o = rgbOffsets(du[k], dv[k]);
+    const float t = gamutFactor(yy, o);
+    ys[k] = yy + t * o.dr;  // the scratch rows now hold R, G, B
+    du[k] = yy + t * o.dg;
+    dv[k] = yy + t * o.db;
   }
   const float magic = 12582912.f;  // 1.5·2^23: adding it rounds half to even (no -ffast-math!)
   for (int k = 0; k < n; k++) {
