@@ -2,12 +2,12 @@
  * Models on disk: the standard TF.js layers format (model.json + weights.bin, loadable by
  * any TF.js, including the browser app) plus our metadata in colorgan.json.
  * Folders are written to a temp folder and renamed into place, so a reader never sees a
- * half-written model.
+ * half-written model. Metadata is checked when read (parseMetadata).
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ModelMetadata } from './metadata.js';
+import { parseMetadata, type ModelMetadata } from './metadata.js';
 import { tempPathFor, writeError } from '../util/atomic.js';
 
 export const MODEL_JSON = 'model.json';
@@ -95,11 +95,18 @@ export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
 }
 
+/** A model folder's colorgan.json, checked: a bad one fails with one line naming the file and the field. */
 export async function readMetadata(dir: string): Promise<ModelMetadata> {
   const p = path.join(dir, METADATA_JSON);
+  let json: unknown;
   try {
-    return JSON.parse(await fs.readFile(p, 'utf8')) as ModelMetadata;
+    json = JSON.parse(await fs.readFile(p, 'utf8'));
   } catch (err) {
-    throw new Error(`${p}: cannot read model metadata (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${p}: cannot read model metadata (${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]})`);
+  }
+  try {
+    return parseMetadata(json);
+  } catch (err) {
+    throw new Error(`${p}: ${(err as Error).message}`);
   }
 }
