@@ -2,7 +2,8 @@
  * Models on disk: the standard TF.js layers format (model.json + weights.bin, loadable by
  * any TF.js, including the browser app) plus our metadata in colorgan.json.
  * Folders are written to a temp folder and renamed into place, so a reader never sees a
- * half-written model. Metadata is checked when read (parseMetadata).
+ * half-written model. A model is serialized once (modelFiles) and the same bytes can be
+ * written to several folders. Metadata is checked when read (parseMetadata).
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
@@ -59,11 +60,20 @@ export async function writeDirAtomic(dir: string, files: Record<string, string |
   }
 }
 
-export async function modelFiles(model: tf.LayersModel, meta?: ModelMetadata, prefix = ''): Promise<Record<string, string | Uint8Array>> {
+/** A model folder's files by name: model.json, weights.bin and (with metadata) colorgan.json. */
+export type ModelFiles = Record<string, string | Uint8Array>;
+
+/** Serialize a model (and its metadata) once; write the result with writeDirAtomic, to as many folders as needed. */
+export async function modelFiles(model: tf.LayersModel, meta?: ModelMetadata): Promise<ModelFiles> {
   const { modelJson, weights } = await serializeModel(model);
-  const files: Record<string, string | Uint8Array> = { [prefix + MODEL_JSON]: modelJson, [prefix + WEIGHTS_BIN]: weights };
-  if (meta) files[prefix + METADATA_JSON] = JSON.stringify(meta, null, 2) + '\n';
+  const files: ModelFiles = { [MODEL_JSON]: modelJson, [WEIGHTS_BIN]: weights };
+  if (meta) files[METADATA_JSON] = JSON.stringify(meta, null, 2) + '\n';
   return files;
+}
+
+/** The same files under a sub-folder (`generator/model.json`, …). */
+export function inFolder(files: ModelFiles, folder: string): ModelFiles {
+  return Object.fromEntries(Object.entries(files).map(([name, data]) => [`${folder}/${name}`, data]));
 }
 
 export async function saveModel(model: tf.LayersModel, dir: string, meta: ModelMetadata): Promise<void> {
