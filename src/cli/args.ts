@@ -1,32 +1,38 @@
-/** Flag parsing shared by the subcommands (node:util parseArgs, strict). */
+/**
+ * What the subcommands share on the command line: the usage error, the flags of more than
+ * one command (their schema entries, src/util/options.ts) and the folder check.
+ */
 import { promises as fs } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MAX_RENDER_SIZE, MAX_SATURATION, UPSAMPLE_METHODS } from '../infer/limits.js';
 
-export class UsageError extends Error {}
+export { UsageError } from '../util/options.js';
+import { UsageError } from '../util/options.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** --threads: read by initBackend, not by the library call. */
+export const THREADS_OPTION = {
+  type: 'int',
+  min: 1,
+  defaultText: "all cores; the native addon's if built, else wasm's",
+  help: 'compute threads',
+} as const;
 
-export function parse<O extends Options>(argv: string[], options: O, allowPositionals = false): ReturnType<typeof parseArgs<{ options: O; allowPositionals: boolean; strict: true }>> {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true as const });
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
-  }
-}
-
-export function intFlag(v: string | undefined, name: string, def: number, min = 0): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
-
-export function numFlag(v: string | undefined, name: string, def: number, min = 0): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got "${v}"`);
-  return n;
-}
+/** The inference options colorize and eval share. */
+export const INFERENCE_OPTIONS = {
+  renderSize: {
+    type: 'int',
+    min: 16,
+    max: MAX_RENDER_SIZE,
+    defaultText: 'the training size, 64',
+    help: 'short side of the model grid: the photo keeps its aspect (fully convolutional models)',
+  },
+  upsample: {
+    type: 'choice',
+    choices: UPSAMPLE_METHODS,
+    defaultText: "the model's choice",
+    help: "chroma to full resolution: bilinear | guided, edge-aware by the photo's luma",
+  },
+  saturation: { type: 'number', min: 0, max: MAX_SATURATION, defaultText: "the model's, 1", help: 'chroma gain: 0 = gray, 1 = as predicted' },
+} as const;
 
 /** A usage error unless every path is an existing folder. */
 export async function requireFolders(dirs: string[]): Promise<void> {
@@ -35,11 +41,4 @@ export async function requireFolders(dirs: string[]): Promise<void> {
     if (!st) throw new UsageError(`${d}: no such folder`);
     if (!st.isDirectory()) throw new UsageError(`${d}: is not a folder`);
   }
-}
-
-/** One of `choices`, or undefined when the flag is absent. */
-export function choiceFlag<T extends string>(v: string | undefined, name: string, choices: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name} must be ${choices.join(' or ')}, got "${v}"`);
-  return v as T;
 }

@@ -7,8 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse, intFlag, numFlag, choiceFlag, UsageError } from './args.js';
-import { MAX_RENDER_SIZE, MAX_SATURATION, UPSAMPLE_METHODS } from '../infer/limits.js';
+import { UsageError, THREADS_OPTION, INFERENCE_OPTIONS } from './args.js';
+import { parseCommandLine, usageText } from '../util/options.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { Progress } from './progress.js';
 import type { Colorizer } from '../infer/colorizer.js';
@@ -19,28 +19,34 @@ import { writeFileAtomic } from '../util/atomic.js';
 // after the flags are checked, so usage errors answer at once.
 const DEFAULT_MAX_PIXELS = 100_000_000;
 
-export const COLORIZE_USAGE = `colorgan colorize INPUT... --out DIR [options]
-
-  INPUT             photo files or folders (folders are searched recursively and their
-                    layout is mirrored under --out; a folder's own name is not repeated)
-  --out DIR         output folder (created if needed)
-  --model M         general (default: the bundled general model) | sky (the paper's
-                    sky model) | a generator folder
-  --render-size N   short side of the model grid: the photo keeps its aspect (fully
-                    convolutional models; default: the training size, 64)
-  --upsample M      chroma to full resolution: bilinear | guided (edge-aware, by the
-                    photo's luma) (default: the model's choice)
-  --saturation X    chroma gain: 0 = gray, 1 = as predicted (default: the model's, 1)
-  --samples N       write N colorizations per photo with different noise z:
-                    NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)
-  --seed N          seed of the noise z (default 0)
-  --raw             write the generator's direct output at model size, not full resolution
-  --format F        png | jpeg | webp (default png)
-  --overwrite       replace existing outputs (default: skip them)
-  --max-pixels N    refuse inputs above N pixels before decoding (default ${DEFAULT_MAX_PIXELS})
-  --threads N       compute threads (default: all cores; the native addon's if built, else wasm's)`;
-
 const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+const FORMAT_NAMES = ['png', 'jpeg', 'webp'] as const satisfies readonly EncodeFormat[];
+
+/** The flags of `colorgan colorize`, by the library option each one sets. */
+export const COLORIZE_SCHEMA = {
+  out: { type: 'string', short: 'o', required: 'where the colorized photos go', help: 'output folder (created if needed)' },
+  model: { type: 'string', arg: 'M', help: "general (default: the bundled general model) | sky (the paper's sky model) | a generator folder" },
+  ...INFERENCE_OPTIONS,
+  samples: { type: 'int', min: 1, help: 'write N colorizations per photo with different noise z: NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)' },
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of the noise z' },
+  raw: { type: 'boolean', help: "write the generator's direct output at model size, not full resolution" },
+  format: {
+    type: 'choice',
+    choices: FORMAT_NAMES,
+    default: 'png',
+    arg: 'F',
+    unknownAs: '--format',
+    normalize: (f: string) => (f.toLowerCase() === 'jpg' ? 'jpeg' : f.toLowerCase()),
+    help: 'png | jpeg | webp',
+  },
+  overwrite: { type: 'boolean', help: 'replace existing outputs (default: skip them)' },
+  maxPixels: { type: 'int', min: 1, default: DEFAULT_MAX_PIXELS, help: 'refuse inputs above N pixels before decoding' },
+  threads: THREADS_OPTION,
+} as const;
+
+export const COLORIZE_USAGE = usageText('colorgan colorize INPUT... --out DIR [options]', COLORIZE_SCHEMA, {
+  INPUT: "photo files or folders (folders are searched recursively and their layout is mirrored under --out; a folder's own name is not repeated)",
+});
 
 /** One photo to colorize: its source file and the output path without extension. */
 interface Job {
@@ -98,41 +104,16 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export async function colorizeCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(
-    argv,
-    {
-      out: { type: 'string', short: 'o' },
-      model: { type: 'string' },
-      samples: { type: 'string' },
-      raw: { type: 'boolean' },
-      seed: { type: 'string' },
-      format: { type: 'string' },
-      overwrite: { type: 'boolean' },
-      'max-pixels': { type: 'string' },
-      threads: { type: 'string' },
-      'render-size': { type: 'string' },
-      upsample: { type: 'string' }, saturation: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
-  if (v.help) {
+  const { values: v, positionals, help } = parseCommandLine(COLORIZE_SCHEMA, argv, {
+    positionals: 'no INPUT given (photo files or folders to colorize)',
+    defaults: true,
+  });
+  if (help) {
     console.log(COLORIZE_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('no INPUT given (photo files or folders to colorize)');
-  if (!v.out) throw new UsageError('missing --out DIR (where the colorized photos go)');
-  const samples = v.samples === undefined ? null : intFlag(v.samples, 'samples', 1, 1);
-  const seed = intFlag(v.seed, 'seed', 0);
-  const maxPixels = intFlag(v['max-pixels'], 'max-pixels', DEFAULT_MAX_PIXELS, 1);
-  const format = (v.format ?? 'png').toLowerCase() === 'jpg' ? 'jpeg' : ((v.format ?? 'png').toLowerCase() as EncodeFormat);
-  if (!(format in FORMATS)) throw new UsageError(`unknown --format "${v.format}" (expected png, jpeg or webp)`);
-  const threads = v.threads === undefined ? undefined : intFlag(v.threads, 'threads', 1, 1);
-  const renderSize = v['render-size'] === undefined ? undefined : intFlag(v['render-size'], 'render-size', 0, 16);
-  const upsample = choiceFlag(v.upsample, 'upsample', UPSAMPLE_METHODS);
-  const saturation = v.saturation === undefined ? undefined : numFlag(v.saturation, 'saturation', 1);
-  if (saturation !== undefined && saturation > MAX_SATURATION) throw new UsageError(`--saturation must be from 0 to ${MAX_SATURATION}, got "${v.saturation}"`);
-  if (renderSize !== undefined && renderSize > MAX_RENDER_SIZE) throw new UsageError(`--render-size must be from 16 to ${MAX_RENDER_SIZE}, got "${renderSize}"`);
+  const samples = v.samples ?? null;
+  const { seed, maxPixels, format, threads, renderSize, upsample, saturation } = v;
   const ext = FORMATS[format];
   const outDir = v.out;
   const t0 = performance.now();

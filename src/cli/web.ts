@@ -10,14 +10,21 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { packageRoot } from '../util/package-root.js';
-import { parse, intFlag, UsageError } from './args.js';
+import { parseCommandLine, usageText } from '../util/options.js';
 
-const WEB_USAGE = `Usage: colorgan web [--port N] [--host ADDRESS] [--rebuild]
+/** The flags of `colorgan web`. */
+const WEB_SCHEMA = {
+  port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'port to listen on (0 picks a free port)' },
+  host: { type: 'string', arg: 'ADDRESS', default: '127.0.0.1', help: 'address to bind' },
+  rebuild: { type: 'boolean', help: 'rebuild the app even if web/dist is up to date' },
+} as const;
 
-Serve the in-browser colorization app (everything runs in the page; no photo is uploaded).
-  --port N        port to listen on (default 8080; 0 picks a free port)
-  --host ADDRESS  address to bind (default 127.0.0.1)
-  --rebuild       rebuild the app even if web/dist is up to date
+const WEB_USAGE = `${usageText(
+  `Usage: colorgan web [--port N] [--host ADDRESS] [--rebuild]
+
+Serve the in-browser colorization app (everything runs in the page; no photo is uploaded).`,
+  WEB_SCHEMA,
+)}
 Ctrl-C stops the server.`;
 
 export function webDir(): string {
@@ -230,19 +237,12 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
 }
 
 export async function webCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    rebuild: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
+  const { values, help } = parseCommandLine(WEB_SCHEMA, argv, { defaults: true });
+  if (help) {
     console.log(WEB_USAGE);
     return 0;
   }
-  const port = intFlag(values.port, 'port', 8080, 0);
-  if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
-  const host = values.host ?? '127.0.0.1';
+  const { port, host } = values;
   await buildWeb({ force: values.rebuild, log: (m) => console.error(m) });
   let srv: StaticServer;
   try {

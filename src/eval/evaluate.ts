@@ -35,6 +35,7 @@ import { sharpenToFullRes, UPSAMPLE_METHODS, type UpsampleMethod } from '../infe
 import { modelGrid } from '../infer/grid.js';
 import { loadModel } from '../infer/node.js';
 import { compareImages, summarizeDetailed, type ImageMetrics } from './metrics.js';
+import type { MultiDataset } from '../data/sources.js';
 
 export const SYSTEMS = ['model', 'gray', 'mean-chroma'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
@@ -299,22 +300,29 @@ function reasonOf(err: unknown): string {
 // ---------------------------------------------------------------------------------------
 // The evaluation
 
-export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
+/** What the evaluation runs with: the options checked, the model loaded, the defaults filled in. */
+interface EvalSetup {
+  dirs: string[];
+  dataName: string;
+  split: 'all' | 'val';
+  seed: number;
+  valFraction: number;
+  c: Colorizer;
+  size: number;
+  upsample: UpsampleMethod;
+  colorizeOpts: ColorizeOptions;
+  log: (message: string) => void;
+}
+
+async function setup(opts: EvaluateOptions): Promise<EvalSetup> {
   const split = opts.split ?? 'all';
   if (split !== 'all' && split !== 'val') throw new RangeError(`split must be "all" or "val", got "${String(split)}"`);
-  const seed = opts.seed ?? 1;
-  const valFraction = opts.valFraction ?? 0.3;
-  const log = opts.log ?? (() => {});
   const dirs = Array.isArray(opts.data) ? opts.data : [opts.data];
   for (const d of dirs) {
     const st = await fs.stat(d).catch(() => null);
     if (!st) throw new Error(`${d}: no such folder`);
     if (!st.isDirectory()) throw new Error(`${d}: is not a folder`);
   }
-  const dataName = dirs.join(', ');
-
   const c = typeof opts.model === 'object' ? opts.model : await loadModel(opts.model);
   const size = opts.size ?? c.meta.config.size;
   if (!Number.isInteger(size) || size < 11) throw new RangeError(`size must be an integer ≥ 11 (SSIM window), got ${size}`);
@@ -323,12 +331,24 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     throw new RangeError(`upsample must be one of ${UPSAMPLE_METHODS.join(', ')}, got "${String(opts.upsample)}"`);
   }
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
-  const colorizeOpts: ColorizeOptions = { renderSize: opts.renderSize, upsample, saturation: opts.saturation };
-
-  // Every photo at model size (cached, the same arrays as training), then the training split.
-  const skipped: { file: string; reason: string }[] = [];
-  const ds = await loadDatasets(dirs, {
+  return {
+    dirs,
+    dataName: dirs.join(', '),
+    split,
+    seed: opts.seed ?? 1,
+    valFraction: opts.valFraction ?? 0.3,
+    c,
     size,
+    upsample,
+    colorizeOpts: { renderSize: opts.renderSize, upsample, saturation: opts.saturation },
+    log: opts.log ?? (() => {}),
+  };
+}
+
+/** Every photo at model size (cached, the same arrays as training), the training split and its mean chroma. */
+async function loadEvalData(opts: EvaluateOptions, e: EvalSetup, skipped: EvalResult['skipped']) {
+  const ds = await loadDatasets(e.dirs, {
+    size: e.size,
     cacheDir: opts.cacheDir,
     cache: opts.cache,
     onProgress: opts.onDecodeProgress,
@@ -337,25 +357,23 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
       opts.onSkip?.(file, reason);
     },
   });
-  const parts = splitBySource(ds.files, seed, valFraction);
-  const index = new Map(ds.files.map((f, i) => [f, i] as const));
-  const per = size * size * 3;
-  // Scope of a photo: with one data folder its sub-folder (ROOT_SCOPE for the folder's
-  // own files, as before); with several, its source ("scenes/urban").
-  const scopeOf = (f: string): string => (dirs.length === 1 ? folderOf(f.slice(f.indexOf('/') + 1)) : sourceOf(f));
-
+  const parts = splitBySource(ds.files, e.seed, e.valFraction);
   // Mean chroma over the training split: the mean of the sources' means (training
   // samples the sources balanced), or over all photos with one source.
   const chroma = { ...balancedMeanChroma(ds, parts.train), trainImages: parts.train.length };
-  log(
-    `data: ${ds.files.length} photos${ds.fromCache ? ' (cached)' : ''}, split seed ${seed}: ${parts.train.length} train / ${parts.val.length} validation; ` +
+  e.log(
+    `data: ${ds.files.length} photos${ds.fromCache ? ' (cached)' : ''}, split seed ${e.seed}: ${parts.train.length} train / ${parts.val.length} validation; ` +
       `mean chroma of the training split U ${chroma.u.toFixed(2)} V ${chroma.v.toFixed(2)}`,
   );
+  return { ds, parts, chroma };
+}
 
-  let pool = split === 'val' ? parts.val : ds.files;
+/** The photos to evaluate: the split, then `sources`, `limitPerSource` and `limit`. */
+function selectPhotos(opts: EvaluateOptions, e: EvalSetup, files: string[], parts: { val: string[] }): string[] {
+  let pool = e.split === 'val' ? parts.val : files;
   if (opts.sources !== undefined) {
     const want = new Set(opts.sources);
-    const known = new Set(ds.files.map(sourceOf));
+    const known = new Set(files.map(sourceOf));
     for (const x of want) if (!known.has(x)) throw new Error(`source ${x}: not in the data (sources: ${[...known].sort().join(', ')})`);
     pool = pool.filter((f) => want.has(sourceOf(f)));
   }
@@ -365,58 +383,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     pool = [...groupBySource(pool).values()].flatMap((g) => evenlySpread(g.length, k).map((i) => g[i]));
   }
   const selected = opts.limit !== undefined ? evenlySpread(pool.length, opts.limit).map((i) => pool[i]) : pool;
-  if (selected.length === 0) throw new Error(`${dataName}: no photos to evaluate (${split === 'val' ? 'the validation split is empty' : 'none selected'})`);
-  log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);
+  if (selected.length === 0) throw new Error(`${e.dataName}: no photos to evaluate (${e.split === 'val' ? 'the validation split is empty' : 'none selected'})`);
+  return selected;
+}
 
-  const smallOf = (f: string): RgbImage => {
-    const i = index.get(f)!;
-    return { width: size, height: size, data: ds.rgb.subarray(i * per, (i + 1) * per) };
-  };
-  const decodeFull = (f: string): Promise<RgbImage | { error: string }> =>
-    decodeImage(resolveFile(ds, f)).catch((err: unknown) => ({ error: reasonOf(err) }));
-
-  // Rows name files as before with one data folder (relative to it), else with the folder's label.
-  const displayName = (f: string): string => (dirs.length === 1 ? f.slice(f.indexOf('/') + 1) : f);
-  const internal = new Map(selected.map((f) => [displayName(f), f] as const));
-  const rows: ImageRow[] = [];
-  // Decode the next photo while the current one is evaluated.
-  let next = decodeFull(selected[0]);
-  for (let k = 0; k < selected.length; k++) {
-    const file = selected[k];
-    const full = await next;
-    if (k + 1 < selected.length) next = decodeFull(selected[k + 1]);
-    if ('error' in full) {
-      skipped.push({ file, reason: full.error });
-      opts.onSkip?.(file, full.error);
-    } else {
-      try {
-        rows.push(evaluateOne(c, displayName(file), scopeOf(file), full, smallOf(file), chroma, colorizeOpts).row);
-      } catch (err) {
-        const reason = reasonOf(err);
-        skipped.push({ file, reason });
-        opts.onSkip?.(file, reason);
-      }
-    }
-    opts.onProgress?.(k + 1, selected.length, rows[rows.length - 1]);
-  }
-  if (rows.length === 0) throw new Error(`${dataName}: none of the ${selected.length} selected photos could be evaluated`);
-
-  // Scopes.
-  const overall = summarizeRows(rows);
-  const byFolder = new Map<string, ImageRow[]>();
-  for (const r of rows) {
-    let a = byFolder.get(r.folder);
-    if (!a) byFolder.set(r.folder, (a = []));
-    a.push(r);
-  }
-  const folders: Record<string, ScopeSummary> = {};
-  for (const name of [...byFolder.keys()].sort()) folders[name] = summarizeRows(byFolder.get(name)!);
-  const sourceMean = meanOfScopes(Object.values(folders));
-
-  // Grid: a fixed, evenly spread sample, then the best and worst photos by full-resolution PSNR
-  // (recomputed: colorization is deterministic, and keeping every image would cost memory).
-  const nSample = Math.min(opts.gridSamples ?? 8, rows.length);
-  const nExt = Math.min(opts.gridExtremes ?? 4, Math.floor(rows.length / 2)); // best and worst never overlap
+/** Rows of the grid: a fixed sample spread over the scopes, then the best and worst photos by full-resolution PSNR. */
+function gridPicks(rows: ImageRow[], scopes: string[], nSample: number, nExt: number): { kind: GridRow['kind']; i: number }[] {
   const byPsnr = rows
     .map((r, i) => ({ i, p: r.metrics.model.full.psnr }))
     .sort((a, b) => {
@@ -426,7 +398,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     });
   // The fixed sample takes the scopes in turn (each spread over its photos), so a large
   // source does not fill the grid.
-  const scopeRows = [...byFolder.keys()].sort().map((k) => rows.flatMap((r, i) => (r.folder === k ? [i] : [])));
+  const scopeRows = scopes.map((k) => rows.flatMap((r, i) => (r.folder === k ? [i] : [])));
   const sampleIdx: number[] = [];
   for (let round = 0; sampleIdx.length < nSample; round++) {
     for (const g of scopeRows) {
@@ -438,27 +410,121 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   }
   // Sources with fewer photos than their share: fill up evenly from all rows.
   for (const i of evenlySpread(rows.length, rows.length)) if (sampleIdx.length < nSample && !sampleIdx.includes(i)) sampleIdx.push(i);
-  const picks: { kind: GridRow['kind']; i: number }[] = [
+  return [
     ...sampleIdx.map((i) => ({ kind: 'sample' as const, i })),
     ...byPsnr.slice(0, nExt).map(({ i }) => ({ kind: 'best' as const, i })),
     ...byPsnr.slice(rows.length - nExt).reverse().map(({ i }) => ({ kind: 'worst' as const, i })),
   ];
+}
+
+/** The summaries: all photos, each scope (folder or source), and the mean over scopes. */
+function summarizeScopes(rows: ImageRow[]): { overall: ScopeSummary; folders: Record<string, ScopeSummary>; sourceMean: ScopeSummary; scopes: string[] } {
+  const byFolder = new Map<string, ImageRow[]>();
+  for (const r of rows) {
+    let a = byFolder.get(r.folder);
+    if (!a) byFolder.set(r.folder, (a = []));
+    a.push(r);
+  }
+  const scopes = [...byFolder.keys()].sort();
+  const folders: Record<string, ScopeSummary> = {};
+  for (const name of scopes) folders[name] = summarizeRows(byFolder.get(name)!);
+  return { overall: summarizeRows(rows), folders, sourceMean: meanOfScopes(Object.values(folders)), scopes };
+}
+
+/** How the evaluation reaches a photo by its data-set name. */
+interface PhotoAccess {
+  /** The photo at model size (from the data set). */
+  smallOf(f: string): RgbImage;
+  /** The photo at full resolution, or why it could not be decoded. */
+  decodeFull(f: string): Promise<RgbImage | { error: string }>;
+  /** Rows name files as before with one data folder (relative to it), else with the folder's label. */
+  displayName(f: string): string;
+  /** With one data folder its sub-folder (ROOT_SCOPE for the folder's own files); with several, its source ("scenes/urban"). */
+  scopeOf(f: string): string;
+}
+
+function photoAccess(ds: MultiDataset, dirs: string[], size: number): PhotoAccess {
+  const index = new Map(ds.files.map((f, i) => [f, i] as const));
+  const per = size * size * 3;
+  return {
+    smallOf: (f) => {
+      const i = index.get(f)!;
+      return { width: size, height: size, data: ds.rgb.subarray(i * per, (i + 1) * per) };
+    },
+    decodeFull: (f) => decodeImage(resolveFile(ds, f)).catch((err: unknown) => ({ error: reasonOf(err) })),
+    displayName: (f) => (dirs.length === 1 ? f.slice(f.indexOf('/') + 1) : f),
+    scopeOf: (f) => (dirs.length === 1 ? folderOf(f.slice(f.indexOf('/') + 1)) : sourceOf(f)),
+  };
+}
+
+/** One row per selected photo that decodes and evaluates; the others are skipped (and reported). */
+async function evaluatePhotos(
+  opts: EvaluateOptions,
+  e: EvalSetup,
+  selected: string[],
+  photos: PhotoAccess,
+  chroma: { u: number; v: number },
+  skipped: EvalResult['skipped'],
+): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  // Decode the next photo while the current one is evaluated.
+  let next = photos.decodeFull(selected[0]);
+  for (let k = 0; k < selected.length; k++) {
+    const file = selected[k];
+    const full = await next;
+    if (k + 1 < selected.length) next = photos.decodeFull(selected[k + 1]);
+    if ('error' in full) {
+      skipped.push({ file, reason: full.error });
+      opts.onSkip?.(file, full.error);
+    } else {
+      try {
+        rows.push(evaluateOne(e.c, photos.displayName(file), photos.scopeOf(file), full, photos.smallOf(file), chroma, e.colorizeOpts).row);
+      } catch (err) {
+        const reason = reasonOf(err);
+        skipped.push({ file, reason });
+        opts.onSkip?.(file, reason);
+      }
+    }
+    opts.onProgress?.(k + 1, selected.length, rows[rows.length - 1]);
+  }
+  if (rows.length === 0) throw new Error(`${e.dataName}: none of the ${selected.length} selected photos could be evaluated`);
+  return rows;
+}
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const e = await setup(opts);
+  const { c, size, split } = e;
+  const skipped: EvalResult['skipped'] = [];
+  const { ds, parts, chroma } = await loadEvalData(opts, e, skipped);
+  const selected = selectPhotos(opts, e, ds.files, parts);
+  e.log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);
+  const photos = photoAccess(ds, e.dirs, size);
+  const rows = await evaluatePhotos(opts, e, selected, photos, chroma, skipped);
+  const { overall, folders, sourceMean, scopes } = summarizeScopes(rows);
+
+  // Grid: recomputed for the picked photos (colorization is deterministic, and keeping
+  // every image would cost memory).
+  const internal = new Map(selected.map((f) => [photos.displayName(f), f] as const));
+  const nSample = Math.min(opts.gridSamples ?? 8, rows.length);
+  const nExt = Math.min(opts.gridExtremes ?? 4, Math.floor(rows.length / 2)); // best and worst never overlap
   const grid: GridRow[] = [];
-  for (const { kind, i } of picks) {
+  for (const { kind, i } of gridPicks(rows, scopes, nSample, nExt)) {
     const r = rows[i];
     const full = await decodeImage(resolveFile(ds, internal.get(r.file)!));
-    const e = evaluateOne(c, r.file, r.folder, full, smallOf(internal.get(r.file)!), chroma, colorizeOpts);
-    grid.push({ kind, file: r.file, psnr: r.metrics.model.full.psnr, gray: e.gray, original: e.original, raw: e.raw, sharpened: e.sharpened });
+    const ev = evaluateOne(c, r.file, r.folder, full, photos.smallOf(internal.get(r.file)!), chroma, e.colorizeOpts);
+    grid.push({ kind, file: r.file, psnr: r.metrics.model.full.psnr, gray: ev.gray, original: ev.original, raw: ev.raw, sharpened: ev.sharpened });
   }
 
   return {
-    data: dataName,
+    data: e.dataName,
     split,
     renderSize: opts.renderSize ?? null,
-    upsample,
+    upsample: e.upsample,
     saturation: opts.saturation ?? c.meta.inference?.saturation ?? 1,
-    seed,
-    valFraction,
+    seed: e.seed,
+    valFraction: e.valFraction,
     size,
     limit: opts.limit ?? null,
     model: { source: c.source, metadata: c.meta },

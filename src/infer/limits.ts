@@ -6,6 +6,5 @@ export const MAX_RENDER_SIZE = 1024;
 /** Largest chroma gain (`saturation`) accepted. */
 export const MAX_SATURATION = 4;
 
-/** How chroma predicted on the model grid is brought to full resolution (see sharpen.ts). */
-export const UPSAMPLE_METHODS = ['bilinear', 'guided'] as const;
-export type UpsampleMethod = (typeof UPSAMPLE_METHODS)[number];
+/** How chroma predicted on the model grid is brought to full resolution (see sharpen.ts); listed in models/, whose metadata names a default. */
+export { UPSAMPLE_METHODS, type UpsampleMethod } from '../models/metadata.js';

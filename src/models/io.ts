@@ -2,12 +2,13 @@
  * Models on disk: the standard TF.js layers format (model.json + weights.bin, loadable by
  * any TF.js, including the browser app) plus our metadata in colorgan.json.
  * Folders are written to a temp folder and renamed into place, so a reader never sees a
- * half-written model.
+ * half-written model. A model is serialized once (modelFiles) and the same bytes can be
+ * written to several folders. Metadata is checked when read (parseMetadata).
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ModelMetadata } from './metadata.js';
+import { parseMetadata, type ModelMetadata } from './metadata.js';
 import { tempPathFor, writeError } from '../util/atomic.js';
 
 export const MODEL_JSON = 'model.json';
@@ -59,11 +60,20 @@ export async function writeDirAtomic(dir: string, files: Record<string, string |
   }
 }
 
-export async function modelFiles(model: tf.LayersModel, meta?: ModelMetadata, prefix = ''): Promise<Record<string, string | Uint8Array>> {
+/** A model folder's files by name: model.json, weights.bin and (with metadata) colorgan.json. */
+export type ModelFiles = Record<string, string | Uint8Array>;
+
+/** Serialize a model (and its metadata) once; write the result with writeDirAtomic, to as many folders as needed. */
+export async function modelFiles(model: tf.LayersModel, meta?: ModelMetadata): Promise<ModelFiles> {
   const { modelJson, weights } = await serializeModel(model);
-  const files: Record<string, string | Uint8Array> = { [prefix + MODEL_JSON]: modelJson, [prefix + WEIGHTS_BIN]: weights };
-  if (meta) files[prefix + METADATA_JSON] = JSON.stringify(meta, null, 2) + '\n';
+  const files: ModelFiles = { [MODEL_JSON]: modelJson, [WEIGHTS_BIN]: weights };
+  if (meta) files[METADATA_JSON] = JSON.stringify(meta, null, 2) + '\n';
   return files;
+}
+
+/** The same files under a sub-folder (`generator/model.json`, …). */
+export function inFolder(files: ModelFiles, folder: string): ModelFiles {
+  return Object.fromEntries(Object.entries(files).map(([name, data]) => [`${folder}/${name}`, data]));
 }
 
 export async function saveModel(model: tf.LayersModel, dir: string, meta: ModelMetadata): Promise<void> {
@@ -95,11 +105,18 @@ export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
 }
 
+/** A model folder's colorgan.json, checked: a bad one fails with one line naming the file and the field. */
 export async function readMetadata(dir: string): Promise<ModelMetadata> {
   const p = path.join(dir, METADATA_JSON);
+  let json: unknown;
   try {
-    return JSON.parse(await fs.readFile(p, 'utf8')) as ModelMetadata;
+    json = JSON.parse(await fs.readFile(p, 'utf8'));
   } catch (err) {
-    throw new Error(`${p}: cannot read model metadata (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${p}: cannot read model metadata (${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]})`);
+  }
+  try {
+    return parseMetadata(json);
+  } catch (err) {
+    throw new Error(`${p}: ${(err as Error).message}`);
   }
 }

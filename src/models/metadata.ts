@@ -1,8 +1,34 @@
 /** The JSON metadata saved next to every model (colorgan.json). */
-import { UNET_MULTIPLE, type ModelConfig } from './config.js';
+import { ARCHITECTURES, UNET_MULTIPLE, type ModelConfig } from './config.js';
 
 export const COLOR_ENCODING =
   'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
+
+/** How chroma predicted on the model grid is brought to full resolution (infer/sharpen.ts); a model's metadata names its default. */
+export const UPSAMPLE_METHODS = ['bilinear', 'guided'] as const;
+export type UpsampleMethod = (typeof UPSAMPLE_METHODS)[number];
+
+/** A value a training record may hold. */
+export type TrainingRecordValue = string | number | boolean | string[] | Record<string, number> | Record<string, string | number>[];
+
+/**
+ * What a training run recorded: its data, and the options its schema marks `saved`
+ * (src/train/options.ts: epochs, l1, batch, lr, …, `excluded`, `initFrom`), by name —
+ * open here because models sit below train.
+ */
+export interface TrainingRecord {
+  data?: string;
+  dataTerms?: string;
+  trainImages?: number;
+  valImages?: number;
+  /** For a model trained in stages (resumed with other options): what each stage used. */
+  stages?: Record<string, string | number>[];
+  /** How the shipped epoch was chosen (and on which split). */
+  selectedBy?: string;
+  /** Training photos per source. */
+  sources?: Record<string, number>;
+  [option: string]: TrainingRecordValue | undefined;
+}
 
 export interface ModelMetadata {
   format: 'colorgan-generator' | 'colorgan-discriminator';
@@ -12,37 +38,10 @@ export interface ModelMetadata {
   inputs: { y: string; z: string };
   output: string;
   colorEncoding: string;
-  training?: {
-    data?: string;
-    dataTerms?: string;
-    trainImages?: number;
-    valImages?: number;
-    seed?: number;
-    epochs?: number;
-    l1?: number;
-    l2?: number;
-    batch?: number;
-    /** Gradient accumulation: micro-batches per optimizer step. */
-    accum?: number;
-    lr?: number;
-    beta1?: number;
-    diversity?: number;
-    featureMatch?: number;
-    flip?: boolean;
-    /** For a model trained in stages (resumed with other options): what each stage used. */
-    stages?: Record<string, string | number>[];
-    /** How the shipped epoch was chosen (and on which split). */
-    selectedBy?: string;
-    /** Sources left out (generalization check). */
-    excluded?: string[];
-    /** Training photos per source. */
-    sources?: Record<string, number>;
-    /** Generator folder the run started from (--init), if any. */
-    initFrom?: string;
-  };
+  training?: TrainingRecord;
   metrics?: Record<string, number>;
   /** Inference defaults chosen for this model (by validation). */
-  inference?: { upsample?: 'bilinear' | 'guided'; saturation?: number }; // infer/limits.ts UPSAMPLE_METHODS (models sit below infer)
+  inference?: { upsample?: UpsampleMethod; saturation?: number };
   /** Terms of the training data (who may use these weights for what). */
   dataTerms?: string;
   createdAt?: string;
@@ -69,4 +68,89 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     generatedBy: 'colorgan',
     ...extra,
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Checking a colorgan.json when it is read
+
+const FORMATS = ['colorgan-generator', 'colorgan-discriminator'] as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function shown(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (isObject(v)) return 'an object';
+  const s = JSON.stringify(v);
+  return s.length > 40 ? s.slice(0, 40) + '…' : s;
+}
+
+function bad(field: string, what: string, v: unknown): never {
+  throw new Error(`${field} must be ${what}, got ${shown(v)}`);
+}
+
+function str(o: Record<string, unknown>, k: string, field: string, optional = false): void {
+  if (!(optional && o[k] === undefined) && typeof o[k] !== 'string') bad(field + k, 'a string', o[k]);
+}
+
+function int(o: Record<string, unknown>, k: string, field: string, min: number, optional = false): void {
+  const v = o[k];
+  if (optional && v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad(field + k, `an integer >= ${min}`, v);
+}
+
+function numbers(v: unknown, field: string): void {
+  if (!isObject(v)) bad(field, 'an object of numbers', v);
+  for (const [k, x] of Object.entries(v)) if (typeof x !== 'number') bad(`${field}.${k}`, 'a number', x);
+}
+
+function checkConfig(c: unknown): void {
+  if (!isObject(c)) bad('config', 'an object', c);
+  if (!(ARCHITECTURES as readonly unknown[]).includes(c.arch)) bad('config.arch', `one of ${ARCHITECTURES.join(', ')}`, c.arch);
+  int(c, 'size', 'config.', 16);
+  if (typeof c.size === 'number' && c.size % UNET_MULTIPLE !== 0) bad('config.size', `a multiple of ${UNET_MULTIPLE}`, c.size);
+  for (const k of ['ngf', 'ndf', 'zDim']) int(c, k, 'config.', 1);
+  if (typeof c.bnMomentum !== 'number' || !(c.bnMomentum >= 0 && c.bnMomentum <= 1)) bad('config.bnMomentum', 'a number from 0 to 1', c.bnMomentum);
+  if (c.globalContext !== undefined && typeof c.globalContext !== 'boolean') bad('config.globalContext', 'a boolean', c.globalContext);
+}
+
+function checkTraining(t: unknown): void {
+  if (!isObject(t)) bad('training', 'an object', t);
+  for (const k of ['data', 'dataTerms', 'selectedBy']) str(t, k, 'training.', true);
+  for (const k of ['trainImages', 'valImages']) int(t, k, 'training.', 0, true);
+  if (t.sources !== undefined) numbers(t.sources, 'training.sources');
+  if (t.stages !== undefined && !(Array.isArray(t.stages) && t.stages.every(isObject))) bad('training.stages', 'a list of objects', t.stages);
+  // The recorded options: plain values (their schema, in train/, checks them when a run uses them).
+  for (const [k, v] of Object.entries(t)) {
+    if (['sources', 'stages'].includes(k)) continue;
+    const plain = ['string', 'boolean'].includes(typeof v) || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    if (!plain) bad(`training.${k}`, 'a string, number, boolean or list of strings', v);
+  }
+}
+
+/** A colorgan.json's contents as ModelMetadata, or an error naming the first bad field; readMetadata adds the file. */
+export function parseMetadata(json: unknown): ModelMetadata {
+  checkMetadata(json);
+  return json;
+}
+
+/** Throws `config.size must be an integer >= 16, got "64"` and the like. */
+function checkMetadata(m: unknown): asserts m is ModelMetadata {
+  if (!isObject(m)) bad('the metadata', 'a JSON object', m);
+  if (!(FORMATS as readonly unknown[]).includes(m.format)) bad('format', FORMATS.map((f) => `"${f}"`).join(' or '), m.format);
+  if (m.formatVersion !== 1) bad('formatVersion', '1', m.formatVersion);
+  checkConfig(m.config);
+  if (!isObject(m.inputs)) bad('inputs', 'an object', m.inputs);
+  str(m.inputs, 'y', 'inputs.');
+  str(m.inputs, 'z', 'inputs.');
+  for (const k of ['output', 'colorEncoding']) str(m, k, '');
+  for (const k of ['dataTerms', 'createdAt', 'generatedBy']) str(m, k, '', true);
+  if (m.training !== undefined) checkTraining(m.training);
+  if (m.metrics !== undefined) numbers(m.metrics, 'metrics');
+  if (m.inference !== undefined) {
+    const inf = m.inference;
+    if (!isObject(inf)) bad('inference', 'an object', inf);
+    if (inf.upsample !== undefined && !(UPSAMPLE_METHODS as readonly unknown[]).includes(inf.upsample)) bad('inference.upsample', UPSAMPLE_METHODS.map((u) => `"${u}"`).join(' or '), inf.upsample);
+    if (inf.saturation !== undefined && (typeof inf.saturation !== 'number' || !(inf.saturation >= 0))) bad('inference.saturation', 'a number >= 0', inf.saturation);
+  }
 }

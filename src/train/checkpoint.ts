@@ -12,25 +12,20 @@
  * complete checkpoint as "latest". Each checkpoint also holds checksums.json (SHA-256 of
  * every other file); resume verifies it, names the file that fails and falls back to the
  * newest checkpoint that verifies. latest.json may only name a checkpoint folder of this
- * run (no path outside it is followed).
+ * run (no path outside it is followed). state.json holds the typed run state (./state.ts),
+ * checked when a checkpoint is loaded.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { modelFiles, writeDirAtomic, loadModelFromDir } from '../models/io.js';
-import type { ModelMetadata } from '../models/metadata.js';
+import { modelFiles, inFolder, writeDirAtomic, loadModelFromDir, type ModelFiles } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { parseCheckpointState, type CheckpointState } from './state.js';
+
+export type { CheckpointState } from './state.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
-
-export interface CheckpointState {
-  epoch: number; // epochs completed
-  seed: number;
-  options: Record<string, unknown>;
-  history: Record<string, number>[];
-  savedAt: string;
-}
 
 export interface LoadedCheckpoint {
   dir: string;
@@ -64,13 +59,13 @@ function decodeOptimizer(json: string, bin: Buffer): NamedTensor[] {
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
 
+/** Write a checkpoint; `generator` is G's files as serialized once for the epoch (modelFiles, with its metadata). */
 export async function saveCheckpoint(
   runDir: string,
-  G: tf.LayersModel,
+  generator: ModelFiles,
   D: tf.LayersModel,
   opt: { g: NamedTensor[]; d: NamedTensor[] },
   state: CheckpointState,
-  gMeta: ModelMetadata,
 ): Promise<string> {
   const name = `epoch-${String(state.epoch).padStart(4, '0')}`;
   const root = checkpointsDir(runDir);
@@ -78,8 +73,8 @@ export async function saveCheckpoint(
   const og = await encodeOptimizer(opt.g);
   const od = await encodeOptimizer(opt.d);
   const files: Record<string, string | Uint8Array> = {
-    ...(await modelFiles(G, gMeta, 'generator/')),
-    ...(await modelFiles(D, undefined, 'discriminator/')),
+    ...inFolder(generator, 'generator'),
+    ...inFolder(await modelFiles(D), 'discriminator'),
     'optimizer-g.json': og.json,
     'optimizer-g.bin': og.bin,
     'optimizer-d.json': od.json,
@@ -171,7 +166,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       throw new Error(`${path.join(dir, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
     }
   };
-  const state = await step('state.json', async () => JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState);
+  const state = await step('state.json', async () => parseCheckpointState(JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8'))));
   const G = await step('generator', () => loadModelFromDir(path.join(dir, 'generator')));
   const D = await step('discriminator', () => loadModelFromDir(path.join(dir, 'discriminator')));
   const opt = (k: 'g' | 'd') =>

@@ -1,5 +1,6 @@
 /**
- * One conditional-GAN training step (tensors live here and nowhere else in training).
+ * One conditional-GAN training step (tensors live here and nowhere else in training):
+ * `GanStep.step` runs the two named halves, `stepG` then `stepD`.
  *
  *   G step: fake = G(y, z);  L_G = BCE(D(y, fake), real) + λ·|fake − uv|₁ (+ diversity term)
  *   D step: L_D = ½·[BCE(D(y, uv), real) + BCE(D(y, fake), fake)]
@@ -76,6 +77,26 @@ export interface Batch {
   n: number;
 }
 
+/** One micro-batch's input tensors (m rows). */
+interface MicroBatch {
+  m: number;
+  y: tf.Tensor4D;
+  uv: tf.Tensor4D;
+  z: tf.Tensor2D;
+  z2?: Float32Array;
+  ones: tf.Tensor;
+  zeros: tf.Tensor;
+}
+
+/** What stepG leaves, per micro-batch and tf.keep'd: the fakes for stepD and the loss values. */
+interface GStepResult {
+  fakes: tf.Tensor4D[];
+  gAdvs: tf.Scalar[];
+  l1s: tf.Scalar[];
+  divs: tf.Scalar[];
+  fms: tf.Scalar[];
+}
+
 /** Names of the stored running products β1ᵗ, β2ᵗ in a checkpoint's optimizer weights. */
 const ACC_BETA1 = 'colorgan/adam/accBeta1';
 const ACC_BETA2 = 'colorgan/adam/accBeta2';
@@ -118,103 +139,121 @@ export class GanStep {
   }
 
   /**
-   * One optimizer step of G, then one of D, on `b` (b.n rows, split into `accum`
-   * micro-batches of b.n / accum rows).
+   * One optimizer step of G (stepG), then one of D (stepD), on `b` (b.n rows, split into
+   * `accum` micro-batches of b.n / accum rows). Returns the losses, means over the
+   * micro-batches.
    */
   step(b: Batch): StepLosses {
-    const S = this.size;
-    const zDim = this.zDim;
-    const { l1: lambda, diversity } = this.hp;
     const accum = this.hp.accum ?? 1;
     if (!Number.isInteger(accum) || accum < 1) throw new Error(`accum must be a positive integer, got ${accum}`);
     if (b.n % accum !== 0) throw new Error(`a batch of ${b.n} cannot be split into ${accum} equal micro-batches`);
-    const m = b.n / accum;
     let result!: StepLosses;
     tf.tidy(() => {
-      // Input tensors of every micro-batch (small; they live until this tidy ends).
-      const mbs = Array.from({ length: accum }, (_, i) => ({
-        y: tf.tensor4d(b.y.subarray(i * m * S * S, (i + 1) * m * S * S), [m, S, S, 1]),
-        uv: tf.tensor4d(b.uv.subarray(i * m * S * S * 2, (i + 1) * m * S * S * 2), [m, S, S, 2]),
-        z: tf.tensor2d(b.z.subarray(i * m * zDim, (i + 1) * m * zDim), [m, zDim]),
-        z2: b.z2?.subarray(i * m * zDim, (i + 1) * m * zDim),
-        ones: tf.ones([m, 1]),
-        zeros: tf.zeros([m, 1]),
-      }));
+      const mbs = this.microBatches(b, accum);
+      const g = this.stepG(mbs);
+      const dLosses = this.stepD(mbs, g.fakes);
 
-      // G step. Batch norm moving statistics of G (and of D, which runs in training mode
-      // here too) are updated on every micro-batch's forward pass.
-      const fakes: tf.Tensor4D[] = [];
-      const kept: tf.Tensor[] = []; // tf.keep'd tensors: tidy does not release them, we do
-      const gAdvs: tf.Scalar[] = [];
-      const l1s: tf.Scalar[] = [];
-      const divs: tf.Scalar[] = [];
-      const fms: tf.Scalar[] = [];
-      const phi = this.hp.featureMatch ?? 0;
-      this.averagedStep(
-        this.gOpt,
-        this.gVars,
-        mbs.map(({ y, uv, z, z2: z2Data, ones }) => () => {
-          const f = this.G.apply([y, z], { training: true }) as tf.Tensor4D;
-          fakes.push(tf.keep(f));
-          const adv = this.adversarial(y, f, uv, ones);
-          const gAdv = tf.keep(adv.gAdv);
-          gAdvs.push(gAdv);
-          let loss: tf.Tensor = gAdv;
-          if (adv.fm) {
-            fms.push(tf.keep(adv.fm));
-            loss = tf.add(loss, tf.mul(phi, adv.fm));
-          }
-          let l1: tf.Scalar;
-          if (diversity > 0 && z2Data) {
-            const z2 = tf.tensor2d(z2Data, [m, zDim]);
-            const f2 = this.G.apply([y, z2], { training: true }) as tf.Tensor4D;
-            const dImg = tf.mean(tf.abs(tf.sub(f, f2)));
-            const dZ = tf.mean(tf.abs(tf.sub(z, z2)));
-            divs.push(tf.keep(dImg) as tf.Scalar);
-            loss = tf.add(loss, tf.mul(diversity, tf.div(1, tf.add(tf.div(dImg, dZ), 1e-5))));
-            l1 = tf.keep(tf.mul(0.5, tf.add(tf.mean(tf.abs(tf.sub(f, uv))), tf.mean(tf.abs(tf.sub(f2, uv))))));
-          } else {
-            l1 = tf.keep(tf.mean(tf.abs(tf.sub(f, uv))));
-          }
-          l1s.push(l1);
-          if (lambda > 0) loss = tf.add(loss, tf.mul(lambda, l1));
-          const mu = this.hp.l2 ?? 0;
-          if (mu > 0) loss = tf.add(loss, tf.mul(mu, tf.mean(tf.squaredDifference(f, uv))));
-          return loss as tf.Scalar;
-        }),
-      );
-      kept.push(...fakes, ...gAdvs, ...l1s, ...divs, ...fms);
-
-      // D step on the same micro-batches, with the fakes kept from the G step.
-      const dLosses = this.averagedStep(
-        this.dOpt,
-        this.dVars,
-        mbs.map(({ y, uv, ones, zeros }, i) => () => {
-          const real = this.D.apply([y, uv], { training: true }) as tf.Tensor;
-          const fk = this.D.apply([y, fakes[i]], { training: true }) as tf.Tensor;
-          return tf.mul(0.5, tf.add(bce(ones, real), bce(zeros, fk))) as tf.Scalar;
-        }),
-      );
-
-      const withDiv = divs.length === accum;
-      const withFm = fms.length === accum;
+      const withDiv = g.divs.length === accum;
+      const withFm = g.fms.length === accum;
       const per = 3 + (withDiv ? 1 : 0) + (withFm ? 1 : 0);
       const vals = tf
-        .stack(mbs.flatMap((_, i) => [gAdvs[i], l1s[i], dLosses[i], ...(withDiv ? [divs[i]] : []), ...(withFm ? [fms[i]] : [])]))
+        .stack(mbs.flatMap((_, i) => [g.gAdvs[i], g.l1s[i], dLosses[i], ...(withDiv ? [g.divs[i]] : []), ...(withFm ? [g.fms[i]] : [])]))
         .dataSync();
       const mean = (k: number) => {
         let s = 0;
         for (let i = 0; i < accum; i++) s += vals[i * per + k];
         return s / accum;
       };
-      // Everything kept above must be released by hand (keep only protects against
-      // the inner gradient scopes; the enclosing tidy does not dispose kept tensors).
-      for (const t of kept) t.dispose();
+      // Everything stepG kept must be released by hand (keep only protects against the
+      // inner gradient scopes; the enclosing tidy does not dispose kept tensors).
+      for (const t of [...g.fakes, ...g.gAdvs, ...g.l1s, ...g.divs, ...g.fms]) t.dispose();
       result = { gAdv: mean(0), l1: mean(1), d: mean(2) };
       if (withDiv) result.div = mean(3);
       if (withFm) result.fm = mean(withDiv ? 4 : 3);
     });
     return result;
+  }
+
+  /** Input tensors of every micro-batch (small; they live until the caller's tidy ends). */
+  private microBatches(b: Batch, accum: number): MicroBatch[] {
+    const S = this.size;
+    const zDim = this.zDim;
+    const m = b.n / accum;
+    return Array.from({ length: accum }, (_, i) => ({
+      m,
+      y: tf.tensor4d(b.y.subarray(i * m * S * S, (i + 1) * m * S * S), [m, S, S, 1]),
+      uv: tf.tensor4d(b.uv.subarray(i * m * S * S * 2, (i + 1) * m * S * S * 2), [m, S, S, 2]),
+      z: tf.tensor2d(b.z.subarray(i * m * zDim, (i + 1) * m * zDim), [m, zDim]),
+      z2: b.z2?.subarray(i * m * zDim, (i + 1) * m * zDim),
+      ones: tf.ones([m, 1]),
+      zeros: tf.zeros([m, 1]),
+    }));
+  }
+
+  /**
+   * The G step: for each micro-batch fake = G(y, z) and L_G = BCE(D(y, fake), real)
+   * (+ φ·feature matching) + λ·|fake − uv|₁ (+ μ·L2, + the diversity term with fake₂ =
+   * G(y, z₂)); the gradients of G's variables, averaged over the micro-batches, are applied
+   * by one Adam step. Batch norm moving statistics of G (and of D, which runs in training
+   * mode here too) are updated on every micro-batch's forward pass. Returns each
+   * micro-batch's fake (for stepD) and loss values, tf.keep'd: the caller releases them.
+   */
+  private stepG(mbs: MicroBatch[]): GStepResult {
+    const zDim = this.zDim;
+    const { l1: lambda, diversity } = this.hp;
+    const phi = this.hp.featureMatch ?? 0;
+    const mu = this.hp.l2 ?? 0;
+    const r: GStepResult = { fakes: [], gAdvs: [], l1s: [], divs: [], fms: [] };
+    this.averagedStep(
+      this.gOpt,
+      this.gVars,
+      mbs.map(({ m, y, uv, z, z2: z2Data, ones }) => () => {
+        const f = this.G.apply([y, z], { training: true }) as tf.Tensor4D;
+        r.fakes.push(tf.keep(f));
+        const adv = this.adversarial(y, f, uv, ones);
+        const gAdv = tf.keep(adv.gAdv);
+        r.gAdvs.push(gAdv);
+        let loss: tf.Tensor = gAdv;
+        if (adv.fm) {
+          r.fms.push(tf.keep(adv.fm));
+          loss = tf.add(loss, tf.mul(phi, adv.fm));
+        }
+        let l1: tf.Scalar;
+        if (diversity > 0 && z2Data) {
+          const z2 = tf.tensor2d(z2Data, [m, zDim]);
+          const f2 = this.G.apply([y, z2], { training: true }) as tf.Tensor4D;
+          const dImg = tf.mean(tf.abs(tf.sub(f, f2)));
+          const dZ = tf.mean(tf.abs(tf.sub(z, z2)));
+          r.divs.push(tf.keep(dImg) as tf.Scalar);
+          loss = tf.add(loss, tf.mul(diversity, tf.div(1, tf.add(tf.div(dImg, dZ), 1e-5))));
+          l1 = tf.keep(tf.mul(0.5, tf.add(tf.mean(tf.abs(tf.sub(f, uv))), tf.mean(tf.abs(tf.sub(f2, uv))))));
+        } else {
+          l1 = tf.keep(tf.mean(tf.abs(tf.sub(f, uv))));
+        }
+        r.l1s.push(l1);
+        if (lambda > 0) loss = tf.add(loss, tf.mul(lambda, l1));
+        if (mu > 0) loss = tf.add(loss, tf.mul(mu, tf.mean(tf.squaredDifference(f, uv))));
+        return loss as tf.Scalar;
+      }),
+    );
+    return r;
+  }
+
+  /**
+   * The D step on the same micro-batches, with the fakes kept from stepG (so D sees the
+   * fakes of the G the step started from, whatever `accum` is): L_D = ½·[BCE(D(y, uv),
+   * real) + BCE(D(y, fake), fake)], gradients averaged, one Adam step. Returns the losses.
+   */
+  private stepD(mbs: MicroBatch[], fakes: tf.Tensor4D[]): tf.Scalar[] {
+    return this.averagedStep(
+      this.dOpt,
+      this.dVars,
+      mbs.map(({ y, uv, ones, zeros }, i) => () => {
+        const real = this.D.apply([y, uv], { training: true }) as tf.Tensor;
+        const fk = this.D.apply([y, fakes[i]], { training: true }) as tf.Tensor;
+        return tf.mul(0.5, tf.add(bce(ones, real), bce(zeros, fk))) as tf.Scalar;
+      }),
+    );
   }
 
   /**

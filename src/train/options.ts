@@ -1,83 +1,146 @@
-/** Training options, their defaults and validation (the CLI maps flags onto these). */
-import type { Architecture } from '../models/config.js';
+/**
+ * The training options: one schema entry per option (src/util/options.ts), from which the
+ * TrainOptions type, the defaults, `colorgan train`'s flags, usage text and checks, what
+ * --resume takes from the checkpoint, and the `training` record of the saved metadata are
+ * derived. Adding an option is adding its entry here.
+ */
+import { ARCHITECTURES } from '../models/config.js';
+import {
+  checkOptions,
+  checkRequired,
+  defaultsOf,
+  entriesOf,
+  keysWhere,
+  type InputOf,
+  type OptionsOf,
+  type OptionSpec,
+  type ValueOf,
+} from '../util/options.js';
 
-export interface TrainOptions {
-  /** Folder(s) of color photos (walked recursively); sub-folders are sources (src/data/sources.ts). */
-  data: string | string[];
-  /** Run folder: checkpoints, sample grids, losses. Keep it outside the checkout. */
-  out: string;
-  model: Architecture;
-  epochs: number;
-  /** λ of the image-space L1 term (0 = the paper's pure GAN). */
-  l1: number;
-  /** Weight of an image-space L2 (mean squared error) term: the conditional mean, which PSNR rewards (0 = off). */
-  l2: number;
-  /** Photos per micro-batch: what is in memory at once. */
-  batch: number;
+interface TrainOptionSpec extends OptionSpec {
   /**
-   * Gradient accumulation: micro-batches per optimizer step, so each Adam step of G and
-   * of D uses gradients averaged over batch × accum photos (the effective batch).
+   * On --resume: 'fixed' options define the run and come from the checkpoint; 'changeable'
+   * ones (the schedule) are this call's if given, else the checkpoint's; the others are
+   * always this call's.
    */
-  accum: number;
-  size: number;
-  seed: number;
-  lr: number;
-  beta1: number;
-  ngf: number;
-  ndf: number;
-  zDim: number;
-  /** Weight of the mode-seeking diversity term (0 = off, as in the paper). */
-  diversity: number;
-  /** Weight of the feature-matching loss on D's hidden layers (0 = off, as in the paper). */
-  featureMatch: number;
-  /** unet: the global-context branch (false: an ablation without it). */
-  globalContext: boolean;
-  /** Mirror each training crop left-right with probability ½ (data augmentation). */
-  flip: boolean;
-  /** Sources left out of training and validation (e.g. "scenes/urban"), for a generalization check. */
-  exclude?: string[];
-  /** Photos per epoch (default: the number of training photos); drawn balanced by source. */
-  epochImages?: number;
-  valFraction: number;
-  resume: boolean;
-  /** Rows of the per-epoch sample grid. */
-  sampleRows: number;
-  /** Start the generator from this saved generator folder (e.g. the bundled model) instead of random weights. */
-  init?: string;
-  /** Use at most this many training images (quick experiments, tests). */
-  limit?: number;
-  cacheDir?: string;
+  readonly resume?: 'fixed' | 'changeable';
+  /** Recorded in the generator's metadata (colorgan.json `training`), under this name if a string. */
+  readonly saved?: true | string;
 }
 
-export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'data' | 'out'> = {
-  model: 'advanced',
-  epochs: 20,
-  l1: 100,
-  l2: 0,
-  batch: 16,
-  accum: 1,
-  size: 64,
-  seed: 1,
-  lr: 2e-4,
-  beta1: 0.5,
-  ngf: 64,
-  ndf: 64,
-  zDim: 64,
-  diversity: 0,
-  featureMatch: 0,
-  flip: true,
-  globalContext: true,
-  valFraction: 0.3,
-  resume: false,
-  sampleRows: 8,
-};
+export const TRAIN_SCHEMA = {
+  data: {
+    type: 'list',
+    required: 'a folder of color photos',
+    help: 'folder of color photos (searched recursively); repeat for several. Each first-level sub-folder is a source: split 70/30 per source and sampled balanced by source',
+  },
+  out: {
+    type: 'string',
+    arg: 'RUN_DIR',
+    required: 'where checkpoints and samples go',
+    help: 'run folder: checkpoints, samples/, losses.jsonl, loss-curve.png, generator/. Keep it outside the checkout',
+  },
+  model: {
+    type: 'choice',
+    choices: ARCHITECTURES,
+    default: 'advanced',
+    arg: 'NAME',
+    unknownAs: 'model',
+    resume: 'fixed',
+    help: "baseline | advanced (the paper's) | unet (ours, general scenes)",
+  },
+  epochs: { type: 'int', min: 1, default: 20, resume: 'changeable', saved: true, help: 'total epochs' },
+  l1: { type: 'number', min: 0, default: 100, arg: 'λ', resume: 'changeable', saved: true, help: 'weight of the image-space L1 term; 0 = pure GAN' },
+  l2: { type: 'number', min: 0, default: 0, arg: 'μ', resume: 'changeable', saved: true, help: 'weight of an image-space L2 (squared error) term: the conditional mean, which PSNR rewards' },
+  batch: { type: 'int', min: 2, default: 16, resume: 'changeable', saved: true, help: 'batch size: photos in memory at once' },
+  accum: {
+    type: 'int',
+    min: 1,
+    default: 1,
+    resume: 'changeable',
+    saved: true,
+    help: 'gradient accumulation: each optimizer step averages the gradients of N batches, so the effective batch is batch × N at the memory of one batch; for batches too large for the 4 GB wasm heap',
+  },
+  size: { type: 'int', min: 16, multipleOf: 8, default: 64, resume: 'fixed', help: 'model size in pixels, a multiple of 8' },
+  seed: { type: 'int', min: 0, default: 1, resume: 'fixed', saved: true, help: 'seed of the split, initialization, order and noise' },
+  lr: { type: 'number', min: 0, default: 2e-4, resume: 'changeable', saved: true, help: 'Adam learning rate' },
+  beta1: { type: 'number', min: 0, default: 0.5, resume: 'changeable', saved: true, help: "Adam's β1" },
+  ngf: { type: 'int', min: 1, default: 64, resume: 'fixed', help: 'generator width (channels of its first layer)' },
+  ndf: { type: 'int', min: 1, default: 64, resume: 'fixed', help: 'discriminator width' },
+  zDim: { type: 'int', min: 1, default: 64, flag: false, resume: 'fixed', help: 'length of the noise vector z' },
+  diversity: { type: 'number', min: 0, default: 0, arg: 'μ', resume: 'changeable', saved: true, help: 'mode-seeking term so different z give different colors; 0 = off, as in the paper' },
+  featureMatch: { type: 'number', min: 0, default: 0, arg: 'φ', resume: 'changeable', saved: true, help: "feature-matching loss on D's hidden layers; 0 = off, as in the paper" },
+  exclude: { type: 'list', arg: 'SOURCE', resume: 'fixed', saved: 'excluded', help: 'leave a source out, e.g. scenes/urban (repeatable; generalization check)' },
+  epochImages: { type: 'int', min: 1, defaultText: 'all training photos', resume: 'changeable', help: 'photos per epoch, drawn balanced by source' },
+  globalContext: { type: 'boolean', default: true, flag: 'no-global', resume: 'fixed', help: 'unet without its global-context branch (an ablation)' },
+  flip: { type: 'boolean', default: true, flag: 'no-flip', resume: 'fixed', saved: true, help: 'no left-right mirroring of training crops (default: mirror half)' },
+  init: { type: 'string', saved: 'initFrom', help: 'start the generator from a saved generator folder (e.g. models/sky) instead of random weights' },
+  limit: { type: 'int', min: 1, resume: 'fixed', help: 'use at most N training photos (quick experiments)' },
+  resume: { type: 'boolean', default: false, help: "continue from the run's last complete checkpoint" },
+  valFraction: { type: 'number', min: 0, max: 1, default: 0.3, flag: false, resume: 'fixed', help: 'part of each source held out for validation' },
+  sampleRows: { type: 'int', min: 1, default: 8, flag: false, help: 'rows of the per-epoch sample grid' },
+  cacheDir: { type: 'string', flag: false, help: 'folder of the decoded-photo cache (default: $COLORGAN_CACHE, else the user cache)' },
+} as const satisfies Readonly<Record<string, TrainOptionSpec>>;
+
+type Schema = typeof TRAIN_SCHEMA;
+
+/** The options a run uses (defaults filled in). */
+export type TrainOptions = OptionsOf<Schema>;
+/** What train() takes: data and out, any other option. */
+export type TrainInput = InputOf<Schema>;
+/** The options a checkpoint records: all but `resume` (older checkpoints may lack newer ones). */
+export type SavedRunOptions = Partial<Omit<TrainOptions, 'resume'>>;
+
+type SavedName<K, S> = S extends { readonly saved: infer N extends string } ? N : S extends { readonly saved: true } ? K : never;
+/** The options recorded in the generator's metadata, by their names there. */
+export type TrainingRecordOptions = { [K in keyof Schema as SavedName<K, Schema[K]>]?: ValueOf<Schema[K]> };
+
+export const DEFAULT_TRAIN_OPTIONS = defaultsOf(TRAIN_SCHEMA);
 
 /** Options that define the run and must not change on --resume. */
-export const FIXED_ON_RESUME = ['model', 'size', 'ngf', 'ndf', 'zDim', 'seed', 'valFraction', 'limit', 'flip', 'exclude', 'globalContext'] as const;
+export const FIXED_ON_RESUME = keysWhere(TRAIN_SCHEMA, { resume: 'fixed' } as const);
+/** Options a resumed run takes from the checkpoint unless given again (the schedule). */
+export const CHANGEABLE_ON_RESUME = keysWhere(TRAIN_SCHEMA, { resume: 'changeable' } as const);
 
-/** Throw a one-line error for option values train() cannot use. */
-export function validateTrainOptions(o: Pick<TrainOptions, 'batch' | 'accum'>): void {
-  for (const k of ['batch', 'accum'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, got ${o[k]}`);
-  }
+/**
+ * The life cycle's setup: every option checked before anything is read or decoded (one
+ * line naming the option and its value), then the defaults. `given` holds the options the
+ * caller set, which --resume needs to know.
+ */
+export function setupTrainOptions(input: TrainInput): { options: TrainOptions; given: Partial<TrainOptions> } {
+  checkRequired(TRAIN_SCHEMA, input);
+  const given = checkOptions(TRAIN_SCHEMA, input);
+  const options = { ...DEFAULT_TRAIN_OPTIONS, ...given } as TrainOptions; // data and out: checked just above
+  return { options, given };
+}
+
+/** A checkpoint's recorded options, checked like a caller's (unknown names of other versions are ignored). */
+export function checkSavedOptions(saved: object, prefix: string): SavedRunOptions {
+  const known = Object.fromEntries(Object.entries(saved).filter(([k]) => k in TRAIN_SCHEMA && k !== 'resume'));
+  return checkOptions(TRAIN_SCHEMA, known, prefix);
+}
+
+function take<T, K extends keyof T>(to: T, from: Partial<T>, k: K): void {
+  to[k] = from[k] as T[K];
+}
+
+/** --resume: the run's identity from the checkpoint; the schedule from this call where given, else from the checkpoint. */
+export function mergeResumed(options: TrainOptions, given: Partial<TrainOptions>, saved: SavedRunOptions): TrainOptions {
+  const merged = { ...options };
+  for (const k of FIXED_ON_RESUME) if (k in saved) take(merged, saved, k);
+  for (const k of CHANGEABLE_ON_RESUME) if (given[k] === undefined && saved[k] !== undefined) take(merged, saved, k);
+  return merged;
+}
+
+/** What a checkpoint records of the options. */
+export function savedRunOptions(o: TrainOptions): SavedRunOptions {
+  const { resume: _notRecorded, ...rest } = o;
+  return rest;
+}
+
+/** The options the generator's metadata records (entries marked `saved`). */
+export function trainingRecordOptions(o: TrainOptions): TrainingRecordOptions {
+  const out: Record<string, unknown> = {};
+  for (const [k, s] of entriesOf(TRAIN_SCHEMA)) if ('saved' in s) out[s.saved === true ? k : s.saved] = o[k];
+  return out as TrainingRecordOptions;
 }

@@ -1,0 +1,144 @@
+/**
+ * A run's data: the photos decoded at model size (and cached), split by source into
+ * training and validation, the fixed photos of the sample grids, and the batches of an
+ * epoch. The order, noise and mirroring of epoch e depend only on (seed, e), so a resumed
+ * run draws exactly what an uninterrupted one would.
+ */
+import { subset, type Dataset } from '../data/dataset.js';
+import { loadDatasets, splitBySource, groupBySource, balancedOrder, resolveFile, sourceOf, type MultiDataset } from '../data/sources.js';
+import { decodeResized } from '../data/decode.js';
+import { mulberry32, shuffledIndices, gaussian } from '../util/rng.js';
+import type { RgbImage } from '../color/yuv.js';
+import type { Batch } from './gan.js';
+import type { TrainOptions } from './options.js';
+
+export interface RunData {
+  all: MultiDataset;
+  trainSet: Dataset;
+  valSet: Dataset;
+  /** Training photos by source, as indices into trainSet. */
+  sourceIdx: number[][];
+  /** Training photos per source. */
+  sources: Record<string, number>;
+  /** The validation set of each source, made once per run. */
+  valSets: Map<string, Dataset>;
+}
+
+export interface SamplePhoto {
+  file: string;
+  full: RgbImage; // the original at twice the grid's resolution
+}
+
+/** Decode (or read from the cache) and split the run's photos; a run too small for one step fails here. */
+export async function loadRunData(
+  opts: TrainOptions,
+  perStep: number,
+  on: { progress?: (done: number, total: number) => void; skip?: (file: string, reason: string) => void; log: (m: string) => void },
+): Promise<RunData> {
+  // The run's own files (sample grids, curves) never become training photos.
+  const all = await loadDatasets(opts.data, { size: opts.size, cacheDir: opts.cacheDir, onProgress: on.progress, onSkip: on.skip, exclude: [opts.out] });
+  const excluded = new Set(opts.exclude ?? []);
+  const known = new Set(all.files.map(sourceOf));
+  for (const x of excluded) if (!known.has(x)) throw new Error(`--exclude ${x}: no such source (sources: ${[...known].sort().join(', ')})`);
+  const split = splitBySource(all.files.filter((f) => !excluded.has(sourceOf(f))), opts.seed, opts.valFraction);
+  const trainFiles = opts.limit ? split.train.slice(0, opts.limit) : split.train;
+  const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
+  const trainSet = subset(all, trainFiles);
+  const valSet = subset(all, valFiles);
+  if (trainSet.files.length < perStep) {
+    const what = opts.accum > 1 ? `one step of ${opts.batch} × ${opts.accum} (batch × accum)` : `one batch of ${opts.batch}`;
+    throw new Error(`${opts.data.join(',')}: ${trainSet.files.length} training photos, fewer than ${what}`);
+  }
+  const trainGroups = [...groupBySource(trainSet.files).values()];
+  const trainIndex = new Map(trainSet.files.map((f, i) => [f, i] as const));
+  const sourceIdx = trainGroups.map((g) => g.map((f) => trainIndex.get(f)!));
+  const valSets = new Map([...groupBySource(valSet.files)].map(([name, files]) => [name, subset(valSet, files)] as const));
+  const n = trainGroups.length;
+  on.log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${n} source${n === 1 ? '' : 's'}${n > 1 ? ' (balanced)' : ''}`);
+  return { all, trainSet, valSet, sourceIdx, sources: Object.fromEntries(trainGroups.map((g) => [sourceOf(g[0]), g.length])), valSets };
+}
+
+/** Fixed validation photos for the sample grids: the sources in turn, spread over each. */
+export async function samplePhotos(data: RunData, rows: number, size: number): Promise<SamplePhoto[]> {
+  const valGroups = [...groupBySource(data.valSet.files).values()];
+  const nRows = Math.min(rows, data.valSet.files.length);
+  const samples: SamplePhoto[] = [];
+  for (let i = 0; i < nRows; i++) {
+    const g = valGroups[i % valGroups.length];
+    const round = Math.floor(i / valGroups.length);
+    const rounds = Math.ceil(nRows / valGroups.length);
+    const f = g[Math.floor((round * g.length) / rounds) % g.length];
+    samples.push({ file: f, full: await decodeResized(resolveFile(data.all, f), size * 2) });
+  }
+  return samples;
+}
+
+function epochSeed(seed: number, epoch: number, salt: number): number {
+  return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ salt) >>> 0;
+}
+
+/** Copy rows of the dataset into one batch buffer. */
+function gather(src: Float32Array, per: number, idx: number[]): Float32Array {
+  const out = new Float32Array(idx.length * per);
+  idx.forEach((k, i) => out.set(src.subarray(k * per, (k + 1) * per), i * per));
+  return out;
+}
+
+/** Mirror the images `which` of a batch of S×S×c rows left-right, in place. */
+function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): void {
+  const per = S * S * c;
+  which.forEach((f, i) => {
+    if (!f) return;
+    for (let r = 0; r < S; r++) {
+      const row = i * per + r * S * c;
+      for (let x = 0; x < S / 2; x++) {
+        for (let k = 0; k < c; k++) {
+          const a = row + x * c + k;
+          const b = row + (S - 1 - x) * c + k;
+          const t = buf[a];
+          buf[a] = buf[b];
+          buf[b] = t;
+        }
+      }
+    }
+  });
+}
+
+/** The batches of one epoch, drawn in step order (each call to `next` is the next step's). */
+export interface EpochBatches {
+  next(step: number): Batch;
+}
+
+/** How an epoch is cut: `steps` optimizer steps of `perStep` photos (batch × accum), `epochImages` photos asked for. */
+export interface Schedule {
+  perStep: number;
+  epochImages: number;
+  steps: number;
+}
+
+export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, { perStep, epochImages, steps }: Schedule): EpochBatches {
+  const { trainSet, sourceIdx } = data;
+  // One source: a plain shuffle (as the paper); several: balanced by source.
+  const order =
+    sourceIdx.length === 1 && epochImages <= trainSet.files.length
+      ? shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1))
+      : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(opts.seed, epoch, 1)));
+  const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
+  const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
+  const S = opts.size;
+  return {
+    next(s: number): Batch {
+      const idx = order.slice(s * perStep, (s + 1) * perStep);
+      const z = gaussian(rand, idx.length * opts.zDim);
+      const z2 = opts.diversity > 0 ? gaussian(rand, idx.length * opts.zDim) : undefined;
+      const y = gather(trainSet.y, S * S, idx);
+      const uv = gather(trainSet.uv, S * S * 2, idx);
+      if (opts.flip) {
+        const which = idx.map(() => flipRand() < 0.5);
+        flipRows(y, S, 1, which);
+        flipRows(uv, S, 2, which);
+      }
+      return { n: idx.length, y, uv, z, z2 };
+    },
+  };
+}
