@@ -8,6 +8,7 @@ import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
 import { decodeImage, encodeImage, readRegularFile, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
 import { colorizeEncodedStreaming } from './streaming.js';
+import { installNativePixelKernels } from './native-pixels.js';
 import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
@@ -42,6 +43,7 @@ export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
       const st = await fs.stat(key).catch(() => null);
       if (!st?.isDirectory()) throw new Error(`${dir}: no such model folder`);
       await initBackend();
+      installNativePixelKernels();
       const meta = await readMetadata(key);
       if (meta.format !== 'colorgan-generator') throw new Error(`${dir}: not a colorgan generator (format "${meta.format}")`);
       const model = await loadModelFromDir(key);
@@ -79,6 +81,7 @@ export async function colorize(input: ColorizeInput, options?: ColorizeCallOptio
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
   checkInput(input);
   checkOptions(options);
+  installNativePixelKernels();
   let src = input;
   let opts = options;
   if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
@@ -104,6 +107,7 @@ export async function colorizeSamples(input: ColorizeInput, count: number, optio
   checkInput(input);
   checkCount(count);
   checkOptions(options);
+  installNativePixelKernels();
   const model = options.model ?? (await loadModel());
   const img = await toRgb(input, options);
   const results = colorizeImageSamples(model, img, count, options);

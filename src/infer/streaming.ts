@@ -19,38 +19,13 @@
  * alpha; anything else returns null and the caller takes the general path.
  */
 import sharp from 'sharp';
-import { loadAddon } from '../backend/native.js';
 import { NET_SCALE } from '../color/yuv.js';
 import { STRICT_INPUT, type EncodeFormat } from '../data/decode.js';
 import { chromaGain, scaleChroma, type Colorizer, type ColorizeOptions } from './colorizer.js';
 import { noiseFor, predictUv } from './generate.js';
 import { gridDims, lumaForModel, lumaPlaneForModel, sharpenTaps, type GridSize } from './sharpen.js';
 import { modelGrid, type Grid } from './grid.js';
-
-interface VipsAddon {
-  /** The model grid is gw × gh (gh defaults to gw); uv is gw×gh×2. */
-  sharpen(
-    input: Buffer, width: number, height: number, uv: Float32Array, gw: number,
-    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number,
-    format: EncodeFormat, quality: number, gh?: number,
-  ): Promise<Buffer>;
-  version(): string;
-}
-
-export function loadStreamingAddon(): VipsAddon | null {
-  return loadAddon<VipsAddon>('colorgan_vips', 'needs g++ and the devDependency @img/sharp-libvips-dev');
-}
-
-interface JpegAddon {
-  /** Entropy-decode the coefficients (on a worker thread). */
-  open(input: Buffer): Promise<{ handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array }>;
-  /** Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (gh defaults to gw). */
-  finish(handle: unknown, uv: Float32Array, gw: number, scale: number, quality: number, gh?: number): Promise<Buffer>;
-}
-
-export function loadJpegAddon(): JpegAddon | null {
-  return loadAddon<JpegAddon>('colorgan_jpeg', 'needs g++ and libjpeg62-turbo-dev');
-}
+import { loadJpegAddon, loadStreamingAddon, type JpegAddon, type VipsAddon } from './native-pixels.js';
 
 /** Which streaming path an eligible photo takes for an output format, if any addon is built. */
 export function streamingPath(format: EncodeFormat): 'dct' | 'pixels' | null {

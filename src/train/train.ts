@@ -25,6 +25,7 @@ import { renderGrid } from '../report/grid.js';
 import { plotSvg, svgToPng } from '../report/plot.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
 import { colorizeImage } from '../infer/colorizer.js';
+import { installNativePixelKernels } from '../infer/native-pixels.js';
 import { grayscaleRgb, type RgbImage } from '../color/yuv.js';
 
 export interface EpochRecord {
@@ -173,6 +174,7 @@ interface SamplePhoto {
 
 async function renderSamples(G: tf.LayersModel, cfg: ModelConfig, photos: SamplePhoto[]): Promise<Buffer> {
   // The same colorizer users get: gray in, raw model-size output and sharpened full size out.
+  installNativePixelKernels(); // and the same pixel loops (the addon's where it loads)
   const colorizer = { model: G, meta: generatorMetadata(cfg), source: 'training' };
   const rows = photos.map((p, i) => {
     const gray = grayscaleRgb(p.full);
