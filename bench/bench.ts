@@ -33,8 +33,8 @@ import { DEFAULT_MODEL_CONFIG, type Architecture, type ModelConfig } from '../sr
 import { GanStep, type Batch } from '../src/train/gan.js';
 import { predictUv } from '../src/infer/generate.js';
 import { loadModel, colorize } from '../src/infer/node.js';
-import { streamingPath } from '../src/infer/streaming.js';
-import type { Colorizer } from '../src/infer/colorizer.js';
+import { streamingPath } from '../src/infer/plan.js';
+import type { GeneratorModel } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -459,7 +459,7 @@ async function make12mp(): Promise<string> {
   return file;
 }
 
-async function photoColorizer(): Promise<{ c: Colorizer; what: string }> {
+async function photoColorizer(): Promise<{ c: GeneratorModel; what: string }> {
   try {
     const c = await loadModel();
     return { c, what: `bundled model (${c.meta.config.arch}, ${c.meta.config.size}px)` };
@@ -514,7 +514,7 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
       ? 'general path (the model upsamples chroma guided by the luma; the streaming paths are bilinear)'
       : way === 'dct'
       ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
-      : way === 'pixels'
+      : way === 'vips'
         ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
         : 'general path (no native addon)';
   return { oursS, sharpS, what: `${what}, ${streaming}`, bytesOut };

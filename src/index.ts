@@ -4,10 +4,11 @@
  * The public library API (Node). The CLI, the benchmarks and the web app are thin
  * shells over these functions.
  */
-export { colorize, colorizeSamples, loadModel, bundledModelDir, BUNDLED_MODELS, DEFAULT_MODEL } from './infer/node.js';
-export type { ColorizeInput, ColorizeCallOptions } from './infer/node.js';
-export { colorizeImage, colorizeImageSamples, chromaDifference } from './infer/colorizer.js';
-export type { Colorizer, Colorization, ColorizeOptions } from './infer/colorizer.js';
+export { colorize, colorizeSamples, planColorize, loadModel, bundledModelDir, BUNDLED_MODELS, DEFAULT_MODEL } from './infer/node.js';
+export type { ColorizeInput, ColorizeCallOptions, PlannedPhoto, PhotoOutput } from './infer/node.js';
+export type { ColorizePlan } from './infer/plan.js';
+export { colorizeImage, colorizeImageSamples, sampleColorizations, toColorizer, chromaDifference } from './infer/colorizer.js';
+export type { Colorizer, Colorization, ColorizeOptions, GeneratorModel, ModelLuma } from './infer/colorizer.js';
 export { train, TrainingDivergedError, TrainingInterruptedError } from './train/train.js';
 export type { EpochRecord, TrainEvents, TrainResult } from './train/train.js';
 export { DEFAULT_TRAIN_OPTIONS } from './train/options.js';

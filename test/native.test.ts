@@ -13,15 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend } from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/node.js';
-import {
-  loadNativeAddon,
-  nativeUnavailableReason,
-  enableNativeConvolutions,
-  disableNativeConvolutions,
-  nativeConvolutionsActive,
-} from '../src/backend/native.js';
+import { loadNativeAddon, enableNativeConvolutions, disableNativeConvolutions, nativeConvolutionsActive } from '../src/backend/native.js';
+import { nativeUnavailableReason } from '../src/native/addons.js';
 import { sharpenToFullRes, setPixelKernels, lumaForModel } from '../src/infer/sharpen.js';
-import { loadJpegAddon, loadStreamingAddon, colorizeEncodedStreaming } from '../src/infer/streaming.js';
+import { loadJpegAddon, loadStreamingAddon, nativePixelKernels } from '../src/infer/native-pixels.js';
+import { colorizeEncodedStreaming } from '../src/infer/streaming.js';
 import { loadModel, colorize } from '../src/infer/node.js';
 import { modelGrid } from '../src/infer/grid.js';
 import { encodeImage } from '../src/data/decode.js';
@@ -150,7 +146,7 @@ test('native luma shrink and sharpening agree with the JS loops', { skip: !dnnl 
   const W = 517, H = 389, S = 64;
   const rgb = photoLike(W, H, 9);
   const uv = rand(S * S * 2, 4).map((v) => v * 0.6); // strong chroma: many out-of-gamut pixels
-  enableNativeConvolutions(); // installs the native pixel kernels
+  setPixelKernels(nativePixelKernels());
   const nativeLuma = lumaForModel(rgb, W, H, S);
   const nativeRgb = sharpenToFullRes(rgb, W, H, uv, S);
   setPixelKernels(null);
@@ -171,8 +167,7 @@ test('native luma shrink and sharpening agree with the JS loops', { skip: !dnnl 
     assert.ok(max <= 1, `sharpened pixels differ by up to ${max} levels`);
     assert.ok(differ / jsRgb.length < 0.01, `${differ} of ${jsRgb.length} bytes differ`);
   } finally {
-    disableNativeConvolutions();
-    enableNativeConvolutions();
+    setPixelKernels(nativePixelKernels());
   }
 });
 

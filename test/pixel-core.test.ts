@@ -12,9 +12,10 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/node.js';
-import { loadNativeAddon, nativeUnavailableReason, enableNativeConvolutions, disableNativeConvolutions } from '../src/backend/native.js';
+import { loadNativeAddon } from '../src/backend/native.js';
+import { nativeUnavailableReason } from '../src/native/addons.js';
 import { sharpenToFullRes, setPixelKernels, lumaForModel, sharpenTaps } from '../src/infer/sharpen.js';
-import { loadJpegAddon, loadStreamingAddon } from '../src/infer/streaming.js';
+import { loadJpegAddon, loadStreamingAddon, nativePixelKernels } from '../src/infer/native-pixels.js';
 import {
   NET_SCALE, luma, chromaU, chromaV, redOffset, greenOffset, blueOffset, gamutFactor, composeInGamut, chromaFromNet, yToNet, toByte,
 } from '../src/color/yuv.js';
@@ -165,20 +166,26 @@ function assertAgree(got: ArrayLike<number>, want: { bytes: Uint8ClampedArray; e
   assert.ok(differ <= got.length * 1e-3, `${what}: ${differ} of ${got.length} bytes differ`);
 }
 
+/** The addon's pixel loops in place of the TS ones; false if they are not there. */
+function useNativeKernels(): boolean {
+  const k = nativePixelKernels();
+  setPixelKernels(k);
+  return k !== null;
+}
+
 /** The TS loops instead of the native ones for the duration of fn. */
 function withoutNativeKernels<T>(fn: () => T): T {
   setPixelKernels(null);
   try {
     return fn();
   } finally {
-    disableNativeConvolutions();
-    enableNativeConvolutions();
+    useNativeKernels();
   }
 }
 
 test('native luma (colorgan_dnnl lumaShrink) is the TS luma, bit for bit', { skip: skipWithout(dnnl, 'colorgan_dnnl') }, () => {
   requireAddon(dnnl, 'colorgan_dnnl');
-  assert.ok(enableNativeConvolutions(), 'native pixel kernels installed');
+  assert.ok(useNativeKernels(), 'native pixel kernels installed');
   const rgb = randomRgb(W * H);
   // On a grid of the photo's own size the area average is the identity: per-pixel luma.
   const got = lumaForModel(rgb, W, H, W, H);
@@ -189,7 +196,7 @@ test('native luma (colorgan_dnnl lumaShrink) is the TS luma, bit for bit', { ski
 
 test('native add-chroma-in-gamut (colorgan_dnnl sharpen) agrees with the TS rule on random pixels', { skip: skipWithout(dnnl, 'colorgan_dnnl') }, () => {
   requireAddon(dnnl, 'colorgan_dnnl');
-  assert.ok(enableNativeConvolutions(), 'native pixel kernels installed');
+  assert.ok(useNativeKernels(), 'native pixel kernels installed');
   const n = W * H;
   const rgb = randomRgb(n);
   const uv = randomUv(n);

@@ -1,34 +1,23 @@
 /**
  * Optional native convolutions (Node only): the oneDNN addon built by
- * `native/build.mjs` (`native/build/colorgan_dnnl.node`). When it is present the wasm
- * backend keeps every tensor and every other kernel, and Conv2D, FusedConv2D,
- * Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in place on the wasm
- * heap (no copies); Concat, SplitV and inference batch norm run as threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ * `native/build.mjs` (`native/build/colorgan_dnnl.node`, loaded by src/native/addons.ts).
+ * When it is present the wasm backend keeps every tensor and every other kernel, and
+ * Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in
+ * place on the wasm heap (no copies); Concat, SplitV and inference batch norm run as
+ * threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ * (The same addon's pixel loops are the colorizer's business: infer/native-pixels.ts.)
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { areaTaps } from '../infer/resample.js';
-import { setPixelKernels, type PixelKernels } from '../infer/sharpen.js';
+import { loadAddon } from '../native/addons.js';
 import { wasmHeapBuffer, type WasmBackendLike } from './kernels/util.js';
-import { NET_SCALE } from '../color/yuv.js';
 
-interface Addon {
+/** The compute side of colorgan_dnnl (its pixel loops: infer/native-pixels.ts). */
+interface DnnlAddon {
   conv(heap: Uint8Array, params: Int32Array): void;
   copyParts(heap: Uint8Array, params: Int32Array): void;
   batchNorm(heap: Uint8Array, params: Int32Array): void;
-  lumaShrink(
-    rgb: Uint8Array, width: number, height: number,
-    txStart: Int32Array, txIndex: Int32Array, txWeight: Float32Array,
-    tyStart: Int32Array, tyIndex: Int32Array, tyWeight: Float32Array, out: Float32Array,
-  ): void;
-  sharpen(
-    rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number,
-    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array, gh: number,
-  ): void;
+  /** Threads of the addon's OpenMP pool (its pixel loops use them too). */
   setThreads(n: number): number;
   version(): string;
 }
@@ -38,50 +27,9 @@ const enum P { KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB
 const enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 }
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 };
 
-/** Where `native/build.mjs` puts an addon, or '' if it was not built. */
-function addonPath(name: string): string {
-  // src/backend/native.ts and dist/src/backend/native.js sit 2-3 levels below the package root.
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = path.join(dir, 'native', 'build', `${name}.node`);
-    if (existsSync(p)) return p;
-    dir = path.dirname(dir);
-  }
-  return '';
-}
-
-const loaded = new Map<string, { addon: unknown; reason: string }>();
-
-/**
- * Load a native addon once; null if it is absent, fails to load or COLORGAN_NATIVE=0
- * (the reason is in {@link nativeUnavailableReason}).
- */
-export function loadAddon<T>(name: string, hint: string): T | null {
-  let entry = loaded.get(name);
-  if (!entry) {
-    entry = { addon: null, reason: '' };
-    const p = addonPath(name);
-    if (process.env.COLORGAN_NATIVE === '0') entry.reason = 'disabled by COLORGAN_NATIVE=0';
-    else if (!p) entry.reason = `${name} not built (node native/build.mjs; ${hint})`;
-    else {
-      try {
-        entry.addon = createRequire(import.meta.url)(p);
-      } catch (err) {
-        entry.reason = `could not load ${p}: ${(err as Error).message.split('\n')[0]}`;
-      }
-    }
-    loaded.set(name, entry);
-  }
-  return entry.addon as T | null;
-}
-
-export function nativeUnavailableReason(name = 'colorgan_dnnl'): string {
-  return loaded.get(name)?.reason ?? '';
-}
-
-/** The oneDNN addon (convolutions and threaded pixel loops). */
-export function loadNativeAddon(): Addon | null {
-  return loadAddon<Addon>('colorgan_dnnl', 'needs g++ and libdnnl-dev');
+/** The oneDNN addon, or null (the reason: nativeUnavailableReason('colorgan_dnnl')). */
+export function loadNativeAddon(): DnnlAddon | null {
+  return loadAddon<DnnlAddon>('colorgan_dnnl');
 }
 
 const params = new Int32Array(P.NPARAMS);
@@ -145,7 +93,7 @@ function stockOf(stock: Map<string, KernelConfig>, name: string): KernelFunc {
   return k.kernelFunc;
 }
 
-function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[] {
+function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConfig[] {
   /** Run the described conv on three tensors (their roles depend on the kind, see P). */
   const conv = (backend: WasmBackendLike, t1: TensorInfo, t2: TensorInfo, out: TensorInfo): TensorInfo => {
     params[P.OFF_A] = offsetOf(backend, t1);
@@ -282,30 +230,13 @@ function makeConfigs(a: Addon, stock: Map<string, KernelConfig>): KernelConfig[]
   ];
 }
 
-/** The colorizer's full-resolution loops, threaded in the addon (same results as the JS). */
-function pixelKernelsOf(a: Addon): PixelKernels {
-  return {
-    shrinkLuma(rgb, width, height, dw, dh) {
-      const tx = areaTaps(width, dw);
-      const ty = areaTaps(height, dh);
-      const out = new Float32Array(dw * dh);
-      a.lumaShrink(rgb, width, height, tx.start, tx.index, tx.weight, ty.start, ty.index, ty.weight, out);
-      return out;
-    },
-    sharpen(rgb, width, height, uv, gw, gh, out, t) {
-      a.sharpen(rgb, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out, gh);
-    },
-  };
-}
-
 let active = false;
 const replaced = new Map<string, KernelConfig>();
 
 /**
- * Route the wasm backend's convolutions to oneDNN (and the colorizer's full-resolution
- * loops to the addon's threaded versions). Call after our wasm kernels are
- * registered (they stay as the fallback for cases oneDNN is not given, e.g. NCHW or
- * PReLU). Returns the oneDNN version, or null if the addon is not available.
+ * Route the wasm backend's convolutions to oneDNN, on `threads` threads. Call after our
+ * wasm kernels are registered (they stay as the fallback for cases oneDNN is not given,
+ * e.g. NCHW or PReLU). Returns the oneDNN version, or null if the addon is not available.
  */
 export function enableNativeConvolutions(threads?: number): string | null {
   const a = loadNativeAddon();
@@ -313,7 +244,6 @@ export function enableNativeConvolutions(threads?: number): string | null {
   if (threads && threads > 0) a.setThreads(threads);
   if (!active) {
     active = true;
-    setPixelKernels(pixelKernelsOf(a));
     const configs = makeConfigs(a, replaced);
     for (const cfg of configs) {
       const old = tf.getKernel(cfg.kernelName, 'wasm');
@@ -331,7 +261,6 @@ export function enableNativeConvolutions(threads?: number): string | null {
 export function disableNativeConvolutions(): void {
   if (!active) return;
   active = false;
-  setPixelKernels(null);
   for (const [name, cfg] of replaced) {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(cfg);

@@ -2,8 +2,10 @@
  * `colorgan colorize INPUT... --out DIR`: colorize photos and folders of photos at full
  * resolution with a trained generator (the bundled general model by default).
  *
- * Files are processed one at a time (decode → colorize → encode → write) so memory stays
+ * Files are processed one at a time, and each one's outputs too (the library reads the
+ * header, picks the way, then decode → colorize → encode; this writes), so memory stays
  * bounded by one photo; a bad input is reported on one stderr line and the batch goes on.
+ * Photos go through the library API (src/index.ts) only, never its internals.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -11,9 +13,12 @@ import { UsageError, THREADS_OPTION, INFERENCE_OPTIONS } from './args.js';
 import { parseCommandLine, usageText } from '../util/options.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { Progress } from './progress.js';
-import type { Colorizer } from '../infer/colorizer.js';
-import type { EncodeFormat } from '../data/decode.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import type { Colorizer, EncodeFormat } from '../index.js';
+import type { UpsampleMethod } from '../infer/limits.js';
+import { writeFileAtomic, removeStaleTemps } from '../util/atomic.js';
+
+/** The library, imported once the flags are checked (it loads TensorFlow.js and sharp). */
+type Library = typeof import('../index.js');
 
 // Same as DEFAULT_MAX_PIXELS of data/decode.ts; TensorFlow.js and sharp are imported only
 // after the flags are checked, so usage errors answer at once.
@@ -112,91 +117,59 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     console.log(COLORIZE_USAGE);
     return 0;
   }
-  const samples = v.samples ?? null;
   const { seed, maxPixels, format, threads, renderSize, upsample, saturation } = v;
-  const ext = FORMATS[format];
-  const outDir = v.out;
+  const samples = v.samples ?? null;
+  return runColorize(positionals, {
+    outDir: v.out,
+    model: v.model,
+    samples,
+    raw: Boolean(v.raw),
+    seed,
+    format,
+    ext: FORMATS[format],
+    overwrite: Boolean(v.overwrite),
+    maxPixels,
+    threads,
+    renderSize,
+    upsample,
+    saturation,
+  });
+}
+
+/** The checked flags of one run. */
+interface Settings {
+  outDir: string;
+  model: string | undefined;
+  /** --samples N, or null for one output named NAME.ext. */
+  samples: number | null;
+  raw: boolean;
+  seed: number;
+  format: EncodeFormat;
+  ext: string;
+  overwrite: boolean;
+  maxPixels: number;
+  threads: number | undefined;
+  renderSize: number | undefined;
+  upsample: UpsampleMethod | undefined;
+  saturation: number | undefined;
+}
+
+/** One line per problem on stderr, even for a file name with a newline in it. */
+function report(what: string, reason: string): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  console.error(`${printable(what)}: ${printable(reason)}`);
+}
+
+async function runColorize(inputs: string[], s: Settings): Promise<number> {
   const t0 = performance.now();
-  const outStat = await fs.stat(outDir).catch(() => null);
-  if (outStat && !outStat.isDirectory()) throw new UsageError(`--out ${outDir}: exists and is not a folder`);
-
-  const { loadModel, colorize, colorizeSamples } = await import('../infer/node.js');
-  const { initBackend } = await import('../backend/node.js');
-  const { decodeImage, encodeImage } = await import('../data/decode.js');
-  const { listImages } = await import('../data/walk.js');
-  const { modelGrid } = await import('../infer/grid.js');
-
+  const outStat = await fs.stat(s.outDir).catch(() => null);
+  if (outStat && !outStat.isDirectory()) throw new UsageError(`--out ${s.outDir}: exists and is not a folder`);
+  const lib: Library = await import('../index.js');
   // Temp files of an earlier killed run in the output folder go first.
-  const { removeStaleTemps } = await import('../util/atomic.js');
-  await removeStaleTemps(outDir, true);
-
-  // The model first: a bad --model fails before any photo is touched.
-  let model: Colorizer;
-  try {
-    await initBackend({ threads });
-    model = await loadModel(v.model);
-    if (renderSize !== undefined) modelGrid(model.meta.config, 1, 1, renderSize); // checks it against the model
-  } catch (err) {
-    throw new Error(`cannot load the model${v.model ? ` from ${v.model}` : ''}: ${firstLine((err as Error).message)}`);
-  }
-
-  const fail = (what: string, reason: string): void => {
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-    // One line per problem, even for a file name with a newline in it.
-    console.error(`${printable(what)}: ${printable(reason)}`);
-  };
-  const note = fail;
+  await removeStaleTemps(s.outDir, true);
+  const model = await loadColorizeModel(lib, s);
   const summary: ColorizeSummary = { written: 0, skipped: 0, failed: 0 };
-
-  // Inputs → jobs; an output path claimed twice is an error for the later input.
-  const jobs: Job[] = [];
-  const claimed = new Map<string, string>();
-  const outAbs = path.resolve(outDir);
-  const add = (src: string, base: string): void => {
-    const key = path.resolve(outDir, base);
-    const first = claimed.get(key);
-    if (first !== undefined) {
-      fail(src, `same output ${path.join(outDir, base)}${samples === null ? ext : '.sample-*' + ext} as ${first}`);
-      summary.failed++;
-      return;
-    }
-    claimed.set(key, src);
-    jobs.push({ src, base: path.join(outDir, base) });
-  };
-  for (const input of positionals) {
-    const st = await fs.stat(input).catch((err: NodeJS.ErrnoException) => err);
-    if (st instanceof Error) {
-      fail(input, st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'no such file or folder' : firstLine(st.message));
-      summary.failed++;
-    } else if (st.isDirectory()) {
-      let files: string[];
-      try {
-        // Unreadable sub-folders: one line each, the walk goes on; never into --out.
-        files = await listImages(input, {
-          exclude: [outAbs],
-          onUnreadable: (folder, reason) => {
-            fail(folder, reason);
-            summary.failed++;
-          },
-        });
-      } catch (err) {
-        fail(input, firstLine((err as Error).message).replace(`${input}: `, ''));
-        summary.failed++;
-        continue;
-      }
-      // Never colorize our own outputs when --out is inside an input folder.
-      files = files.filter((rel) => !isInside(path.resolve(input, rel), outAbs));
-      if (files.length === 0) {
-        const inOut = isInside(path.resolve(input), outAbs) || path.resolve(input) === outAbs;
-        fail(input, inOut ? 'is the output folder (or inside it): nothing to colorize there' : 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
-        summary.failed++;
-      }
-      for (const rel of files) add(path.join(input, rel), stripExt(rel));
-    } else {
-      add(input, stripExt(path.basename(input)));
-    }
-  }
-
+  const jobs = await collectJobs(lib, inputs, s, () => summary.failed++);
   const failedBeforeJobs = summary.failed;
   const stop = watchSignals('colorizing');
   const bar = jobs.length > 3 ? new Progress({ label: 'colorizing', total: jobs.length, unit: 'photos', logEvery: 10 }) : null;
@@ -204,37 +177,9 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     if (stop.signal) break; // between photos: every output written so far is complete
     const job = jobs[i];
     try {
-      const outs = outputsOf(job, samples, ext);
-      // Never write over an input, with or without --overwrite (same file, even by another name).
-      const clash = await sameFileAs(job.src, outs);
-      if (clash) throw new Error(`the output ${clash} is this input file itself; choose another --out`);
-      const todo: number[] = [];
-      for (let k = 0; k < outs.length; k++) if (v.overwrite || !(await exists(outs[k]))) todo.push(k);
-      const kept = outs.filter((_, k) => !todo.includes(k));
-      if (kept.length > 0) {
-        note(job.src, `skipped, ${kept.length === 1 ? `${kept[0]} exists` : `${kept.length} of its outputs exist`} (--overwrite replaces)`);
-      }
-      if (todo.length === 0) {
-        summary.skipped++;
-      } else if ((samples ?? 1) === 1 && !v.raw) {
-        // One colorization: the library takes the streaming path for large JPEGs.
-        await writeFileAtomic(outs[0], await colorize(job.src, { model, seed, format, maxPixels, renderSize, upsample, saturation }));
-        summary.written++;
-      } else {
-        // Decode here (not inside colorizeSamples) so only one full-size copy is alive.
-        const img = await decodeImage(job.src, { maxPixels });
-        const results = await colorizeSamples(img, samples ?? 1, { model, seed, raw: Boolean(v.raw), renderSize, upsample, saturation });
-        for (const k of todo) {
-          await writeFileAtomic(outs[k], await encodeImage(results[k], format));
-          results[k] = { width: 0, height: 0, data: new Uint8Array(0) }; // let it go before the next encode
-        }
-        summary.written++;
-      }
+      summary[await colorizeJob(lib, model, job, s)]++;
     } catch (err) {
-      // ImageDecodeError carries its reason apart from the file name (which may hold a newline).
-      const reason = (err as { reason?: unknown }).reason;
-      const msg = typeof reason === 'string' ? reason : (err as Error).message;
-      fail(job.src, firstLine(msg.startsWith(`${job.src}: `) ? msg.slice(job.src.length + 2) : msg));
+      report(job.src, reasonOf(err, job.src));
       summary.failed++;
     }
     bar?.update(i + 1, summary.failed ? `${summary.failed} failed` : '');
@@ -247,4 +192,99 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
   console.log(`${how}: ${summary.written} written, ${summary.skipped} skipped (exists), ${summary.failed} failed, in ${secs.toFixed(1)} s`);
   if (stop.signal) return SIGNAL_EXIT[stop.signal] ?? 1;
   return summary.failed > 0 ? 1 : 0;
+}
+
+/** The model first: a bad --model fails before any photo is touched. */
+async function loadColorizeModel(lib: Library, s: Settings): Promise<Colorizer> {
+  try {
+    await lib.initBackend({ threads: s.threads });
+    const model = await lib.loadModel(s.model);
+    if (s.renderSize !== undefined) lib.modelGrid(model.meta.config, 1, 1, s.renderSize); // checks it against the model
+    return model;
+  } catch (err) {
+    throw new Error(`cannot load the model${s.model ? ` from ${s.model}` : ''}: ${firstLine((err as Error).message)}`);
+  }
+}
+
+/**
+ * Inputs → jobs: files as they are, folders walked (never into --out, never our own
+ * outputs). Problems are reported (and counted by `failed`) and the walk goes on; an
+ * output path claimed twice is an error for the later input.
+ */
+async function collectJobs(lib: Library, inputs: string[], s: Settings, failed: () => void): Promise<Job[]> {
+  const fail = (what: string, reason: string): void => {
+    report(what, reason);
+    failed();
+  };
+  const jobs: Job[] = [];
+  const claimed = new Map<string, string>();
+  const outAbs = path.resolve(s.outDir);
+  const add = (src: string, base: string): void => {
+    const key = path.resolve(s.outDir, base);
+    const first = claimed.get(key);
+    if (first !== undefined) return fail(src, `same output ${path.join(s.outDir, base)}${s.samples === null ? s.ext : '.sample-*' + s.ext} as ${first}`);
+    claimed.set(key, src);
+    jobs.push({ src, base: path.join(s.outDir, base) });
+  };
+  for (const input of inputs) {
+    const st = await fs.stat(input).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      fail(input, st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'no such file or folder' : firstLine(st.message));
+    } else if (st.isDirectory()) {
+      let files: string[];
+      try {
+        // Unreadable sub-folders: one line each, the walk goes on; never into --out.
+        files = await lib.listImages(input, { exclude: [outAbs], onUnreadable: fail });
+      } catch (err) {
+        fail(input, firstLine((err as Error).message).replace(`${input}: `, ''));
+        continue;
+      }
+      // Never colorize our own outputs when --out is inside an input folder.
+      files = files.filter((rel) => !isInside(path.resolve(input, rel), outAbs));
+      if (files.length === 0) {
+        const inOut = isInside(path.resolve(input), outAbs) || path.resolve(input) === outAbs;
+        fail(input, inOut ? 'is the output folder (or inside it): nothing to colorize there' : 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
+      }
+      for (const rel of files) add(path.join(input, rel), stripExt(rel));
+    } else {
+      add(input, stripExt(path.basename(input)));
+    }
+  }
+  return jobs;
+}
+
+/**
+ * One photo: its outputs that are missing (or all, with --overwrite), made one at a time
+ * by the library — which reads the photo's header once and picks the way (the streaming
+ * ones for a large JPEG) — and written atomically.
+ */
+async function colorizeJob(lib: Library, model: Colorizer, job: Job, s: Settings): Promise<'written' | 'skipped'> {
+  const outs = outputsOf(job, s.samples, s.ext);
+  // Never write over an input, with or without --overwrite (same file, even by another name).
+  const clash = await sameFileAs(job.src, outs);
+  if (clash) throw new Error(`the output ${clash} is this input file itself; choose another --out`);
+  const todo = new Set<number>();
+  for (let k = 0; k < outs.length; k++) if (s.overwrite || !(await exists(outs[k]))) todo.add(k);
+  const kept = outs.filter((_, k) => !todo.has(k));
+  if (kept.length > 0) {
+    report(job.src, `skipped, ${kept.length === 1 ? `${kept[0]} exists` : `${kept.length} of its outputs exist`} (--overwrite replaces)`);
+  }
+  if (todo.size === 0) return 'skipped';
+  const { seed, raw, format, maxPixels, renderSize, upsample, saturation } = s;
+  const planned = await lib.planColorize(job.src, outs.length, { model, seed, raw, format, maxPixels, renderSize, upsample, saturation });
+  let k = 0;
+  for await (const out of planned.outputs()) {
+    // Outputs that exist are never made; each written one is let go before the next.
+    if (todo.has(k)) await writeFileAtomic(outs[k], await out.value());
+    k++;
+  }
+  return 'written';
+}
+
+/** The one-line reason of a failed photo, without its name in front. */
+function reasonOf(err: unknown, src: string): string {
+  // ImageDecodeError carries its reason apart from the file name (which may hold a newline).
+  const reason = (err as { reason?: unknown }).reason;
+  const msg = typeof reason === 'string' ? reason : (err as Error).message;
+  return firstLine(msg.startsWith(`${src}: `) ? msg.slice(src.length + 2) : msg);
 }

@@ -143,11 +143,24 @@ function structuralReason(bytes: Buffer, format: string): string | null {
   return null;
 }
 
+/** An input read and checked, its header read once; no pixel decoded yet ({@link openImage}). */
+export interface EncodedImage {
+  bytes: Buffer;
+  /** The header as libvips reads it (stored orientation: before EXIF rotation). */
+  header: sharp.Metadata;
+  /** The file name, or the name given for a Buffer: what error messages say. */
+  label: string;
+  /** The header's format ('jpeg', 'png', …). */
+  format: string;
+  /** The pixel limit it was checked against, and that its decode keeps. */
+  maxPixels: number;
+}
+
 /**
  * Read the input (file -> Buffer, so the file is read once), check it is non-empty, read the
- * header and refuse it if it is too large. Returns the bytes and the header's format.
+ * header once and refuse it if it is too large. Nothing is decoded yet.
  */
-async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ bytes: Buffer; format: string; maxPixels: number }> {
+export async function openImage(input: string | Buffer, opts?: DecodeOptions): Promise<EncodedImage> {
   const label = labelOf(input, opts);
   const maxPixels = opts?.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${maxPixels}`);
@@ -156,17 +169,17 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
   const bytes = typeof input === 'string' ? await readRegularFile(input, maxBytes) : input;
   if (bytes.length > maxBytes) throw new ImageDecodeError(label, `${bytes.length} bytes, above the ${maxBytes}-byte limit`);
   if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
-  let meta: sharp.Metadata;
+  let header: sharp.Metadata;
   try {
     // Header only: no pixels are decoded here, so the size check is cheap even for huge images.
-    meta = await retryBlank(() => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata());
+    header = await retryBlank(() => sharp(bytes, { ...SHARP_INPUT, limitInputPixels: false }).metadata());
   } catch (cause) {
     // A known signature (a JPEG that is only its start marker) names its format.
     const sniffed = sniffFormat(bytes);
     const reason = sniffed ? `truncated or corrupt ${sniffed.toUpperCase()}` : isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause);
     throw new ImageDecodeError(label, reason, { cause });
   }
-  const { width, height } = meta;
+  const { width, height } = header;
   if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
   const pixels = width * height;
   if (pixels > maxPixels) {
@@ -175,7 +188,12 @@ async function prepare(input: string | Buffer, opts?: DecodeOptions): Promise<{ 
       `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`,
     );
   }
-  return { bytes, format: meta.format ?? 'image', maxPixels };
+  return { bytes, header, label, format: header.format ?? 'image', maxPixels };
+}
+
+/** An input, opened unless it already is. */
+function opened(input: string | Buffer | EncodedImage, opts?: DecodeOptions): Promise<EncodedImage> | EncodedImage {
+  return typeof input === 'string' || Buffer.isBuffer(input) ? openImage(input, opts) : input;
 }
 
 /** What a special file is, for the refusal message. */
@@ -238,10 +256,9 @@ async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, form
 
 // ---- public API ------------------------------------------------------------------------
 
-/** Decode a whole image at full resolution to upright 8-bit RGB. */
-export async function decodeImage(input: string | Buffer, opts?: DecodeOptions): Promise<RgbImage> {
-  const label = labelOf(input, opts);
-  const { bytes, format, maxPixels } = await prepare(input, opts);
+/** Decode a whole image at full resolution to upright 8-bit RGB (an opened one without reading its header again). */
+export async function decodeImage(input: string | Buffer | EncodedImage, opts?: DecodeOptions): Promise<RgbImage> {
+  const { bytes, label, format, maxPixels } = await opened(input, opts);
   return toRgb(() => normalised(bytes, maxPixels, true), bytes, label, format);
 }
 
@@ -251,8 +268,7 @@ export async function decodeImage(input: string | Buffer, opts?: DecodeOptions):
  */
 export async function decodeResized(input: string | Buffer, size: number, opts?: DecodeOptions): Promise<RgbImage> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
-  const label = labelOf(input, opts);
-  const { bytes, format, maxPixels } = await prepare(input, opts);
+  const { bytes, label, format, maxPixels } = await openImage(input, opts);
   const pipeline = () =>
     normalised(bytes, maxPixels).resize(size, size, {
       fit: 'cover',

@@ -30,7 +30,7 @@ import { grayscaleRgb, rgbBufferToYuv, uvToNet, type RgbImage } from '../color/y
 import { loadDatasets, splitBySource, groupBySource, sourceOf, resolveFile } from '../data/sources.js';
 import type { Dataset } from '../data/dataset.js';
 import { decodeImage, ImageDecodeError } from '../data/decode.js';
-import { colorizeImage, type Colorizer, type ColorizeOptions } from '../infer/colorizer.js';
+import { colorizeImage, type GeneratorModel, type ColorizeOptions } from '../infer/colorizer.js';
 import { sharpenToFullRes, UPSAMPLE_METHODS, type UpsampleMethod } from '../infer/sharpen.js';
 import { modelGrid } from '../infer/grid.js';
 import { loadModel } from '../infer/node.js';
@@ -63,7 +63,7 @@ export interface EvaluateOptions {
   /** Validation fraction of the split (default 0.3, as in training). */
   valFraction?: number;
   /** A loaded model or a model folder (default: the bundled model). */
-  model?: Colorizer | string;
+  model?: GeneratorModel | string;
   /** Side of the model-size comparison (default: the model's own size). */
   size?: number;
   /** Evaluate at most this many photos, evenly spread over the selection. */
@@ -135,7 +135,7 @@ export interface EvalResult {
   valFraction: number;
   size: number;
   limit: number | null;
-  model: { source: string; metadata: Colorizer['meta'] };
+  model: { source: string; metadata: GeneratorModel['meta'] };
   /** Mean chroma of the training split (digital levels, offset 128). */
   meanChroma: { u: number; v: number; trainImages: number };
   /** Photos in the folder that decoded / were selected / were evaluated. */
@@ -260,7 +260,7 @@ interface Evaluated {
 }
 
 function evaluateOne(
-  c: Colorizer,
+  c: GeneratorModel,
   file: string,
   folder: string,
   full: RgbImage,
@@ -307,7 +307,7 @@ interface EvalSetup {
   split: 'all' | 'val';
   seed: number;
   valFraction: number;
-  c: Colorizer;
+  c: GeneratorModel;
   size: number;
   upsample: UpsampleMethod;
   colorizeOpts: ColorizeOptions;

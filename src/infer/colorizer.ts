@@ -4,8 +4,13 @@
  *
  *   full-resolution RGB (gray or color) → luma, area-shrunk to the model grid (grid.ts:
  *   S×S for the paper's models, aspect kept for fully convolutional ones)
- *   → G(y, z) = U,V on the grid → U,V upsampled to full size (bilinear or guided by the
- *   luma) → combined with the photo's own full-resolution Y (the paper's sharpening).
+ *   → Colorizer.predict: G(y, z) = U,V on the grid → U,V upsampled to full size (bilinear
+ *   or guided by the luma) → combined with the photo's own full-resolution Y (the
+ *   paper's sharpening).
+ *
+ * Results are lazy: a Colorization holds the predicted chroma, and its full-resolution
+ * and raw model-size images are computed when first read. Samples come one at a time
+ * (sampleColorizations), so N samples of a photo never hold N full-size images.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { chromaFromNet, type RgbImage } from '../color/yuv.js';
@@ -16,11 +21,29 @@ import { modelGrid, type Grid } from './grid.js';
 import { MAX_SATURATION } from './limits.js';
 import { rawRgb } from './raw.js';
 
-export interface Colorizer {
+/** A trained generator and its metadata (what a Colorizer is made from). */
+export interface GeneratorModel {
   model: tf.LayersModel;
   meta: ModelMetadata;
   /** Where it was loaded from (folder or URL). */
   source: string;
+}
+
+/** The photo's luma on the model grid at network scale: what the generator sees. */
+export interface ModelLuma {
+  grid: Grid;
+  data: Float32Array;
+}
+
+/** A generator ready to colorize: loadModel() gives one, toColorizer() makes one. */
+export interface Colorizer extends GeneratorModel {
+  /**
+   * The model's chroma at render size for one sample: G(y, z(seed, sample)), gw×gh×2
+   * interleaved U,V at network scale, before any saturation gain.
+   */
+  predict(y: ModelLuma, seed: number, sample: number): Float32Array;
+  /** predict for several samples in one generator call (equal to single calls up to float rounding). */
+  predictSamples(y: ModelLuma, seed: number, samples: readonly number[]): Float32Array[];
 }
 
 export interface ColorizeOptions {
@@ -36,47 +59,121 @@ export interface ColorizeOptions {
   saturation?: number;
 }
 
-
+/** One colorization of a photo; `rgb` and `raw` are computed when first read. */
 export interface Colorization {
+  /** Which sample of the seed this is. */
+  readonly sample: number;
   /** Full resolution: the input's own luma with the predicted chroma. */
-  rgb: RgbImage;
+  readonly rgb: RgbImage;
   /** The generator's direct output on the model grid (its input Y with its U,V). */
-  raw: RgbImage;
-  /** Predicted U,V on the model grid, interleaved, network scale. */
-  uv: Float32Array;
+  readonly raw: RgbImage;
+  /** Predicted U,V on the model grid, interleaved, network scale, with the saturation gain. */
+  readonly uv: Float32Array;
   /** The model grid (see grid.ts). */
-  grid: Grid;
+  readonly grid: Grid;
+}
+
+/** A Colorizer over a generator; one that already is a Colorizer is returned as it is. */
+export function toColorizer(g: GeneratorModel | Colorizer): Colorizer {
+  if ('predict' in g && typeof g.predict === 'function' && typeof g.predictSamples === 'function') return g;
+  // Methods read `this`, so a copy with other metadata ({ ...c, meta }) stays consistent.
+  return {
+    model: g.model,
+    meta: g.meta,
+    source: g.source,
+    predict(y, seed, sample) {
+      return this.predictSamples(y, seed, [sample])[0];
+    },
+    predictSamples(y, seed, samples) {
+      const { zDim } = this.meta.config;
+      return predictUv(this.model, y.grid, samples.map(() => y.data), samples.map((s) => noiseFor(seed, s, zDim)));
+    },
+  };
+}
+
+/** The photo's luma on the model's grid for it (checks renderSize against the model). */
+export function modelLuma(g: GeneratorModel, img: RgbImage, renderSize?: number): ModelLuma {
+  const grid = modelGrid(g.meta.config, img.width, img.height, renderSize);
+  return { grid, data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height) };
+}
+
+class LazyColorization implements Colorization {
+  #rgb: RgbImage | undefined;
+  #raw: RgbImage | undefined;
+  constructor(
+    private readonly img: RgbImage,
+    private readonly y: ModelLuma,
+    readonly uv: Float32Array,
+    readonly sample: number,
+    private readonly upsample: UpsampleMethod,
+  ) {}
+
+  get grid(): Grid {
+    return this.y.grid;
+  }
+
+  get rgb(): RgbImage {
+    const { img, uv, upsample } = this;
+    this.#rgb ??= {
+      width: img.width,
+      height: img.height,
+      data: sharpenToFullRes(img.data, img.width, img.height, uv, this.grid, undefined, { upsample, guide: this.y.data }),
+    };
+    return this.#rgb;
+  }
+
+  get raw(): RgbImage {
+    this.#raw ??= rawRgb(this.y.data, this.uv, this.grid);
+    return this.#raw;
+  }
 }
 
 /**
- * Colorize one photo `count` times with consecutive samples (one batched generator call).
- * The input is not modified.
+ * Samples whose chroma is predicted in one generator call: a few grid-sized planes, not
+ * full-size images (and a bounded batch for the generator's activations).
  */
-export function colorizeImageSamples(c: Colorizer, img: RgbImage, count: number, opts: ColorizeOptions = {}): Colorization[] {
-  const { zDim } = c.meta.config;
+const SAMPLE_BATCH = 8;
+
+/**
+ * `count` colorizations of one photo with consecutive samples, one at a time: each is
+ * yielded before the next batch is predicted, and its full-resolution image is made
+ * only when read. Options are checked before the first is asked for. The input is not
+ * modified (and must not be while results are read).
+ */
+export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: number, opts: ColorizeOptions = {}): Generator<Colorization> {
+  const c = toColorizer(g);
   const seed = opts.seed ?? 0;
   const first = opts.sample ?? 0;
   if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
     throw new RangeError(`upsample must be ${UPSAMPLE_METHODS.join(' or ')}, got ${JSON.stringify(opts.upsample)}`);
   }
   const gain = chromaGain(c, opts);
-  const grid = modelGrid(c.meta.config, img.width, img.height, opts.renderSize);
-  const y = lumaForModel(img.data, img.width, img.height, grid.width, grid.height);
-  const zs = Array.from({ length: count }, (_, i) => noiseFor(seed, first + i, zDim));
-  const uvs = predictUv(c.model, grid, zs.map(() => y), zs);
-  for (const uv of uvs) scaleChroma(uv, gain);
+  const y = modelLuma(c, img, opts.renderSize);
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
-  return uvs.map((uv) => ({
-    rgb: { width: img.width, height: img.height, data: sharpenToFullRes(img.data, img.width, img.height, uv, grid, undefined, { upsample, guide: y }) },
-    raw: rawRgb(y, uv, grid),
-    uv,
-    grid,
-  }));
+  return (function* () {
+    for (let done = 0; done < count; ) {
+      const samples = Array.from({ length: Math.min(SAMPLE_BATCH, count - done) }, (_, i) => first + done + i);
+      const uvs = c.predictSamples(y, seed, samples);
+      for (let i = 0; i < samples.length; i++) {
+        yield new LazyColorization(img, y, scaleChroma(uvs[i], gain), samples[i], upsample);
+      }
+      done += samples.length;
+    }
+  })();
+}
+
+/** All `count` colorizations of one photo at once (see sampleColorizations). */
+export function colorizeImageSamples(g: GeneratorModel, img: RgbImage, count: number, opts: ColorizeOptions = {}): Colorization[] {
+  return [...sampleColorizations(g, img, count, opts)];
+}
+
+export function colorizeImage(g: GeneratorModel, img: RgbImage, opts: ColorizeOptions = {}): Colorization {
+  return colorizeImageSamples(g, img, 1, opts)[0];
 }
 
 /** The chroma gain for a call: the option, else the model's default, else 1 (validated). */
-export function chromaGain(c: Colorizer, opts: ColorizeOptions): number {
-  const gain = opts.saturation ?? c.meta.inference?.saturation ?? 1;
+export function chromaGain(g: GeneratorModel, opts: ColorizeOptions): number {
+  const gain = opts.saturation ?? g.meta.inference?.saturation ?? 1;
   if (typeof gain !== 'number' || !(gain >= 0 && gain <= MAX_SATURATION)) {
     throw new RangeError(`saturation must be a number from 0 to ${MAX_SATURATION}, got ${String(gain)}`);
   }
@@ -87,10 +184,6 @@ export function chromaGain(c: Colorizer, opts: ColorizeOptions): number {
 export function scaleChroma(uv: Float32Array, gain: number): Float32Array {
   if (gain !== 1) for (let i = 0; i < uv.length; i++) uv[i] *= gain;
   return uv;
-}
-
-export function colorizeImage(c: Colorizer, img: RgbImage, opts: ColorizeOptions = {}): Colorization {
-  return colorizeImageSamples(c, img, 1, opts)[0];
 }
 
 /** Mean absolute difference of U,V between two colorizations, in 8-bit levels. */

@@ -1,18 +1,23 @@
 /**
- * The Node library API for colorization: loadModel() and colorize(). Pixel IO is sharp;
- * everything else is the shared colorizer.
+ * The Node library API for colorization: loadModel(), planColorize(), colorize() and
+ * colorizeSamples(). Per photo: open it (the file read once, its header read once), choose
+ * the plan (plan.ts), then make the outputs one at a time, each when asked for — the
+ * streaming ways for a large JPEG (streaming.ts), else decode with sharp and the shared
+ * colorizer (colorizer.ts).
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
-import { decodeImage, encodeImage, readRegularFile, DEFAULT_MAX_PIXELS, type EncodeFormat } from '../data/decode.js';
-import { colorizeEncodedStreaming } from './streaming.js';
+import { decodeImage, encodeImage, openImage, DEFAULT_MAX_PIXELS, type EncodedImage, type EncodeFormat } from '../data/decode.js';
 import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
 import { checkInput, checkOptions, checkCount } from './validate.js';
-import { colorizeImageSamples, type Colorizer, type ColorizeOptions } from './colorizer.js';
+import { colorizeImage, sampleColorizations, toColorizer, type Colorization, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
+import { installNativePixelKernels } from './native-pixels.js';
+import { choosePlan, type ColorizePlan } from './plan.js';
+import { runStreamingPlan } from './streaming.js';
 
 export { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName };
 
@@ -42,10 +47,11 @@ export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
       const st = await fs.stat(key).catch(() => null);
       if (!st?.isDirectory()) throw new Error(`${dir}: no such model folder`);
       await initBackend();
+      installNativePixelKernels();
       const meta = await readMetadata(key);
       if (meta.format !== 'colorgan-generator') throw new Error(`${dir}: not a colorgan generator (format "${meta.format}")`);
       const model = await loadModelFromDir(key);
-      return { model, meta, source: key };
+      return toColorizer({ model, meta, source: key });
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key));
@@ -57,7 +63,7 @@ export type ColorizeInput = string | Buffer | RgbImage;
 
 export interface ColorizeCallOptions extends ColorizeOptions {
   /** A loaded model (default: the bundled one). */
-  model?: Colorizer;
+  model?: GeneratorModel;
   /** Return the generator's direct output at model size instead of full resolution. */
   raw?: boolean;
   /** Return an encoded image instead of pixels. */
@@ -70,6 +76,68 @@ export interface ColorizeCallOptions extends ColorizeOptions {
   name?: string;
 }
 
+/** One output of a photo: made (colorized, encoded with `format`) when first asked for. */
+export interface PhotoOutput<T> {
+  /** Which sample of the seed it is. */
+  readonly sample: number;
+  value(): Promise<T>;
+}
+
+/** A photo opened and planned; its outputs come one at a time, so memory stays bounded by one photo. */
+export interface PlannedPhoto<T> {
+  plan: ColorizePlan;
+  outputs(): AsyncGenerator<PhotoOutput<T>, void, undefined>;
+}
+
+/** A photo as opened: encoded (bytes and header) or the caller's pixels. */
+type Photo = { encoded: EncodedImage } | { pixels: RgbImage };
+
+/**
+ * Open a photo (a file is read once, its header once) and choose how `count` colorizations
+ * of it are made; nothing is decoded yet. With `format` the outputs are encoded images,
+ * else RGB pixels (the model-size ones with `raw`).
+ */
+export async function planColorize(input: ColorizeInput, count: number, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<PlannedPhoto<Buffer>>;
+export async function planColorize(input: ColorizeInput, count: number, options?: ColorizeCallOptions): Promise<PlannedPhoto<RgbImage>>;
+export async function planColorize(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<PlannedPhoto<RgbImage | Buffer>> {
+  checkInput(input);
+  checkCount(count);
+  checkOptions(options);
+  installNativePixelKernels();
+  const c = toColorizer(options.model ?? (await loadModel()));
+  const photo = await openPhoto(input, options);
+  const header = 'encoded' in photo ? photo.encoded.header : null;
+  const plan = choosePlan(header, c, { ...options, count, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS });
+  return { plan, outputs: () => outputsOf(photo, plan, c, count, options) };
+}
+
+async function openPhoto(input: ColorizeInput, o: ColorizeCallOptions): Promise<Photo> {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return { encoded: await openImage(input, { maxPixels: o.maxPixels, name: o.name }) };
+  if (input.data.length !== input.width * input.height * 3) throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
+  return { pixels: input };
+}
+
+function lazily<T>(sample: number, make: () => Promise<T>): PhotoOutput<T> {
+  let made: Promise<T> | undefined;
+  return { sample, value: () => (made ??= make()) };
+}
+
+async function* outputsOf(photo: Photo, plan: ColorizePlan, c: Colorizer, count: number, o: ColorizeCallOptions): AsyncGenerator<PhotoOutput<RgbImage | Buffer>, void, undefined> {
+  const finish = (col: Colorization): Promise<RgbImage | Buffer> | RgbImage => {
+    const img = o.raw ? col.raw : col.rgb;
+    return o.format ? encodeImage(img, o.format, { quality: o.quality }) : img;
+  };
+  const pixels = (): Promise<RgbImage> | RgbImage => ('pixels' in photo ? photo.pixels : decodeImage(photo.encoded));
+  if (plan.kind !== 'general' && 'encoded' in photo && o.format) {
+    const { encoded } = photo;
+    const format = o.format;
+    // One output; the general path only if the streaming way's decoder refuses the data.
+    yield lazily(o.sample ?? 0, async () => (await runStreamingPlan(plan, encoded, c, { ...o, format })) ?? finish(colorizeImage(c, await pixels(), o)));
+    return;
+  }
+  for (const col of sampleColorizations(c, await pixels(), count, o)) yield lazily(col.sample, async () => finish(col));
+}
+
 /**
  * Colorize a photo (path, encoded Buffer, or RGB pixels). Color inputs are made gray
  * first: only their luma is used. Returns RGB pixels, or an encoded image with `format`.
@@ -77,41 +145,25 @@ export interface ColorizeCallOptions extends ColorizeOptions {
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
 export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
-  checkInput(input);
-  checkOptions(options);
-  let src = input;
-  let opts = options;
-  if (options.format && !options.raw && (typeof input === 'string' || Buffer.isBuffer(input))) {
-    // Large JPEGs: decode → colorize → encode in one streaming pipeline when the native addon is built.
-    const model = options.model ?? (await loadModel());
-    // Regular files under the byte limit only (a FIFO or /dev/zero is refused, not read).
-    const bytes = typeof input === 'string' ? await readRegularFile(input).catch(() => null) : input;
-    const out = bytes && (await colorizeEncodedStreaming(bytes, model, { ...options, format: options.format, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS }));
-    if (out) return out;
-    // Anything else takes the general path: on the bytes already read (errors still name
-    // the file), or on the path if reading failed, so that the error says why.
-    if (bytes && typeof input === 'string') {
-      src = bytes;
-      opts = { ...options, model, name: input };
-    }
-  }
-  const [out] = await colorizeSamples(src, 1, opts);
-  return options.format ? encodeImage(out, options.format, { quality: options.quality }) : out;
+  const { value } = await firstOutput((await planColorize(input, 1, options)).outputs());
+  return value();
+}
+
+async function firstOutput<T>(outputs: AsyncGenerator<PhotoOutput<T>, void, undefined>): Promise<PhotoOutput<T>> {
+  const first = await outputs.next();
+  await outputs.return();
+  if (first.done) throw new Error('colorize: no output');
+  return first.value;
 }
 
 /** `count` different colorizations (different z) of one photo, as RGB pixels. */
 export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<RgbImage[]> {
+  // Checked before `format` is dropped (it is checked, not used: these are pixels).
   checkInput(input);
   checkCount(count);
   checkOptions(options);
-  const model = options.model ?? (await loadModel());
-  const img = await toRgb(input, options);
-  const results = colorizeImageSamples(model, img, count, options);
-  return results.map((r) => (options.raw ? r.raw : r.rgb));
-}
-
-async function toRgb(input: ColorizeInput, o: ColorizeCallOptions): Promise<RgbImage> {
-  if (typeof input === 'string' || Buffer.isBuffer(input)) return decodeImage(input, { maxPixels: o.maxPixels, name: o.name });
-  if (input.data.length !== input.width * input.height * 3) throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
-  return input;
+  const planned = await planColorize(input, count, { ...options, format: undefined });
+  const out: RgbImage[] = [];
+  for await (const o of planned.outputs()) out.push(await o.value());
+  return out;
 }

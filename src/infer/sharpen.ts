@@ -11,7 +11,7 @@ import { guidedCoefficients, DEFAULT_GUIDED, type GuidedParams } from './guided.
 
 /**
  * Faster implementations of the two full-resolution loops, installed at start-up where
- * available (Node: the optional native addon, see src/backend/native.ts). They must give
+ * available (Node: the optional native addon, see infer/native-pixels.ts). They must give
  * the same results as the JS loops below; the tests compare them.
  */
 export interface PixelKernels {

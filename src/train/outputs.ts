@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from '../report/grid.js';
 import { plotSvg, svgToPng } from '../report/plot.js';
 import { colorizeImage } from '../infer/colorizer.js';
+import { installNativePixelKernels } from '../infer/native-pixels.js';
 import { grayscaleRgb } from '../color/yuv.js';
 import { disposeCheckpointTensors, type GanStep } from './gan.js';
 import { saveCheckpoint, fileSha256 } from './checkpoint.js';
@@ -31,6 +32,7 @@ export function isBest(history: EpochRecord[], rec: EpochRecord): boolean {
 
 export async function writeSampleGrid(runDir: string, epoch: number, G: tf.LayersModel, cfg: ModelConfig, photos: SamplePhoto[]): Promise<void> {
   // The same colorizer users get: gray in, raw model-size output and sharpened full size out.
+  installNativePixelKernels(); // and the same pixel loops (the addon's where it loads)
   const colorizer = { model: G, meta: generatorMetadata(cfg), source: 'training' };
   const rows = photos.map((p, i) => {
     const gray = grayscaleRgb(p.full);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../../src/backend/kernels/index.js';
-import type { Colorizer } from '../../src/infer/colorizer.js';
+import { toColorizer, type Colorizer } from '../../src/infer/colorizer.js';
 import type { ModelMetadata } from '../../src/models/metadata.js';
 
 export interface BackendInfo {
@@ -79,5 +79,5 @@ export async function loadColorizer(onProgress?: (fraction: number) => void): Pr
   // Warm up (shader compilation / wasm setup) so the first photo is not slower.
   const { size, zDim } = meta.config;
   tf.tidy(() => (model.predict([tf.zeros([1, size, size, 1]), tf.zeros([1, zDim])]) as tf.Tensor).dataSync());
-  return { model, meta, source: base };
+  return toColorizer({ model, meta, source: base });
 }
