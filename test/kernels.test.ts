@@ -77,8 +77,8 @@ test('no leaked tensors, data ids or wasm bytes over repeated gradient steps', a
   const heap = () => (backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer).byteLength;
   // A tiny encoder/decoder: conv (stride 2), conv2dTranspose (stride 2), with weights
   // replaced after every step like an optimizer does.
-  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul(0.1));
-  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul(0.1));
+  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1));
+  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1));
   const x = tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]);
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {

@@ -74,8 +74,8 @@ test('oneDNN Conv2D, FusedConv2D, Conv2DBackpropInput/Filter and conv2dTranspose
 test('oneDNN and the wasm kernels give the same training-style gradients, without leaks', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as KernelBackend;
-  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul(0.1));
-  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul(0.1));
+  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1));
+  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1));
   const x = tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]);
   const grads = () => {
     const { value, grads: g } = tf.variableGrads(() => {
