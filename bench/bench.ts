@@ -36,6 +36,8 @@ import { loadModel, colorize } from '../src/infer/node.js';
 import { streamingPath } from '../src/infer/streaming.js';
 import type { Colorizer } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+import { mulberry32 } from '../src/util/rng.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -111,18 +113,10 @@ const f2 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ?
 const f1 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? 'n/a' : x.toFixed(1));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || !(b > 0) ? null : a / b);
 
-/** Uniform in [-1, 1) and standard normal, from a small deterministic generator. */
+/** Uniform in [-1, 1), deterministic (mulberry32). */
 function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const rand = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
 }
 
 function trainableParams(m: tf.LayersModel): number {
@@ -453,9 +447,7 @@ async function make12mp(): Promise<string> {
     if (m?.width === 4000 && m?.height === 3000) return file;
   }
   const src = path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toFile(tmp);
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toBuffer());
   return file;
 }
 

@@ -14,6 +14,7 @@ import { Progress } from './progress.js';
 import type { Colorizer } from '../infer/colorizer.js';
 import type { EncodeFormat } from '../data/decode.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { firstLine } from '../util/text.js';
 
 // Same as DEFAULT_MAX_PIXELS of data/decode.ts; TensorFlow.js and sharp are imported only
 // after the flags are checked, so usage errors answer at once.
@@ -57,10 +58,6 @@ export interface ColorizeSummary {
 /** Control characters (a newline in a file name) shown escaped, so a message stays one line. */
 function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
-
-function firstLine(msg: string): string {
-  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
 }
 
 function stripExt(p: string): string {

@@ -105,6 +105,11 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** The Content-Type a served file is sent with (also the Vite dev server's, web/vite.config.ts). */
+export function contentType(file: string): string {
+  return MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
 export interface StaticServer {
   server: Server;
   url: string;
@@ -199,7 +204,7 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
       res.writeHead(200, {
         ETag: etag,
         ...common,
-        'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Content-Type': contentType(file),
         'Content-Length': st.size,
         ...(path.basename(file) === 'sw.js' ? { 'Service-Worker-Allowed': '/' } : {}),
       });

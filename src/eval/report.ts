@@ -26,6 +26,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
+import { escapeMarkup as esc } from '../util/text.js';
 import { renderGrid } from '../report/grid.js';
 import {
   METRIC_KEYS,
@@ -122,10 +123,6 @@ export function formatTable(scope: ScopeSummary, title: string, size: number): s
 /** The overall table with the photo count, as printed by the CLI. */
 export function formatOverall(res: EvalResult): string {
   return formatTable(res.overall, `overall: ${photos(res.counts.evaluated)}`, res.size);
-}
-
-function esc(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 function htmlTable(scope: ScopeSummary, size: number): string {
