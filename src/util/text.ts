@@ -2,7 +2,8 @@
 
 /** The first non-blank line of a message, trimmed (libvips and fs errors can span several lines). */
 export function firstLine(msg: string): string {
-  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
+  const line = msg.split('\n').find((l) => l.trim() !== '');
+  return line?.trim() ?? msg;
 }
 
 const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' };

@@ -14,5 +14,5 @@ export function wasmPackageDir(): string {
 
 /** The .wasm binaries' folder, ending in a separator (setWasmPaths takes a prefix). */
 export function wasmDistDir(): string {
-  return path.join(wasmPackageDir(), 'dist') + path.sep;
+  return `${path.join(wasmPackageDir(), 'dist')}${path.sep}`;
 }
