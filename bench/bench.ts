@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { initBackend, describeBackend } from '../src/backend/node.js';
+import { initBackend, describeBackend, type BackendInfo } from '../src/backend/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { buildDiscriminator } from '../src/models/discriminator.js';
 import { DEFAULT_MODEL_CONFIG, type Architecture, type ModelConfig } from '../src/models/config.js';
@@ -36,6 +36,8 @@ import { loadModel, colorize } from '../src/infer/node.js';
 import { streamingPath } from '../src/infer/plan.js';
 import type { GeneratorModel } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+import { mulberry32 } from '../src/util/rng.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -111,18 +113,10 @@ const f2 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ?
 const f1 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? 'n/a' : x.toFixed(1));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || !(b > 0) ? null : a / b);
 
-/** Uniform in [-1, 1) and standard normal, from a small deterministic generator. */
+/** Uniform in [-1, 1), deterministic (mulberry32). */
 function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const rand = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
 }
 
 function trainableParams(m: tf.LayersModel): number {
@@ -171,11 +165,124 @@ interface ArchResult {
 }
 
 /**
+ * One architecture's use of the PyTorch reference server: set up for `arch`, then timed
+ * commands. The first failure turns it off for this architecture and is kept as `error`.
+ */
+class RefSession {
+  ok: boolean;
+  error?: string;
+  generatorParams = 0;
+
+  private constructor(readonly server: RefServer | null) {
+    this.ok = server != null;
+  }
+
+  static async setup(server: RefServer | null, arch: Architecture, featureMatch: number): Promise<RefSession> {
+    const s = new RefSession(server);
+    if (!server) return s;
+    try {
+      const r = await server.call({ cmd: 'setup', arch, feature_match: featureMatch });
+      if (r.error) throw new Error(String(r.error));
+      if (r.feature_match !== featureMatch) throw new Error(`reference set up with feature matching ${String(r.feature_match)}, ours ${featureMatch}`);
+      s.generatorParams = r.generator_params as number;
+    } catch (e) {
+      s.fail(e);
+    }
+    return s;
+  }
+
+  /** Run a timed command; its times in seconds ([] once the session is off). */
+  async times(cmd: Record<string, unknown>): Promise<number[]> {
+    if (!this.ok || !this.server) return [];
+    try {
+      const r = await this.server.call(cmd);
+      if (r.error) throw new Error(String(r.error));
+      return (r.times as number[] | undefined) ?? [];
+    } catch (e) {
+      this.fail(e);
+      return [];
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.ok = false;
+    this.error = (e as Error).message;
+  }
+}
+
+type Profile = Pick<OursResult, 'profile' | 'profileTotalMs' | 'profileWallMs'>;
+
+/** One training step under tf.profile, aggregated by kernel, most time first. */
+async function profileStep(gan: GanStep, batch: Batch): Promise<Profile> {
+  const t0 = now();
+  const info = await tf.profile(() => {
+    gan.step(batch);
+  });
+  const profileWallMs = (now() - t0) * 1000;
+  // customGrad ops (fused conv with bias/activation, our batch norm) are recorded as
+  // entries of their own around the kernels they run: keep registered kernels only.
+  const backend = tf.getBackend();
+  const agg = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = agg.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1;
+    agg.set(k.name, e);
+  }
+  const profile = [...agg.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
+  return { profile, profileTotalMs: profile.reduce((a, e) => a + e.ms, 0), profileWallMs };
+}
+
+interface OrtRunner {
+  /** One timed inference batch (seconds). */
+  run(): Promise<number>;
+  release(): Promise<void>;
+}
+
+/**
+ * onnxruntime-node on the reference's ONNX export of `arch`'s generator, or why not. The
+ * export is traced at a fixed shape (batch n, S×S: no dynamic axes), which is what we
+ * time — for the fully convolutional unet too (other sizes would need a re-export).
+ */
+async function ortRunner(ort: Ort | null, ref: RefSession, cfg: ModelConfig, n: number, threads: number): Promise<{ runner: OrtRunner | null; note?: string }> {
+  if (!ort) return { runner: null, note: 'onnxruntime-node not installed' };
+  if (!ref.ok || !ref.server) return { runner: null, note: 'needs the PyTorch reference for the ONNX export' };
+  const S = cfg.size;
+  const file = path.join(os.tmpdir(), `colorgan-bench-${process.pid}-${cfg.arch}.onnx`);
+  try {
+    const r = await ref.server.call({ cmd: 'onnx', arch: cfg.arch, path: file });
+    if (!r.onnx) throw new Error(`ONNX export failed: ${String(r.onnx_error ?? r.error)}`);
+    const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    const feeds = {
+      y: new ort.Tensor('float32', randomData(n * S * S, 5), [n, 1, S, S]),
+      z: new ort.Tensor('float32', randomData(n * cfg.zDim, 6), [n, cfg.zDim]),
+    };
+    const run = async () => {
+      const t0 = now();
+      const out = await sess.run(feeds);
+      const t = now() - t0;
+      if (out.uv.dims.join(',') !== `${n},2,${S},${S}`) throw new Error(`ONNX output ${out.uv.dims.join('×')}`);
+      return t;
+    };
+    const release = async () => {
+      await sess.release();
+      await fs.rm(file, { force: true });
+    };
+    return { runner: { run, release } };
+  } catch (e) {
+    await fs.rm(file, { force: true });
+    return { runner: null, note: (e as Error).message.split('\n')[0] };
+  }
+}
+
+/**
  * One architecture: ours, the PyTorch reference and (ORT_ARCHS) onnxruntime-node,
  * measured interleaved — one timed training step of ours, one of PyTorch, one of ours…,
  * then likewise for inference batches — so load from other processes hits all of them.
  */
-async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort: Ort | null, threads: number): Promise<ArchResult> {
+async function benchArch(arch: Architecture, o: Opts, server: RefServer | null, ort: Ort | null, threads: number): Promise<ArchResult> {
   const cfg: ModelConfig = { ...DEFAULT_MODEL_CONFIG, arch };
   const S = cfg.size;
   const n = o.batch;
@@ -190,106 +297,35 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
     n,
   };
   const res: Partial<ArchResult> = {};
-  let refOk = ref != null;
-  let refParams = 0;
-  const refCall = async (cmd: Record<string, unknown>): Promise<number[]> => {
-    if (!refOk || !ref) return [];
-    try {
-      const r = await ref.call(cmd);
-      if (r.error) throw new Error(String(r.error));
-      return (r.times as number[] | undefined) ?? [];
-    } catch (e) {
-      refOk = false;
-      res.refError = (e as Error).message;
-      return [];
-    }
-  };
-  if (ref) {
-    try {
-      const r = await ref.call({ cmd: 'setup', arch, feature_match: featureMatch });
-      if (r.error) throw new Error(String(r.error));
-      if (r.feature_match !== featureMatch) throw new Error(`reference set up with feature matching ${String(r.feature_match)}, ours ${featureMatch}`);
-      refParams = r.generator_params as number;
-    } catch (e) {
-      refOk = false;
-      res.refError = (e as Error).message;
-    }
-  }
+  const ref = await RefSession.setup(server, arch, featureMatch);
 
   // Training: 2 warm-up steps each, then interleaved timed steps.
   const trainReps = o.quick ? 3 : 7;
   log(`${arch}: training${featureMatch > 0 ? ` (feature matching ${featureMatch})` : ''}, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`);
   for (let i = 0; i < 2; i++) gan.step(batch);
-  await refCall({ cmd: 'train', arch, n: 2 });
+  await ref.times({ cmd: 'train', arch, n: 2 });
   const oursTrain: number[] = [];
   const refTrain: number[] = [];
   for (let i = 0; i < trainReps; i++) {
     oursTrain.push(timeSync(() => void gan.step(batch)));
-    refTrain.push(...(await refCall({ cmd: 'train', arch, n: 1 })));
+    refTrain.push(...(await ref.times({ cmd: 'train', arch, n: 1 })));
   }
 
-  let profile: OursResult['profile'];
-  let profileTotalMs: number | undefined;
-  let profileWallMs: number | undefined;
+  let profile: Profile = {};
   if (o.profile && arch === 'advanced') {
     log(`${arch}: profiling one training step…`);
-    const t0 = now();
-    const info = await tf.profile(() => {
-      gan.step(batch);
-    });
-    profileWallMs = (now() - t0) * 1000;
-    // customGrad ops (fused conv with bias/activation, our batch norm) are recorded as
-    // entries of their own around the kernels they run: keep registered kernels only.
-    const backend = tf.getBackend();
-    const agg = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      if (!tf.getKernel(k.name, backend)) continue;
-      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      const e = agg.get(k.name) ?? { ms: 0, calls: 0 };
-      e.ms += ms;
-      e.calls += 1;
-      agg.set(k.name, e);
-    }
-    profile = [...agg.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
-    profileTotalMs = profile.reduce((a, e) => a + e.ms, 0);
+    profile = await profileStep(gan, batch);
   }
 
   // Inference at model size: the generator in inference mode through predictUv;
-  // onnxruntime-node runs the reference's ONNX export of the same generator. The export
-  // is traced at a fixed shape (batch n, S×S: no dynamic axes), which is what we time —
-  // for the fully convolutional unet too (other sizes would need a re-export).
-  let ortRun: (() => Promise<number>) | null = null;
-  let release: (() => Promise<void>) | null = null;
+  // onnxruntime-node runs the reference's ONNX export of the same generator.
+  let ortRun: OrtRunner | null = null;
   if (ORT_ARCHS.includes(arch)) {
-    if (!ort) res.ortNote = 'onnxruntime-node not installed';
-    else if (!refOk || !ref) res.ortNote = 'needs the PyTorch reference for the ONNX export';
-    else {
-      const file = path.join(os.tmpdir(), `colorgan-bench-${process.pid}-${arch}.onnx`);
-      try {
-        const r = await ref.call({ cmd: 'onnx', arch, path: file });
-        if (!r.onnx) throw new Error(`ONNX export failed: ${String(r.onnx_error ?? r.error)}`);
-        const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
-        const feeds = {
-          y: new ort.Tensor('float32', randomData(n * S * S, 5), [n, 1, S, S]),
-          z: new ort.Tensor('float32', randomData(n * cfg.zDim, 6), [n, cfg.zDim]),
-        };
-        ortRun = async () => {
-          const t0 = now();
-          const out = await sess.run(feeds);
-          const t = now() - t0;
-          if (out.uv.dims.join(',') !== `${n},2,${S},${S}`) throw new Error(`ONNX output ${out.uv.dims.join('×')}`);
-          return t;
-        };
-        release = async () => {
-          await sess.release();
-          await fs.rm(file, { force: true });
-        };
-      } catch (e) {
-        res.ortNote = (e as Error).message.split('\n')[0];
-        await fs.rm(file, { force: true });
-      }
-    }
+    const made = await ortRunner(ort, ref, cfg, n, threads);
+    ortRun = made.runner;
+    if (made.note) res.ortNote = made.note;
   }
+  const release = ortRun?.release;
   const ys = Array.from({ length: n }, (_, i) => randomData(S * S, 100 + i));
   const zs = Array.from({ length: n }, (_, i) => randomData(cfg.zDim, 200 + i));
   const inferReps = o.quick ? 5 : 15;
@@ -299,11 +335,11 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
   const ortInfer: number[] = [];
   for (let i = 0; i < 2 + inferReps; i++) {
     const t = timeSync(() => void predictUv(G, S, ys, zs));
-    const r = await refCall({ cmd: 'infer', arch, n: 1 });
+    const r = await ref.times({ cmd: 'infer', arch, n: 1 });
     let to: number | null = null;
     if (ortRun) {
       try {
-        to = await ortRun();
+        to = await ortRun.run();
       } catch (e) {
         res.ortNote = (e as Error).message.split('\n')[0];
         ortRun = null;
@@ -324,12 +360,11 @@ async function benchArch(arch: Architecture, o: Opts, ref: RefServer | null, ort
     trainStepS: oursTrain,
     inferImgS: n / median(oursInfer),
     inferBatchS: oursInfer,
-    profile,
-    profileTotalMs,
-    profileWallMs,
+    ...profile,
   };
-  if (refOk && refTrain.length && refInfer.length) {
-    res.ref = { generator_params: refParams, train_img_s: n / median(refTrain), train_steps_s: refTrain, infer_img_s: n / median(refInfer), infer_batches_s: refInfer };
+  if (ref.error !== undefined) res.refError = ref.error;
+  if (ref.ok && refTrain.length && refInfer.length) {
+    res.ref = { generator_params: ref.generatorParams, train_img_s: n / median(refTrain), train_steps_s: refTrain, infer_img_s: n / median(refInfer), infer_batches_s: refInfer };
   }
   if (ortRun && ortInfer.length) {
     res.ortImgS = n / median(ortInfer);
@@ -453,9 +488,7 @@ async function make12mp(): Promise<string> {
     if (m?.width === 4000 && m?.height === 3000) return file;
   }
   const src = path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toFile(tmp);
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toBuffer());
   return file;
 }
 
@@ -520,46 +553,23 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
   return { oursS, sharpS, what: `${what}, ${streaming}`, bytesOut };
 }
 
-// ---- main --------------------------------------------------------------------------------
+// ---- report ------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
-  const info = await initBackend({ threads: o.threads });
-  // The references get as many threads as our busiest pool (the native convolutions' if built).
-  const threads = o.threads ?? Math.max(1, info.nativeThreads ?? info.threads);
-  log(`backend: ${describeBackend(info)}`);
+/** Everything a run measured, for the report. */
+interface Run {
+  o: Opts;
+  info: BackendInfo;
+  ref: RefInfo | null;
+  refNote: string;
+  results: Record<string, ArchResult>;
+  photo: PhotoResult | null;
+}
 
-  // Reference (PyTorch) in a serve-mode child process, and onnxruntime-node.
-  let server: RefServer | null = null;
-  let ref: RefInfo | null = null;
-  let refNote = '';
-  if (o.reference) {
-    const why = torchAvailable();
-    if (why) refNote = why;
-    else {
-      server = RefServer.start(o, threads);
-      try {
-        ref = (await server.call({ cmd: 'info' })) as unknown as RefInfo;
-      } catch (e) {
-        refNote = (e as Error).message;
-        server = null;
-      }
-    }
-  } else refNote = 'skipped (--no-reference)';
-  const ort = o.reference ? await loadOrt() : null;
-
-  const results: Record<string, ArchResult> = {};
-  for (const arch of ARCHS) results[arch] = await benchArch(arch, o, server, ort, threads);
-  server?.stop();
-  const ours: Record<string, OursResult> = Object.fromEntries(ARCHS.map((a) => [a, results[a].ours]));
-  const refErrors = ARCHS.filter((a) => results[a].refError).map((a) => `${a}: ${results[a].refError}`);
-  if (refErrors.length) refNote = refErrors.join('; ');
-
-  const photo = o.photo ? await benchPhoto(o) : null;
-
-  // ---- report ----
+/** Set-up, the throughput table, step and batch times, parameter counts. */
+function summarySection({ o, info, ref, refNote, results }: Run): string[] {
   const lines: string[] = [];
   const p = (s = '') => lines.push(s);
+  const ours = (a: Architecture) => results[a].ours;
   p(`# colorgan benchmark${o.quick ? ' (--quick)' : ''}`);
   p();
   p(`node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`);
@@ -574,7 +584,7 @@ async function main(): Promise<void> {
   p('| path | training img/s | inference img/s |');
   p('|---|---:|---:|');
   const tname = `colorgan ${info.name}${info.name === 'wasm' ? ` ${info.threads}T` : ''}${info.native ? ` + oneDNN ${info.nativeThreads}T` : ''}`;
-  for (const arch of ARCHS) p(`| ${tname} ${arch} | ${f2(ours[arch].trainImgS)} | ${f1(ours[arch].inferImgS)} |`);
+  for (const arch of ARCHS) p(`| ${tname} ${arch} | ${f2(ours(arch).trainImgS)} | ${f1(ours(arch).inferImgS)} |`);
   for (const arch of ARCHS) {
     const m = results[arch].ref;
     p(`| PyTorch${ref ? ` ${ref.torch} ${ref.threads}T` : ''} ${arch} | ${f2(m?.train_img_s)} | ${f1(m?.infer_img_s)} |`);
@@ -588,72 +598,116 @@ async function main(): Promise<void> {
   const fmArchs = ARCHS.filter((a) => (FEATURE_MATCH[a] ?? 0) > 0);
   if (fmArchs.length) p(`G step with feature matching on D's hidden layers (as its training runs): ${fmArchs.map((a) => `${a} φ = ${FEATURE_MATCH[a]}`).join(', ')}.`);
   const fmt = (xs: number[] | undefined) => (xs?.length ? xs.map((s) => s.toFixed(2)).join(' ') : 'n/a');
-  p(`training step times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].trainStepS)}; PyTorch ${a} ${fmt(results[a].ref?.train_steps_s)}`).join('; ')}`);
+  p(`training step times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours(a).trainStepS)}; PyTorch ${a} ${fmt(results[a].ref?.train_steps_s)}`).join('; ')}`);
   const ortTimes = ORT_ARCHS.filter((a) => results[a].ortBatchS).map((a) => `; onnxruntime ${a} ${fmt(results[a].ortBatchS)}`).join('');
-  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours[a].inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${ortTimes}`);
+  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours(a).inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${ortTimes}`);
 
   // Parameter counts must match, or the comparison is of different networks.
   for (const arch of ARCHS) {
     const m = results[arch].ref;
-    const same = m ? m.generator_params === ours[arch].gParams : null;
-    p(`params ${arch}: G ours ${ours[arch].gParams}${m ? ` / PyTorch ${m.generator_params} ${same ? '(match)' : '(MISMATCH)'}` : ''}`);
+    const same = m ? m.generator_params === ours(arch).gParams : null;
+    p(`params ${arch}: G ours ${ours(arch).gParams}${m ? ` / PyTorch ${m.generator_params} ${same ? '(match)' : '(MISMATCH)'}` : ''}`);
   }
   if (ref) {
-    const dOurs = ours.advanced.dParams;
+    const dOurs = ours('advanced').dParams;
     p(`params D: ours ${dOurs} / PyTorch ${ref.discriminator_params} ${dOurs === ref.discriminator_params ? '(match)' : '(MISMATCH)'}`);
   }
+  return lines;
+}
 
-  let photoRatio: number | null = null;
-  if (photo) {
-    const a = median(photo.oursS);
-    const b = median(photo.sharpS);
-    photoRatio = a / b;
-    p();
-    p(`## 12 MP JPEG (4000×3000, quality 90), ${photo.what}`);
-    p(`colorgan decode → colorize → encode JPEG q90 → file: median ${a.toFixed(3)} s  (runs ${photo.oursS.map((s) => s.toFixed(3)).join(' ')})`);
-    p(`sharp decode → encode JPEG q90 → file:              median ${b.toFixed(3)} s  (runs ${photo.sharpS.map((s) => s.toFixed(3)).join(' ')})`);
+function photoSection(photo: PhotoResult | null): string[] {
+  if (!photo) return [];
+  const runs = (xs: number[]) => xs.map((s) => s.toFixed(3)).join(' ');
+  return [
+    '',
+    `## 12 MP JPEG (4000×3000, quality 90), ${photo.what}`,
+    `colorgan decode → colorize → encode JPEG q90 → file: median ${median(photo.oursS).toFixed(3)} s  (runs ${runs(photo.oursS)})`,
+    `sharp decode → encode JPEG q90 → file:              median ${median(photo.sharpS).toFixed(3)} s  (runs ${runs(photo.sharpS)})`,
+  ];
+}
+
+/** --profile: the advanced model's training step by kernel, top 12 and the rest. */
+function profileSection(adv: OursResult): string[] {
+  if (!adv.profile) return [];
+  const total = adv.profileTotalMs!;
+  const lines = [
+    '',
+    `## Profile: one advanced training step by kernel (tf.profile; sum of kernel times ${total.toFixed(0)} ms, wall ${adv.profileWallMs!.toFixed(0)} ms with profiling overhead)`,
+    '| # | kernel | calls | ms | % |',
+    '|---:|---|---:|---:|---:|',
+  ];
+  adv.profile.slice(0, 12).forEach((k, i) => lines.push(`| ${i + 1} | ${k.name} | ${k.calls} | ${k.ms.toFixed(1)} | ${((100 * k.ms) / total).toFixed(1)} |`));
+  const rest = adv.profile.slice(12);
+  if (rest.length) {
+    const ms = rest.reduce((x, k) => x + k.ms, 0);
+    lines.push(`| | ${rest.length} other kernels | ${rest.reduce((x, k) => x + k.calls, 0)} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)} |`);
   }
+  return lines;
+}
 
-  const adv = ours.advanced;
-  if (adv.profile) {
-    p();
-    p(`## Profile: one advanced training step by kernel (tf.profile; sum of kernel times ${adv.profileTotalMs!.toFixed(0)} ms, wall ${adv.profileWallMs!.toFixed(0)} ms with profiling overhead)`);
-    p('| # | kernel | calls | ms | % |');
-    p('|---:|---|---:|---:|---:|');
-    adv.profile.slice(0, 12).forEach((k, i) => p(`| ${i + 1} | ${k.name} | ${k.calls} | ${k.ms.toFixed(1)} | ${((100 * k.ms) / adv.profileTotalMs!).toFixed(1)} |`));
-    const rest = adv.profile.slice(12);
-    if (rest.length) {
-      const ms = rest.reduce((x, k) => x + k.ms, 0);
-      p(`| | ${rest.length} other kernels | ${rest.reduce((x, k) => x + k.calls, 0)} | ${ms.toFixed(1)} | ${((100 * ms) / adv.profileTotalMs!).toFixed(1)} |`);
-    }
-  }
+/** Ours / PyTorch training, and ours / the best of PyTorch and onnxruntime-node inference. */
+function ratios(r: ArchResult) {
+  const ortImgS = r.ortImgS ?? null;
+  const refInfer = [r.ref?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
+  const bestRef = refInfer.length ? Math.max(...refInfer) : null;
+  const bestRefName = bestRef == null ? 'n/a' : bestRef === ortImgS ? 'onnxruntime-node' : 'PyTorch';
+  return { train: ratio(r.ours.trainImgS, r.ref?.train_img_s), infer: ratio(r.ours.inferImgS, bestRef), bestRef, bestRefName };
+}
 
-  /** Ours / PyTorch training, and ours / the best of PyTorch and onnxruntime-node inference. */
-  const ratios = (arch: Architecture) => {
-    const r = results[arch];
-    const ortImgS = r.ortImgS ?? null;
-    const refInfer = [r.ref?.infer_img_s, ortImgS].filter((x): x is number => x != null && x > 0);
-    const bestRef = refInfer.length ? Math.max(...refInfer) : null;
-    const bestRefName = bestRef == null ? 'n/a' : bestRef === ortImgS ? 'onnxruntime-node' : 'PyTorch';
-    return { train: ratio(r.ours.trainImgS, r.ref?.train_img_s), infer: ratio(r.ours.inferImgS, bestRef), bestRef, bestRefName };
-  };
-  const advR = ratios('advanced');
-  const unetR = ratios('unet');
-  const trainRatio = advR.train;
-  const inferRatio = advR.infer;
-  p();
-  p('## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)');
+/** The ratios; its last three lines are the machine-readable ones bench/README.md describes. */
+function ratioSection({ results, photo }: Run): string[] {
+  const advR = ratios(results.advanced);
+  const unetR = ratios(results.unet);
+  const photoRatio = photo ? median(photo.oursS) / median(photo.sharpS) : null;
+  const lines = ['', '## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)'];
   for (const [arch, r] of [['advanced', advR], ['unet', unetR]] as const) {
-    p(`training, ${arch}: ours ${f2(ours[arch].trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
-    p(`inference, ${arch}: ours ${f1(ours[arch].inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
+    lines.push(`training, ${arch}: ours ${f2(results[arch].ours.trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
+    lines.push(`inference, ${arch}: ours ${f1(results[arch].ours.inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
   }
-  p(`12 MP photo: ours ${photo ? median(photo.oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo.sharpS).toFixed(3) : 'n/a'} s`);
+  lines.push(`12 MP photo: ours ${photo ? median(photo.oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo.sharpS).toFixed(3) : 'n/a'} s`);
   // unet's ratios come before the last three lines, which stay the advanced model's and the photo's.
-  p(`unet-train-ratio-vs-pytorch: ${f2(unetR.train)}`);
-  p(`unet-infer-ratio-vs-reference: ${f2(unetR.infer)}`);
-  p(`train-ratio-vs-pytorch: ${f2(trainRatio)}`);
-  p(`infer-ratio-vs-reference: ${f2(inferRatio)}`);
-  p(`photo-ratio-vs-sharp: ${f2(photoRatio)}`);
+  lines.push(`unet-train-ratio-vs-pytorch: ${f2(unetR.train)}`);
+  lines.push(`unet-infer-ratio-vs-reference: ${f2(unetR.infer)}`);
+  lines.push(`train-ratio-vs-pytorch: ${f2(advR.train)}`);
+  lines.push(`infer-ratio-vs-reference: ${f2(advR.infer)}`);
+  lines.push(`photo-ratio-vs-sharp: ${f2(photoRatio)}`);
+  return lines;
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+/** The PyTorch reference in a serve-mode child process (null and why not, when it is not there). */
+async function startReference(o: Opts, threads: number): Promise<{ server: RefServer | null; info: RefInfo | null; note: string }> {
+  if (!o.reference) return { server: null, info: null, note: 'skipped (--no-reference)' };
+  const why = torchAvailable();
+  if (why) return { server: null, info: null, note: why };
+  const server = RefServer.start(o, threads);
+  try {
+    return { server, info: (await server.call({ cmd: 'info' })) as unknown as RefInfo, note: '' };
+  } catch (e) {
+    return { server: null, info: null, note: (e as Error).message };
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const info = await initBackend({ threads: o.threads });
+  // The references get as many threads as our busiest pool (the native convolutions' if built).
+  const threads = o.threads ?? Math.max(1, info.nativeThreads ?? info.threads);
+  log(`backend: ${describeBackend(info)}`);
+
+  const reference = await startReference(o, threads);
+  const ort = o.reference ? await loadOrt() : null;
+  const results: Record<string, ArchResult> = {};
+  for (const arch of ARCHS) results[arch] = await benchArch(arch, o, reference.server, ort, threads);
+  reference.server?.stop();
+  const refErrors = ARCHS.filter((a) => results[a].refError).map((a) => `${a}: ${results[a].refError}`);
+  const refNote = refErrors.length ? refErrors.join('; ') : reference.note;
+
+  const photo = o.photo ? await benchPhoto(o) : null;
+
+  const run: Run = { o, info, ref: reference.info, refNote, results, photo };
+  const lines = [...summarySection(run), ...photoSection(photo), ...profileSection(results.advanced.ours), ...ratioSection(run)];
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -46,6 +46,86 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 
+/** Median time (ms) of n calls of f, after one warm-up call (operator creation, heap growth). */
+function medianMs(f: () => void, n: number): number {
+  f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[ts.length >> 1]!;
+}
+
+type Tf = typeof import('@tensorflow/tfjs');
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
+
+/** What the child measures with: tfjs on the initialized backend and the stock kernel to compare against. */
+interface Kit {
+  tf: Tf;
+  backend: import('@tensorflow/tfjs').KernelBackend;
+  stock: import('@tensorflow/tfjs').KernelConfig;
+  setFilterCache: (on: boolean) => void;
+  threads: number;
+  reps: number;
+}
+
+/** GFLOP/s of the forward conv and of each backprop kernel for one shape. */
+function measureShape(sh: Shape, { tf, backend, stock, setFilterCache, threads, reps }: Kit): Row {
+  const x = tf.randomNormal(sh.x) as Tensor4D;
+  const f = tf.randomNormal(sh.f) as Tensor4D;
+  const y = tf.conv2d(x, f, sh.s, sh.pad);
+  const dy = tf.randomNormal(y.shape) as Tensor4D;
+  const flops = 2 * y.size * sh.f[0] * sh.f[1] * sh.f[2];
+  const g = (ms: number) => flops / ms / 1e6;
+  const run = (fn: () => Tensor) => () => {
+    const t = fn();
+    t.dataSync();
+    t.dispose();
+  };
+  const fwd = medianMs(run(() => tf.conv2d(x, f, sh.s, sh.pad)), reps);
+  const stockMs = medianMs(() => {
+    const out = stock.kernelFunc({
+      inputs: { dy, filter: f },
+      backend,
+      attrs: { strides: sh.s, pad: sh.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: sh.x } as never,
+    }) as import('@tensorflow/tfjs').TensorInfo;
+    backend.disposeData(out.dataId);
+  }, Math.max(3, reps >> 1));
+  setFilterCache(false);
+  const fresh = medianMs(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
+  setFilterCache(true);
+  const cached = medianMs(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
+  const bpf = medianMs(
+    run(
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          strides: sh.s,
+          pad: sh.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          filterShape: sh.f,
+        } as never) as Tensor,
+    ),
+    reps,
+  );
+  tf.dispose([x, f, y, dy]);
+  return {
+    name: sh.name,
+    threads,
+    gflop: flops / 1e9,
+    fwd: g(fwd),
+    stock: g(stockMs),
+    oursFresh: g(fresh),
+    oursCached: g(cached),
+    bpFilter: g(bpf),
+  };
+}
+
+/** The child process: one thread count, every shape; prints its rows as one JSON line. */
 async function child(threads: number, reps: number): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../src/backend/node.js');
@@ -56,70 +136,8 @@ async function child(threads: number, reps: number): Promise<void> {
   const stock = stockWasmKernel('Conv2DBackpropInput');
   if (!stock) throw new Error('stock Conv2DBackpropInput not found');
   stock.setupFunc?.(backend); // never ran: ours replaced it before the backend started
-
-  const median = (f: () => void, n: number): number => {
-    f(); // warm-up (operator creation, heap growth)
-    const ts: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      f();
-      ts.push(performance.now() - t0);
-    }
-    ts.sort((a, b) => a - b);
-    return ts[ts.length >> 1]!;
-  };
-
-  const rows: Row[] = [];
-  for (const sh of SHAPES) {
-    const x = tf.randomNormal(sh.x) as import('@tensorflow/tfjs').Tensor4D;
-    const f = tf.randomNormal(sh.f) as import('@tensorflow/tfjs').Tensor4D;
-    const y = tf.conv2d(x, f, sh.s, sh.pad);
-    const dy = tf.randomNormal(y.shape) as import('@tensorflow/tfjs').Tensor4D;
-    const flops = 2 * y.size * sh.f[0] * sh.f[1] * sh.f[2];
-    const g = (ms: number) => flops / ms / 1e6;
-    const run = (fn: () => import('@tensorflow/tfjs').Tensor) => () => {
-      const t = fn();
-      t.dataSync();
-      t.dispose();
-    };
-    const fwd = median(run(() => tf.conv2d(x, f, sh.s, sh.pad)), reps);
-    const stockMs = median(() => {
-      const out = stock.kernelFunc({
-        inputs: { dy, filter: f },
-        backend,
-        attrs: { strides: sh.s, pad: sh.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: sh.x } as never,
-      }) as import('@tensorflow/tfjs').TensorInfo;
-      backend.disposeData(out.dataId);
-    }, Math.max(3, reps >> 1));
-    setBackpropInputFilterCache(false);
-    const fresh = median(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
-    setBackpropInputFilterCache(true);
-    const cached = median(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
-    const bpf = median(
-      run(
-        () =>
-          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-            strides: sh.s,
-            pad: sh.pad,
-            dataFormat: 'NHWC',
-            dimRoundingMode: undefined,
-            filterShape: sh.f,
-          } as never) as import('@tensorflow/tfjs').Tensor,
-      ),
-      reps,
-    );
-    rows.push({
-      name: sh.name,
-      threads: info.threads,
-      gflop: flops / 1e9,
-      fwd: g(fwd),
-      stock: g(stockMs),
-      oursFresh: g(fresh),
-      oursCached: g(cached),
-      bpFilter: g(bpf),
-    });
-    tf.dispose([x, f, y, dy]);
-  }
+  const kit: Kit = { tf, backend, stock, setFilterCache: setBackpropInputFilterCache, threads: info.threads, reps };
+  const rows = SHAPES.map((sh) => measureShape(sh, kit));
   process.stdout.write(JSON.stringify(rows) + '\n');
 }
 

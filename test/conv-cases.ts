@@ -100,3 +100,31 @@ export function cases(): Case[] {
 
 export const fmt = (c: Case) => `n${c.n} ${c.h}x${c.w} ci${c.ci} co${c.co} k${c.k} s${JSON.stringify(c.s)} ${c.pad}`;
 
+/**
+ * Every case on cpu (the reference) and on wasm with seed `seedOf(i)`: asserts that each of
+ * `keys` agrees to a relative L2 error below 1e-4 and returns the worst error seen.
+ */
+export async function worstErrorVsCpu(keys: readonly (keyof Results)[], seedOf: (i: number) => number): Promise<number> {
+  let worst = 0;
+  const all = cases();
+  for (let i = 0; i < all.length; i++) {
+    const c = all[i]!;
+    const ref = await onBackend('cpu', c, seedOf(i));
+    const got = await onBackend('wasm', c, seedOf(i));
+    for (const key of keys) {
+      const e = relL2(got[key], ref[key]);
+      worst = Math.max(worst, e);
+      assert.ok(e < 1e-4, `${key} ${fmt(c)}: relative L2 error ${e}`);
+    }
+  }
+  return worst;
+}
+
+/** Weights and input of a tiny encoder/decoder (4×4 conv, stride 2, then its transpose) for the gradient-step leak tests. */
+export function encoderDecoder(): { w1: tf.Variable<tf.Rank.R4>; w2: tf.Variable<tf.Rank.R4>; x: tf.Tensor4D } {
+  return {
+    w1: tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1)),
+    w2: tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1)),
+    x: tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]),
+  };
+}

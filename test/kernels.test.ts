@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend } from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/node.js';
 import { disableNativeConvolutions } from '../src/backend/native.js';
-import { rand, relL2, cases, fmt, onBackend } from './conv-cases.js';
+import { encoderDecoder, rand, relL2, worstErrorVsCpu } from './conv-cases.js';
 import { conv2dBackpropFilterConfig } from '../src/backend/kernels/conv2d-backprop-filter.js';
 import {
   conv2dBackpropInputConfig,
@@ -34,18 +34,7 @@ for (const mode of ['auto', 'phases', 'single'] as BackpropInputMode[]) {
   test(`Conv2DBackpropFilter, Conv2DBackpropInput and conv2dTranspose match cpu (mode ${mode})`, async () => {
     setBackpropInputMode(mode);
     try {
-      let worst = 0;
-      const all = cases();
-      for (let i = 0; i < all.length; i++) {
-        const c = all[i]!;
-        const ref = await onBackend('cpu', c, 11 * i + 1);
-        const got = await onBackend('wasm', c, 11 * i + 1);
-        for (const key of ['dx', 'dw', 'tr'] as const) {
-          const e = relL2(got[key], ref[key]);
-          worst = Math.max(worst, e);
-          assert.ok(e < 1e-4, `${key} ${fmt(c)}: relative L2 error ${e}`);
-        }
-      }
+      const worst = await worstErrorVsCpu(['dx', 'dw', 'tr'], (i) => 11 * i + 1);
       assert.ok(worst < 1e-4);
     } finally {
       setBackpropInputMode('auto');
@@ -77,9 +66,7 @@ test('no leaked tensors, data ids or wasm bytes over repeated gradient steps', a
   const heap = () => (backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer).byteLength;
   // A tiny encoder/decoder: conv (stride 2), conv2dTranspose (stride 2), with weights
   // replaced after every step like an optimizer does.
-  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul(0.1));
-  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul(0.1));
-  const x = tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]);
+  const { w1, w2, x } = encoderDecoder();
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {
       const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));

@@ -300,7 +300,7 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
   //        for pair B, 0.003 lower = one pixel crossing one threshold.)
   const cases = [
     {
-      args: [24, 19, 12345, 40] as const,
+      args: [24, 19, 12345, 40] satisfies Parameters<typeof lcgPair>,
       first: [[5, 4, 139, 162], [3, 0, 138, 195]],
       ssim: 0.9487881422937186,
       psnr: 20.844050773805343,
@@ -309,7 +309,7 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
       auc: 88.23922388753341,
     },
     {
-      args: [16, 13, 777, 120] as const,
+      args: [16, 13, 777, 120] satisfies Parameters<typeof lcgPair>,
       first: [[137, 193, 214, 109], [160, 82, 255, 26]],
       ssim: 0.6503141319539192,
       psnr: 12.467178564067272,
@@ -435,7 +435,7 @@ test("summarize / meanFinite: per-key finite means", () => {
   assert.equal(meanFinite([1, 2, Infinity, NaN, 3, -Infinity]), 2);
   assert.ok(Number.isNaN(meanFinite([Infinity])));
   assert.ok(Number.isNaN(meanFinite([])));
-  const rows = [
+  const rows: Record<string, number>[] = [
     { psnr: 20, ssim: 0.5, ratio: NaN },
     { psnr: Infinity, ssim: 1, ratio: Infinity },
     { psnr: 30, ssim: 0.9, extra: 4 },

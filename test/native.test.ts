@@ -22,7 +22,7 @@ import { loadModel, colorize } from '../src/infer/node.js';
 import { modelGrid } from '../src/infer/grid.js';
 import { encodeImage } from '../src/data/decode.js';
 import type { Colorizer } from '../src/infer/colorizer.js';
-import { rand, relL2, cases, fmt, onBackend } from './conv-cases.js';
+import { encoderDecoder, rand, relL2, worstErrorVsCpu } from './conv-cases.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PHOTO = path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg');
@@ -51,18 +51,7 @@ test('the native addons load (required in CI)', () => {
 
 test('oneDNN Conv2D, FusedConv2D, Conv2DBackpropInput/Filter and conv2dTranspose match cpu', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
   enableNativeConvolutions();
-  let worst = 0;
-  const all = cases();
-  for (let i = 0; i < all.length; i++) {
-    const c = all[i]!;
-    const ref = await onBackend('cpu', c, 13 * i + 5);
-    const got = await onBackend('wasm', c, 13 * i + 5);
-    for (const key of ['y', 'fused', 'dx', 'dw', 'tr'] as const) {
-      const e = relL2(got[key], ref[key]);
-      worst = Math.max(worst, e);
-      assert.ok(e < 1e-4, `${key} ${fmt(c)}: relative L2 error ${e}`);
-    }
-  }
+  const worst = await worstErrorVsCpu(['y', 'fused', 'dx', 'dw', 'tr'], (i) => 13 * i + 5);
   await tf.setBackend('wasm');
   assert.ok(worst < 1e-4);
 });
@@ -70,9 +59,7 @@ test('oneDNN Conv2D, FusedConv2D, Conv2DBackpropInput/Filter and conv2dTranspose
 test('oneDNN and the wasm kernels give the same training-style gradients, without leaks', { skip: !dnnl && why('colorgan_dnnl') }, async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as KernelBackend;
-  const w1 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul(0.1));
-  const w2 = tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul(0.1));
-  const x = tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]);
+  const { w1, w2, x } = encoderDecoder();
   const grads = () => {
     const { value, grads: g } = tf.variableGrads(() => {
       const h = tf.leakyRelu(tf.conv2d(x, w1, 2, 'same'), 0.2);

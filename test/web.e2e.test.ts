@@ -15,6 +15,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { buildWeb, serveStatic, webDistDir, type StaticServer } from '../src/cli/web.js';
 import { colorize } from '../src/infer/node.js';
 import { packageRoot } from '../src/util/package-root.js';
+import type {} from '../web/src/hook.js'; // window.__colorgan, the page's test hook
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = packageRoot();

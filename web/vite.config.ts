@@ -8,14 +8,14 @@
 import { defineConfig, type Plugin } from 'vite';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { contentType } from '../src/cli/web.js';
 import { DEFAULT_MODEL } from '../src/models/bundled.js';
+import { wasmDistDir } from '../src/util/wasm-files.js';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
-const require = createRequire(import.meta.url);
 
 /** Files copied verbatim into the build: output path → source path. */
 function staticFiles(): Map<string, string> {
@@ -26,16 +26,10 @@ function staticFiles(): Map<string, string> {
   if (existsSync(modelDir)) {
     for (const f of readdirSync(modelDir)) if (/\.bin$/.test(f)) files.set(`model/${f}`, path.join(modelDir, f));
   }
-  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const wasmDir = wasmDistDir();
   for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) files.set(`wasm/${f}`, path.join(wasmDir, f));
   return files;
 }
-
-const MIME: Record<string, string> = {
-  '.json': 'application/json',
-  '.bin': 'application/octet-stream',
-  '.wasm': 'application/wasm',
-};
 
 function colorganAssets(): Plugin {
   return {
@@ -48,7 +42,7 @@ function colorganAssets(): Plugin {
         const url = (req.url ?? '').split('?')[0].replace(/^\/+/, '');
         const src = files.get(url);
         if (!src) return next();
-        res.setHeader('Content-Type', MIME[path.extname(src)] ?? 'application/octet-stream');
+        res.setHeader('Content-Type', contentType(src));
         res.end(readFileSync(src));
       });
     },

@@ -6,10 +6,9 @@
  * The pure-JS `cpu` backend is only used as a numerical reference in tests.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { registerWasmKernels } from './kernels/index.js';
 import { enableNativeConvolutions, loadNativeAddon } from './native.js';
+import { wasmDistDir } from '../util/wasm-files.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -34,8 +33,6 @@ export interface BackendInfo {
 
 let current: Promise<BackendInfo> | null = null;
 
-const require = createRequire(import.meta.url);
-
 async function tryTfjsNode(): Promise<boolean> {
   try {
     // Optional dependency, resolved at run time only.
@@ -45,10 +42,6 @@ async function tryTfjsNode(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function wasmDistDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + path.sep + 'dist' + path.sep;
 }
 
 async function initWasm(threads: number | undefined): Promise<BackendInfo> {

@@ -31,6 +31,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import workerThreads from 'node:worker_threads';
+import { writeFileAtomicSync } from '../util/atomic.js';
+import { wasmPackageDir } from '../util/wasm-files.js';
 
 const require = createRequire(import.meta.url);
 
@@ -39,19 +41,13 @@ export const MAX_WASM_THREADS = 8;
 
 let applied: number | null = null;
 
-function wasmPackageDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-}
-
-function writeFileAtomic(file: string, contents: string): void {
+function writeIfChanged(file: string, contents: string): void {
   try {
     if (fs.readFileSync(file, 'utf8') === contents) return;
   } catch {
     // absent: write it
   }
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  fs.writeFileSync(tmp, contents);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, contents);
 }
 
 /**
@@ -79,7 +75,7 @@ export function writeWorkerScript(): string {
   let h = 0;
   for (let i = 0; i < contents.length; i++) h = (Math.imul(h, 31) + contents.charCodeAt(i)) | 0;
   const file = path.join(os.tmpdir(), `colorgan-tfjs-wasm-worker-${(h >>> 0).toString(16)}.cjs`);
-  writeFileAtomic(file, contents);
+  writeIfChanged(file, contents);
   return file;
 }
 

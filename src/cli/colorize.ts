@@ -16,6 +16,7 @@ import { Progress } from './progress.js';
 import type { Colorizer, EncodeFormat } from '../index.js';
 import type { UpsampleMethod } from '../infer/limits.js';
 import { writeFileAtomic, removeStaleTemps } from '../util/atomic.js';
+import { firstLine } from '../util/text.js';
 
 /** The library, imported once the flags are checked (it loads TensorFlow.js and sharp). */
 type Library = typeof import('../index.js');
@@ -68,10 +69,6 @@ export interface ColorizeSummary {
 /** Control characters (a newline in a file name) shown escaped, so a message stays one line. */
 function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
-
-function firstLine(msg: string): string {
-  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
 }
 
 function stripExt(p: string): string {

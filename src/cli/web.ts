@@ -4,7 +4,7 @@
  * server. The page does all the work; the server only hands out files.
  */
 import { DEFAULT_MODEL } from '../models/bundled.js';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { promises as fs, existsSync, statSync, readdirSync, createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
@@ -112,6 +112,11 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** The Content-Type a served file is sent with (also the Vite dev server's, web/vite.config.ts). */
+export function contentType(file: string): string {
+  return MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
 export interface StaticServer {
   server: Server;
   url: string;
@@ -152,6 +157,62 @@ export function hostAllowed(header: string | undefined, host: string, port: numb
   return name === 'localhost' || /^[\d.]+$/.test(name) || name.includes(':');
 }
 
+/** Headers of every answer: cross-origin isolation (threaded wasm), the CSP, no framing, revalidation. */
+const COMMON_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
+
+/** The file under `root` that a request's URL names, or the status and text that refuse it. */
+function requestedFile(root: string, url: string | undefined): { file: string } | { status: 400 | 403; text: string } {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(new URL(url ?? '/', 'http://x').pathname);
+  } catch {
+    return { status: 400, text: 'bad request' };
+  }
+  if (rel.endsWith('/')) rel += 'index.html';
+  const file = path.resolve(root, '.' + path.posix.normalize(rel));
+  if (file !== root && !file.startsWith(root + path.sep)) return { status: 403, text: 'forbidden' };
+  return { file };
+}
+
+/** Answer with `file`: 304 when the client's copy is current, streamed otherwise, 404 when it is not a file. */
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) throw new Error('not a file');
+    // Revalidation (no-cache + ETag): the service worker's precache of files the page
+    // already loaded costs a 304, not a second download.
+    const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ...COMMON_HEADERS, ETag: etag }).end();
+      return;
+    }
+    res.writeHead(200, {
+      ETag: etag,
+      ...COMMON_HEADERS,
+      'Content-Type': contentType(file),
+      'Content-Length': st.size,
+      ...(path.basename(file) === 'sw.js' ? { 'Service-Worker-Allowed': '/' } : {}),
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    // Streamed in chunks; a client that goes away ends the read.
+    pipeline(createReadStream(file), res).catch(() => res.destroy());
+  } catch {
+    res.writeHead(404, { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
+  }
+}
+
 /**
  * Serve the files of `dir` (GET/HEAD only, no directory listings), streamed (memory stays
  * bounded under many concurrent downloads). Sends the cross-origin isolation headers so
@@ -162,63 +223,20 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
   const bindHost = opts.host ?? '127.0.0.1';
   let port = opts.port ?? 8080;
   const server = createServer(async (req, res) => {
-    const common = {
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-      'X-Frame-Options': 'DENY',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    };
     if (!hostAllowed(req.headers.host, bindHost, port)) {
-      res.writeHead(421, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }).end('misdirected request: unknown Host');
+      res.writeHead(421, { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('misdirected request: unknown Host');
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...common, Allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { ...COMMON_HEADERS, Allow: 'GET, HEAD' }).end();
       return;
     }
-    let rel: string;
-    try {
-      rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    } catch {
-      res.writeHead(400, common).end('bad request');
+    const target = requestedFile(root, req.url);
+    if ('status' in target) {
+      res.writeHead(target.status, COMMON_HEADERS).end(target.text);
       return;
     }
-    if (rel.endsWith('/')) rel += 'index.html';
-    const file = path.resolve(root, '.' + path.posix.normalize(rel));
-    if (file !== root && !file.startsWith(root + path.sep)) {
-      res.writeHead(403, common).end('forbidden');
-      return;
-    }
-    try {
-      const st = await fs.stat(file);
-      if (!st.isFile()) throw new Error('not a file');
-      // Revalidation (no-cache + ETag): the service worker's precache of files the page
-      // already loaded costs a 304, not a second download.
-      const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, { ...common, ETag: etag }).end();
-        return;
-      }
-      res.writeHead(200, {
-        ETag: etag,
-        ...common,
-        'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'Content-Length': st.size,
-        ...(path.basename(file) === 'sw.js' ? { 'Service-Worker-Allowed': '/' } : {}),
-      });
-      if (req.method === 'HEAD') {
-        res.end();
-        return;
-      }
-      // Streamed in chunks; a client that goes away ends the read.
-      pipeline(createReadStream(file), res).catch(() => res.destroy());
-    } catch {
-      res.writeHead(404, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
-    }
+    await sendFile(req, res, target.file);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { planesToNet, rgbBufferToYuv } from '../color/yuv.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { decodeResized, ImageDecodeError } from './decode.js';
+import { decodeResized, reasonOf } from './decode.js';
 import { listImages } from './walk.js';
 
 export interface Dataset {
@@ -199,7 +199,7 @@ export async function loadDataset(dir: string, opts: LoadOptions): Promise<Datas
         const img = await decodeResized(path.join(dir, file), size, { maxPixels: opts.maxPixels });
         slots[i] = img.data;
       } catch (err) {
-        const reason = err instanceof ImageDecodeError ? err.reason : String((err as Error)?.message ?? err);
+        const reason = reasonOf(err);
         reasons.set(i, reason);
         opts.onSkip?.(file, reason);
       }

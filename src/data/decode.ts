@@ -19,6 +19,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
+import { firstLine } from '../util/text.js';
 
 /** File extensions treated as images (lower case; matching is case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'];
@@ -43,6 +44,11 @@ export class ImageDecodeError extends Error {
     this.file = file;
     this.reason = reason;
   }
+}
+
+/** Why a photo was skipped, in one line: an ImageDecodeError's reason (no file name), else the error's first line. */
+export function reasonOf(err: unknown): string {
+  return err instanceof ImageDecodeError ? err.reason : String((err as Error)?.message ?? err).split('\n')[0];
 }
 
 export interface DecodeOptions {
@@ -71,10 +77,6 @@ function formatPixels(pixels: number, exactWhole = false): string {
   if (pixels < 100_000) return `${pixels} pixels`;
   const mp = pixels / 1e6;
   return exactWhole && Number.isInteger(mp) ? `${mp} MP` : `${mp.toFixed(1)} MP`;
-}
-
-function firstLine(msg: string): string {
-  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
 }
 
 /** Map a sharp/libvips (or fs) error to a short reason. */

@@ -29,7 +29,7 @@ import { promises as fs } from 'node:fs';
 import { grayscaleRgb, rgbBufferToYuv, uvToNet, type RgbImage } from '../color/yuv.js';
 import { loadDatasets, splitBySource, groupBySource, sourceOf, resolveFile } from '../data/sources.js';
 import type { Dataset } from '../data/dataset.js';
-import { decodeImage, ImageDecodeError } from '../data/decode.js';
+import { decodeImage, reasonOf } from '../data/decode.js';
 import { colorizeImage, type GeneratorModel, type ColorizeOptions } from '../infer/colorizer.js';
 import { sharpenToFullRes, UPSAMPLE_METHODS, type UpsampleMethod } from '../infer/sharpen.js';
 import { modelGrid } from '../infer/grid.js';
@@ -291,10 +291,6 @@ function evaluateOne(
     },
   };
   return { row, gray: grayFull, original: full, raw: outFull.raw, sharpened: outFull.rgb };
-}
-
-function reasonOf(err: unknown): string {
-  return err instanceof ImageDecodeError ? err.reason : String((err as Error)?.message ?? err).split('\n')[0];
 }
 
 // ---------------------------------------------------------------------------------------

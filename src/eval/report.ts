@@ -26,6 +26,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
+import { escapeMarkup as esc } from '../util/text.js';
 import { renderGrid } from '../report/grid.js';
 import {
   METRIC_KEYS,
@@ -124,10 +125,6 @@ export function formatOverall(res: EvalResult): string {
   return formatTable(res.overall, `overall: ${photos(res.counts.evaluated)}`, res.size);
 }
 
-function esc(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 function htmlTable(scope: ScopeSummary, size: number): string {
   const head1 = `<tr><th rowspan="2">metric</th>${RESOLUTIONS.map((r) => `<th colspan="${SYSTEMS.length}" class="grp">${esc(resolutionTitle(r, size))}</th>`).join('')}</tr>`;
   const head2 = `<tr>${RESOLUTIONS.map((_, ri) => SYSTEMS.map((s, si) => `<th${si === 0 && ri > 0 ? ' class="grp"' : ''}>${esc(s)}</th>`).join('')).join('')}</tr>`;
@@ -178,8 +175,32 @@ function sourceHtml(res: EvalResult): string {
   return `<table>\n<tr>${head}</tr>\n${body}\n</table>`;
 }
 
-export function reportHtml(res: EvalResult): string {
+const REPORT_CSS = `body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; font-variant-numeric: tabular-nums; }
+th, td { padding: .25em .7em; border-bottom: 1px solid #ddd; text-align: right; }
+th.row { text-align: left; font-weight: normal; }
+.grp { border-left: 2px solid #999; }
+code { font-size: .92em; }
+dt { font-weight: bold; margin-top: .6em; }
+img { max-width: 100%; border: 1px solid #ccc; }
+.meta td, .meta th { text-align: left; }
+`;
+
+/** What was evaluated: model, its training, data, split, mean chroma, run time. */
+function runTable(res: EvalResult): string {
   const meta = res.model.metadata;
+  const training = meta.training ? esc(JSON.stringify(meta.training)) : 'not recorded';
+  return `<table class="meta">
+<tr><th>model</th><td><code>${esc(res.model.source)}</code> (${esc(meta.config.arch)}, ${meta.config.size}×${meta.config.size}${meta.createdAt ? `, created ${esc(meta.createdAt)}` : ''})</td></tr>
+<tr><th>training</th><td><code>${training}</code></td></tr>
+<tr><th>data</th><td><code>${esc(path.resolve(res.data))}</code>: ${res.counts.decoded} photos, split seed ${res.seed} → ${res.counts.train} train / ${res.counts.val} validation</td></tr>
+<tr><th>evaluated</th><td>${res.split === 'val' ? 'validation split' : 'all photos'}${res.limit !== null ? ` (limit ${res.limit})` : ''}: ${res.counts.evaluated} of ${res.counts.selected} selected</td></tr>
+<tr><th>mean chroma</th><td>U ${res.meanChroma.u.toFixed(2)}, V ${res.meanChroma.v.toFixed(2)} (digital levels, over the ${res.meanChroma.trainImages} training-split photos at ${res.size}×${res.size})</td></tr>
+<tr><th>run</th><td>${esc(res.startedAt)}, ${res.seconds.toFixed(1)} s</td></tr>
+</table>`;
+}
+
+export function reportHtml(res: EvalResult): string {
   const scopes = Object.entries(res.folders);
   const folderTables = scopes.length > 1 || (scopes.length === 1 && scopes[0][0] !== '.')
     ? scopes
@@ -192,34 +213,17 @@ export function reportHtml(res: EvalResult): string {
   const skipped = res.skipped.length
     ? `<details><summary>${res.skipped.length} file(s) skipped</summary><ul>${res.skipped.map((s) => `<li><code>${esc(s.file)}</code>: ${esc(s.reason)}</li>`).join('')}</ul></details>`
     : '<p>No file was skipped.</p>';
-  const training = meta.training ? esc(JSON.stringify(meta.training)) : 'not recorded';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>colorgan evaluation — ${esc(path.basename(path.resolve(res.data)))}</title>
 <style>
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: .5em 0 1.5em; font-variant-numeric: tabular-nums; }
-th, td { padding: .25em .7em; border-bottom: 1px solid #ddd; text-align: right; }
-th.row { text-align: left; font-weight: normal; }
-.grp { border-left: 2px solid #999; }
-code { font-size: .92em; }
-dt { font-weight: bold; margin-top: .6em; }
-img { max-width: 100%; border: 1px solid #ccc; }
-.meta td, .meta th { text-align: left; }
-</style>
+${REPORT_CSS}</style>
 </head>
 <body>
 <h1>Colorization quality</h1>
-<table class="meta">
-<tr><th>model</th><td><code>${esc(res.model.source)}</code> (${esc(meta.config.arch)}, ${meta.config.size}×${meta.config.size}${meta.createdAt ? `, created ${esc(meta.createdAt)}` : ''})</td></tr>
-<tr><th>training</th><td><code>${training}</code></td></tr>
-<tr><th>data</th><td><code>${esc(path.resolve(res.data))}</code>: ${res.counts.decoded} photos, split seed ${res.seed} → ${res.counts.train} train / ${res.counts.val} validation</td></tr>
-<tr><th>evaluated</th><td>${res.split === 'val' ? 'validation split' : 'all photos'}${res.limit !== null ? ` (limit ${res.limit})` : ''}: ${res.counts.evaluated} of ${res.counts.selected} selected</td></tr>
-<tr><th>mean chroma</th><td>U ${res.meanChroma.u.toFixed(2)}, V ${res.meanChroma.v.toFixed(2)} (digital levels, over the ${res.meanChroma.trainImages} training-split photos at ${res.size}×${res.size})</td></tr>
-<tr><th>run</th><td>${esc(res.startedAt)}, ${res.seconds.toFixed(1)} s</td></tr>
-</table>
+${runTable(res)}
 
 <h2>Overall — ${photos(res.overall.model.full.count)}</h2>
 ${htmlTable(res.overall, res.size)}

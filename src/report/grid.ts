@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
+import { escapeMarkup } from '../util/text.js';
 
 export interface GridOptions {
   /** Column titles, one per image in a row. */
@@ -17,10 +18,6 @@ export interface GridOptions {
 }
 
 const HEADER = 26;
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
 
 async function toCell(img: RgbImage, cell: number): Promise<Buffer> {
   return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
@@ -45,10 +42,10 @@ export async function renderGrid(rows: RgbImage[][], opts: GridOptions): Promise
     }
   }
   const texts = opts.titles
-    .map((t, c) => `<text x="${gap + c * (cell + gap) + cell / 2}" y="18" text-anchor="middle" font-family="sans-serif" font-size="13" fill="#222">${escapeXml(t)}</text>`)
+    .map((t, c) => `<text x="${gap + c * (cell + gap) + cell / 2}" y="18" text-anchor="middle" font-family="sans-serif" font-size="13" fill="#222">${escapeMarkup(t)}</text>`)
     .concat(
       (opts.rowLabels ?? []).map(
-        (l, r) => `<text x="${gap + 3}" y="${HEADER + r * (cell + gap) + cell - 5}" font-family="sans-serif" font-size="10" fill="#fff" stroke="#000" stroke-width="0.4">${escapeXml(l)}</text>`,
+        (l, r) => `<text x="${gap + 3}" y="${HEADER + r * (cell + gap) + cell - 5}" font-family="sans-serif" font-size="10" fill="#fff" stroke="#000" stroke-width="0.4">${escapeMarkup(l)}</text>`,
       ),
     )
     .join('');

@@ -1,5 +1,5 @@
 /** Atomic file writes: write a temp file in the same folder, then rename over the target. */
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 let counter = 0;
@@ -35,6 +35,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => {});
+    throw writeError(file, err);
+  }
+}
+
+/** The same, synchronously (module set-up that cannot await). */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const tmp = tempPathFor(file);
+  try {
+    fsSync.mkdirSync(path.dirname(file), { recursive: true });
+    fsSync.writeFileSync(tmp, data);
+    fsSync.renameSync(tmp, file);
+  } catch (err) {
+    fsSync.rmSync(tmp, { force: true });
     throw writeError(file, err);
   }
 }

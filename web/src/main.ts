@@ -5,6 +5,7 @@
 import type { RgbImage } from '../../src/color/yuv.js';
 import { colorizeImage, type Colorizer } from '../../src/infer/colorizer.js';
 import { decodePhoto, InputError, toImageData, type Decoded } from './decode.js';
+import type { Timings } from './hook.js';
 import { initBackend, loadColorizer, type BackendInfo } from './model.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -80,12 +81,6 @@ ready.catch((err) => {
 
 // ---- one photo -------------------------------------------------------------------
 
-
-export interface Timings {
-  decodeMs: number;
-  colorizeMs: number;
-  drawMs: number;
-}
 
 function runColorize(c: Colorizer, img: RgbImage, sample: number): { out: RgbImage; ms: number } {
   const t0 = performance.now();
@@ -252,25 +247,6 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-export interface HookResult {
-  width: number;
-  height: number;
-  /** Interleaved RGB bytes, base64. */
-  data: string;
-  timings: Timings | null;
-  backend: string;
-}
-
-declare global {
-  interface Window {
-    __colorgan: {
-      ready: Promise<{ backend: string; detail: string }>;
-      lastResult(): HookResult | null;
-      colorizeFromUrl(url: string, seed?: number, sample?: number, repeat?: number, renderSize?: number): Promise<HookResult & { runsMs: number[] }>;
-    };
-  }
-}
-
 window.__colorgan = {
   ready: ready.then(() => ({ backend: backend!.name, detail: backend!.detail })),
   lastResult() {
@@ -278,7 +254,6 @@ window.__colorgan = {
     const o = current.out;
     return { width: o.width, height: o.height, data: toBase64(o.data), timings: lastTimings, backend: backend?.name ?? '' };
   },
-  /** Colorize without the UI (tests, benchmarks); `repeat` times, reporting each run's time. */
   async colorizeFromUrl(url, s = 0, sample = 0, repeat = 1, rs?: number) {
     const c = await ready;
     const t0 = performance.now();
