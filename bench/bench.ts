@@ -106,7 +106,7 @@ function timeSync(fn: () => void): number {
 }
 
 function log(msg: string): void {
-  process.stderr.write(msg + '\n');
+  process.stderr.write(`${msg}\n`);
 }
 
 const f2 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
@@ -254,7 +254,12 @@ async function ortRunner(ort: Ort | null, ref: RefSession, cfg: ModelConfig, n: 
   try {
     const r = await ref.server.call({ cmd: 'onnx', arch: cfg.arch, path: file });
     if (!r.onnx) throw new Error(`ONNX export failed: ${String(r.onnx_error ?? r.error)}`);
-    const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    const sess = await ort.InferenceSession.create(file, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
     const feeds = {
       y: new ort.Tensor('float32', randomData(n * S * S, 5), [n, 1, S, S]),
       z: new ort.Tensor('float32', randomData(n * cfg.zDim, 6), [n, cfg.zDim]),
@@ -301,7 +306,9 @@ async function benchArch(arch: Architecture, o: Opts, server: RefServer | null, 
 
   // Training: 2 warm-up steps each, then interleaved timed steps.
   const trainReps = o.quick ? 3 : 7;
-  log(`${arch}: training${featureMatch > 0 ? ` (feature matching ${featureMatch})` : ''}, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`);
+  log(
+    `${arch}: training${featureMatch > 0 ? ` (feature matching ${featureMatch})` : ''}, 2 warm-up + ${trainReps} timed steps each (batch ${n}), ours/PyTorch interleaved…`,
+  );
   for (let i = 0; i < 2; i++) gan.step(batch);
   await ref.times({ cmd: 'train', arch, n: 2 });
   const oursTrain: number[] = [];
@@ -364,7 +371,13 @@ async function benchArch(arch: Architecture, o: Opts, server: RefServer | null, 
   };
   if (ref.error !== undefined) res.refError = ref.error;
   if (ref.ok && refTrain.length && refInfer.length) {
-    res.ref = { generator_params: ref.generatorParams, train_img_s: n / median(refTrain), train_steps_s: refTrain, infer_img_s: n / median(refInfer), infer_batches_s: refInfer };
+    res.ref = {
+      generator_params: ref.generatorParams,
+      train_img_s: n / median(refTrain),
+      train_steps_s: refTrain,
+      infer_img_s: n / median(refInfer),
+      infer_batches_s: refInfer,
+    };
   }
   if (ortRun && ortInfer.length) {
     res.ortImgS = n / median(ortInfer);
@@ -397,7 +410,7 @@ class RefServer {
     p.stdout.setEncoding('utf8');
     p.stdout.on('data', (d: string) => {
       this.buf += d;
-      let i;
+      let i: number;
       while ((i = this.buf.indexOf('\n')) >= 0) {
         const line = this.buf.slice(0, i);
         this.buf = this.buf.slice(i + 1);
@@ -420,14 +433,22 @@ class RefServer {
 
   static start(o: Opts, threads: number): RefServer {
     const args = [
-      path.join(HERE, 'reference.py'), '--serve',
-      '--threads', String(threads),
-      '--batch', String(o.batch),
-      '--size', String(DEFAULT_MODEL_CONFIG.size),
-      '--ngf', String(DEFAULT_MODEL_CONFIG.ngf),
-      '--ndf', String(DEFAULT_MODEL_CONFIG.ndf),
-      '--zdim', String(DEFAULT_MODEL_CONFIG.zDim),
-      '--bn-momentum', String(DEFAULT_MODEL_CONFIG.bnMomentum),
+      path.join(HERE, 'reference.py'),
+      '--serve',
+      '--threads',
+      String(threads),
+      '--batch',
+      String(o.batch),
+      '--size',
+      String(DEFAULT_MODEL_CONFIG.size),
+      '--ngf',
+      String(DEFAULT_MODEL_CONFIG.ngf),
+      '--ndf',
+      String(DEFAULT_MODEL_CONFIG.ndf),
+      '--zdim',
+      String(DEFAULT_MODEL_CONFIG.zDim),
+      '--bn-momentum',
+      String(DEFAULT_MODEL_CONFIG.bnMomentum),
     ];
     log(`reference: ${PYTHON} ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
     const p = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
@@ -436,14 +457,14 @@ class RefServer {
 
   async call(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.dead) throw this.dead;
-    this.p.stdin.write(JSON.stringify(cmd) + '\n');
+    this.p.stdin.write(`${JSON.stringify(cmd)}\n`);
     const line = this.lines.shift() ?? (await new Promise<string>((r) => this.waiting.push(r)));
     if (this.dead && !line) throw this.dead;
     return JSON.parse(line) as Record<string, unknown>;
   }
 
   stop(): void {
-    if (!this.dead) this.p.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
+    if (!this.dead) this.p.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
   }
 }
 
@@ -484,7 +505,9 @@ async function loadOrt(): Promise<Ort | null> {
 async function make12mp(): Promise<string> {
   const file = path.join(os.tmpdir(), 'colorgan-bench-12mp-q90.jpg');
   if (existsSync(file)) {
-    const m = await sharp(file).metadata().catch(() => null);
+    const m = await sharp(file)
+      .metadata()
+      .catch(() => null);
     if (m?.width === 4000 && m?.height === 3000) return file;
   }
   const src = path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg');
@@ -498,7 +521,10 @@ async function photoColorizer(): Promise<{ c: GeneratorModel; what: string }> {
     return { c, what: `bundled model (${c.meta.config.arch}, ${c.meta.config.size}px)` };
   } catch (e) {
     const config = DEFAULT_MODEL_CONFIG;
-    return { c: { model: buildGenerator(config, { seed: 1 }), meta: generatorMetadata(config), source: '(untrained)' }, what: `untrained default model (bundled one: ${(e as Error).message})` };
+    return {
+      c: { model: buildGenerator(config, { seed: 1 }), meta: generatorMetadata(config), source: '(untrained)' },
+      what: `untrained default model (bundled one: ${(e as Error).message})`,
+    };
   }
 }
 
@@ -546,10 +572,10 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
     way === 'guided'
       ? 'general path (the model upsamples chroma guided by the luma; the streaming paths are bilinear)'
       : way === 'dct'
-      ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
-      : way === 'vips'
-        ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
-        : 'general path (no native addon)';
+        ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
+        : way === 'vips'
+          ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
+          : 'general path (no native addon)';
   return { oursS, sharpS, what: `${what}, ${streaming}`, bytesOut };
 }
 
@@ -572,7 +598,9 @@ function summarySection({ o, info, ref, refNote, results }: Run): string[] {
   const ours = (a: Architecture) => results[a].ours;
   p(`# colorgan benchmark${o.quick ? ' (--quick)' : ''}`);
   p();
-  p(`node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`);
+  p(
+    `node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`,
+  );
   p(`ours: tfjs ${tf.version.tfjs} backend ${describeBackend(info)}`);
   if (ref) {
     const blas = ref.blas_loaded?.find((l) => /openblas[^/]*\.so/.test(l)) ?? ref.blas_loaded?.[0] ?? ref.blas ?? '?';
@@ -596,11 +624,16 @@ function summarySection({ o, info, ref, refNote, results }: Run): string[] {
   p();
   p('Training = one full GAN step (G step + D step, Adam) per batch; inference = generator forward at model size (inference mode); medians.');
   const fmArchs = ARCHS.filter((a) => (FEATURE_MATCH[a] ?? 0) > 0);
-  if (fmArchs.length) p(`G step with feature matching on D's hidden layers (as its training runs): ${fmArchs.map((a) => `${a} φ = ${FEATURE_MATCH[a]}`).join(', ')}.`);
+  if (fmArchs.length)
+    p(`G step with feature matching on D's hidden layers (as its training runs): ${fmArchs.map((a) => `${a} φ = ${FEATURE_MATCH[a]}`).join(', ')}.`);
   const fmt = (xs: number[] | undefined) => (xs?.length ? xs.map((s) => s.toFixed(2)).join(' ') : 'n/a');
   p(`training step times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours(a).trainStepS)}; PyTorch ${a} ${fmt(results[a].ref?.train_steps_s)}`).join('; ')}`);
-  const ortTimes = ORT_ARCHS.filter((a) => results[a].ortBatchS).map((a) => `; onnxruntime ${a} ${fmt(results[a].ortBatchS)}`).join('');
-  p(`inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours(a).inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${ortTimes}`);
+  const ortTimes = ORT_ARCHS.filter((a) => results[a].ortBatchS)
+    .map((a) => `; onnxruntime ${a} ${fmt(results[a].ortBatchS)}`)
+    .join('');
+  p(
+    `inference batch times (s): ${ARCHS.map((a) => `ours ${a} ${fmt(ours(a).inferBatchS)}; PyTorch ${a} ${fmt(results[a].ref?.infer_batches_s)}`).join('; ')}${ortTimes}`,
+  );
 
   // Parameter counts must match, or the comparison is of different networks.
   for (const arch of ARCHS) {
@@ -660,7 +693,10 @@ function ratioSection({ results, photo }: Run): string[] {
   const unetR = ratios(results.unet);
   const photoRatio = photo ? median(photo.oursS) / median(photo.sharpS) : null;
   const lines = ['', '## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)'];
-  for (const [arch, r] of [['advanced', advR], ['unet', unetR]] as const) {
+  for (const [arch, r] of [
+    ['advanced', advR],
+    ['unet', unetR],
+  ] as const) {
     lines.push(`training, ${arch}: ours ${f2(results[arch].ours.trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
     lines.push(`inference, ${arch}: ours ${f1(results[arch].ours.inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
   }
@@ -708,7 +744,7 @@ async function main(): Promise<void> {
 
   const run: Run = { o, info, ref: reference.info, refNote, results, photo };
   const lines = [...summarySection(run), ...photoSection(photo), ...profileSection(results.advanced.ours), ...ratioSection(run)];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main().catch((e) => {

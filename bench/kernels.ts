@@ -86,19 +86,31 @@ function measureShape(sh: Shape, { tf, backend, stock, setFilterCache, threads, 
     t.dataSync();
     t.dispose();
   };
-  const fwd = medianMs(run(() => tf.conv2d(x, f, sh.s, sh.pad)), reps);
-  const stockMs = medianMs(() => {
-    const out = stock.kernelFunc({
-      inputs: { dy, filter: f },
-      backend,
-      attrs: { strides: sh.s, pad: sh.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: sh.x } as never,
-    }) as import('@tensorflow/tfjs').TensorInfo;
-    backend.disposeData(out.dataId);
-  }, Math.max(3, reps >> 1));
+  const fwd = medianMs(
+    run(() => tf.conv2d(x, f, sh.s, sh.pad)),
+    reps,
+  );
+  const stockMs = medianMs(
+    () => {
+      const out = stock.kernelFunc({
+        inputs: { dy, filter: f },
+        backend,
+        attrs: { strides: sh.s, pad: sh.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: sh.x } as never,
+      }) as import('@tensorflow/tfjs').TensorInfo;
+      backend.disposeData(out.dataId);
+    },
+    Math.max(3, reps >> 1),
+  );
   setFilterCache(false);
-  const fresh = medianMs(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
+  const fresh = medianMs(
+    run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)),
+    reps,
+  );
   setFilterCache(true);
-  const cached = medianMs(run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)), reps);
+  const cached = medianMs(
+    run(() => tf.conv2dTranspose(dy, f, sh.x, sh.s, sh.pad)),
+    reps,
+  );
   const bpf = medianMs(
     run(
       () =>
@@ -138,7 +150,7 @@ async function child(threads: number, reps: number): Promise<void> {
   stock.setupFunc?.(backend); // never ran: ours replaced it before the backend started
   const kit: Kit = { tf, backend, stock, setFilterCache: setBackpropInputFilterCache, threads: info.threads, reps };
   const rows = SHAPES.map((sh) => measureShape(sh, kit));
-  process.stdout.write(JSON.stringify(rows) + '\n');
+  process.stdout.write(`${JSON.stringify(rows)}\n`);
 }
 
 function main(): void {
@@ -178,7 +190,9 @@ function main(): void {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const load1 = os.loadavg()[0]!;
-  console.log(`${os.availableParallelism()} cores; 1-min load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (anything else running skews these numbers).`);
+  console.log(
+    `${os.availableParallelism()} cores; 1-min load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (anything else running skews these numbers).`,
+  );
   console.log('GFLOP/s (medians). "bpInput ours" = fresh filter each call (training); "ours cached" = same filter (inference).');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));

@@ -24,7 +24,10 @@ const model = await loadModel(v.model);
 
 async function scaled(img: RgbImage): Promise<{ w: number; data: Buffer }> {
   const w = Math.round((img.width * H) / img.height);
-  const data = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, H).raw().toBuffer();
+  const data = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, H)
+    .raw()
+    .toBuffer();
   return { w, data };
 }
 
@@ -46,5 +49,7 @@ rows.forEach((r, ri) => {
     x0 += cell.w + GAP;
   }
 });
-await sharp(canvas, { raw: { width, height, channels: 3 } }).jpeg({ quality: 88 }).toFile(v.out);
+await sharp(canvas, { raw: { width, height, channels: 3 } })
+  .jpeg({ quality: 88 })
+  .toFile(v.out);
 console.log(`${v.out}: ${rows.length} rows (gray | ${model.source} | original), ${width}×${height}`);

@@ -85,10 +85,7 @@ if (process.env.COLORGAN_NATIVE === '0') {
     .find((d) => existsSync(path.join(d, 'oneapi', 'dnnl', 'dnnl.hpp')));
   if (!dnnlInc) skip('colorgan_dnnl', 'oneDNN headers not found: apt-get install libdnnl-dev');
   else
-    build('colorgan_dnnl', [
-      '-fopenmp', '-I', dnnlInc, path.join(here, 'colorgan_dnnl.cc'),
-      ...(dnnlRoot ? ['-L', path.join(dnnlRoot, 'lib')] : []), '-ldnnl',
-    ]);
+    build('colorgan_dnnl', ['-fopenmp', '-I', dnnlInc, path.join(here, 'colorgan_dnnl.cc'), ...(dnnlRoot ? ['-L', path.join(dnnlRoot, 'lib')] : []), '-ldnnl']);
 
   // libjpeg(-turbo)
   const jpegInc = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu'].find((d) => existsSync(path.join(d, 'jpeglib.h')));
@@ -106,8 +103,17 @@ if (process.env.COLORGAN_NATIVE === '0') {
     // sharp loads this library first; the run paths only matter if the addon is loaded alone.
     const rpath = path.relative(path.join(here, 'build'), libDir);
     build('colorgan_vips', [
-      '-I', devInc, '-I', path.join(devInc, 'glib-2.0'), '-I', path.join(libDir, 'glib-2.0', 'include'),
-      path.join(here, 'colorgan_vips.cc'), '-L', libDir, `-l:${so}`, `-Wl,-rpath,$ORIGIN/${rpath}`,
+      '-I',
+      devInc,
+      '-I',
+      path.join(devInc, 'glib-2.0'),
+      '-I',
+      path.join(libDir, 'glib-2.0', 'include'),
+      path.join(here, 'colorgan_vips.cc'),
+      '-L',
+      libDir,
+      `-l:${so}`,
+      `-Wl,-rpath,$ORIGIN/${rpath}`,
     ]);
   }
 }

@@ -109,7 +109,10 @@ test('accum = 2 on batch b equals one step on batch 2b (networks without batch n
   }
   assert.equal(grads.aG.length, 2, 'one G update per step');
   assert.equal(grads.aD.length, 2, 'one D update per step');
-  for (const [x, y, name] of [[grads.aG, grads.bG, 'G'], [grads.aD, grads.bD, 'D']] as const) {
+  for (const [x, y, name] of [
+    [grads.aG, grads.bG, 'G'],
+    [grads.aD, grads.bD, 'D'],
+  ] as const) {
     for (let s = 0; s < 2; s++) {
       const rel = maxAbsDiff(x[s], y[s]) / maxAbs(y[s]);
       assert.ok(rel <= 1e-5, `${name} gradients of step ${s + 1} differ by ${rel} (relative to the largest)`);
@@ -164,28 +167,33 @@ test('accum = 2 with batch norm equals a hand-written reference (variableGrads o
       opt.applyGradients(vars.map((v, k) => ({ name: v.name, tensor: avg[k] })));
     };
     const fakes: tf.Tensor[] = [];
-    const gGrads = micro.map(({ y, uv, z }) =>
-      tf.variableGrads(() => {
-        const f = Gr.apply([y, z], { training: true }) as tf.Tensor;
-        fakes.push(tf.keep(f));
-        const logits = Dr.apply([y, f], { training: true }) as tf.Tensor;
-        const adv = bce(tf.onesLike(logits), logits);
-        return tf.add(adv, tf.mul(hp.l1, tf.mean(tf.abs(tf.sub(f, uv))))) as tf.Scalar;
-      }, gVars).grads,
+    const gGrads = micro.map(
+      ({ y, uv, z }) =>
+        tf.variableGrads(() => {
+          const f = Gr.apply([y, z], { training: true }) as tf.Tensor;
+          fakes.push(tf.keep(f));
+          const logits = Dr.apply([y, f], { training: true }) as tf.Tensor;
+          const adv = bce(tf.onesLike(logits), logits);
+          return tf.add(adv, tf.mul(hp.l1, tf.mean(tf.abs(tf.sub(f, uv))))) as tf.Scalar;
+        }, gVars).grads,
     );
     averageAndApply(gOpt, gVars, gGrads, refG);
-    const dGrads = micro.map(({ y, uv }, i) =>
-      tf.variableGrads(() => {
-        const real = Dr.apply([y, uv], { training: true }) as tf.Tensor;
-        const fk = Dr.apply([y, fakes[i]], { training: true }) as tf.Tensor;
-        return tf.mul(0.5, tf.add(bce(tf.onesLike(real), real), bce(tf.zerosLike(fk), fk))) as tf.Scalar;
-      }, dVars).grads,
+    const dGrads = micro.map(
+      ({ y, uv }, i) =>
+        tf.variableGrads(() => {
+          const real = Dr.apply([y, uv], { training: true }) as tf.Tensor;
+          const fk = Dr.apply([y, fakes[i]], { training: true }) as tf.Tensor;
+          return tf.mul(0.5, tf.add(bce(tf.onesLike(real), real), bce(tf.zerosLike(fk), fk))) as tf.Scalar;
+        }, dVars).grads,
     );
     averageAndApply(dOpt, dVars, dGrads, refD);
     fakes.forEach((t) => t.dispose());
   });
 
-  for (const [got, ref, name] of [[gotG[0], refG, 'G'], [gotD[0], refD, 'D']] as const) {
+  for (const [got, ref, name] of [
+    [gotG[0], refG, 'G'],
+    [gotD[0], refD, 'D'],
+  ] as const) {
     const rel = maxAbsDiff(got, ref) / maxAbs(ref);
     assert.ok(rel <= 1e-5, `${name} gradients differ from the reference by ${rel} (relative to the largest)`);
   }
@@ -201,7 +209,10 @@ test('accum = 2 with batch norm equals a hand-written reference (variableGrads o
 });
 
 test('accum = 3: live tensors stay constant over steps (with and without the diversity term); bad splits are refused', () => {
-  for (const [arch, diversity] of [['advanced', 1], ['baseline', 0]] as const) {
+  for (const [arch, diversity] of [
+    ['advanced', 1],
+    ['baseline', 0],
+  ] as const) {
     const cfg = { arch, size: S, ngf: 8, ndf: 8, zDim: Z, bnMomentum: 0.9 };
     const G = buildGenerator(cfg, { seed: 3 });
     const D = buildDiscriminator(cfg, { seed: 3 });
@@ -258,9 +269,15 @@ test('the out-of-memory message names the batch and suggests --batch with --accu
     'out of memory in the wasm heap (4 GB limit) at batch 64 of the advanced generator: use a smaller --batch (e.g. 16) and --accum 4 for the same effective batch (64) [Aborted(OOM)]',
   );
   assert.ok(!m.includes('\n'));
-  assert.match(outOfMemoryMessage({ batch: 16, accum: 4, model: 'baseline' }), /at batch 16 \(× accum 4\) of the baseline generator: use a smaller --batch \(e\.g\. 4\) and --accum 16 for the same effective batch \(64\)$/);
+  assert.match(
+    outOfMemoryMessage({ batch: 16, accum: 4, model: 'baseline' }),
+    /at batch 16 \(× accum 4\) of the baseline generator: use a smaller --batch \(e\.g\. 4\) and --accum 16 for the same effective batch \(64\)$/,
+  );
   assert.match(outOfMemoryMessage({ batch: 7, accum: 1, model: 'advanced' }), /--batch \(e\.g\. 2\) and --accum 4 for about the same effective batch \(7\)/);
-  assert.match(outOfMemoryMessage({ batch: 2, accum: 3, model: 'advanced' }), /at batch 2 \(× accum 3\) .*: batch 2 is the smallest; use a smaller --size or --ngf\/--ndf$/);
+  assert.match(
+    outOfMemoryMessage({ batch: 2, accum: 3, model: 'advanced' }),
+    /at batch 2 \(× accum 3\) .*: batch 2 is the smallest; use a smaller --size or --ngf\/--ndf$/,
+  );
   assert.match(outOfMemoryMessage({ batch: 32, accum: 1, model: 'advanced', backend: 'tensorflow' }), /^out of memory at batch 32 /);
 });
 
@@ -273,7 +290,10 @@ test('train with --accum: batch × accum photos per step, stored in checkpoints 
   const a = path.join(tmp, 'accum-uninterrupted');
   const res = await train({ ...common, out: a, epochs: 2 }, { epochStart: (...args) => starts.push(args), step: () => stepsSeen++ });
   // 10 fixture photos → 7 training photos; 4 per optimizer step → 1 step per epoch.
-  assert.deepEqual(starts, [[1, 2, 1, 4], [2, 2, 1, 4]]);
+  assert.deepEqual(starts, [
+    [1, 2, 1, 4],
+    [2, 2, 1, 4],
+  ]);
   assert.equal(stepsSeen, 2);
   assert.equal(res.history.length, 2);
   assert.equal((await readMetadata(path.join(a, 'generator'))).training?.accum, 2);
@@ -292,7 +312,10 @@ test('train with --accum: batch × accum photos per step, stored in checkpoints 
   gb.dispose();
 
   await assert.rejects(train({ ...common, out: path.join(tmp, 'accum-zero'), epochs: 1, accum: 0 }), /accum must be a positive integer, got 0/);
-  await assert.rejects(train({ ...common, out: path.join(tmp, 'accum-big'), epochs: 1, accum: 4 }), /7 training photos, fewer than one step of 2 × 4 \(batch × accum\)/);
+  await assert.rejects(
+    train({ ...common, out: path.join(tmp, 'accum-big'), epochs: 1, accum: 4 }),
+    /7 training photos, fewer than one step of 2 × 4 \(batch × accum\)/,
+  );
 });
 
 test('an out-of-memory step stops the run with the one-line message and keeps the last checkpoint', async () => {
@@ -307,7 +330,10 @@ test('an out-of-memory step stops the run with the one-line message and keeps th
   try {
     await assert.rejects(train({ ...common, out, epochs: 2, resume: true }), (err: unknown) => {
       assert.ok(err instanceof OutOfMemoryError);
-      assert.match((err as Error).message, /^out of memory .*at batch 4 of the baseline generator: use a smaller --batch \(e\.g\. 2\) and --accum 2 for the same effective batch \(4\) \[Aborted\(OOM\)\. Build with -sASSERTIONS for more info\.\]$/);
+      assert.match(
+        (err as Error).message,
+        /^out of memory .*at batch 4 of the baseline generator: use a smaller --batch \(e\.g\. 2\) and --accum 2 for the same effective batch \(4\) \[Aborted\(OOM\)\. Build with -sASSERTIONS for more info\.\]$/,
+      );
       return true;
     });
     // The CLI prints it as one line, without a stack, and exits non-zero.
@@ -318,7 +344,25 @@ test('an out-of-memory step stops the run with the one-line message and keeps th
     process.env.COLORGAN_CACHE = path.join(tmp, 'cache');
     let code: number;
     try {
-      code = await main(['train', '--data', FIXTURES, '--out', path.join(tmp, 'oom-cli'), '--model', 'baseline', '--size', '16', '--ngf', '8', '--ndf', '8', '--batch', '4', '--epochs', '1']);
+      code = await main([
+        'train',
+        '--data',
+        FIXTURES,
+        '--out',
+        path.join(tmp, 'oom-cli'),
+        '--model',
+        'baseline',
+        '--size',
+        '16',
+        '--ngf',
+        '8',
+        '--ndf',
+        '8',
+        '--batch',
+        '4',
+        '--epochs',
+        '1',
+      ]);
     } finally {
       console.error = error;
       if (cache === undefined) delete process.env.COLORGAN_CACHE;

@@ -49,7 +49,13 @@ test('a bad-input folder: good photos written at their size, each bad one named 
   await addGood('deep16.png', await src.clone().toColourspace('rgb16').png().toBuffer(), [96, 72]);
   await addGood('alpha.png', await src.clone().ensureAlpha(0.5).png().toBuffer(), [96, 72]);
   await addGood('rotated.jpg', await src.clone().jpeg().withMetadata({ orientation: 6 }).toBuffer(), [72, 96]);
-  await addGood('tiny.png', await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } }).png().toBuffer(), [1, 1]);
+  await addGood(
+    'tiny.png',
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer(),
+    [1, 1],
+  );
   await addGood('panorama.jpg', await src.clone().resize(2000, 50, { fit: 'fill' }).jpeg().toBuffer(), [2000, 50]);
   await addGood('cmyk.jpg', await src.clone().toColourspace('cmyk').jpeg().toBuffer(), [96, 72]);
   await addGood('UPPER.JPG', jpg, [96, 72]);
@@ -137,7 +143,9 @@ test('a bad-input folder: good photos written at their size, each bad one named 
   const rssMb = Number(/maxrss-kb (\d+)/.exec(r.stderr)![1]) / 1024;
   assert.ok(rssMb < 2048, `peak memory ${rssMb.toFixed(0)} MB`);
   // The table for the closing note.
-  console.log(`# bad-input folder: ${total} cases (${Object.keys(good).length} good, ${Object.keys(bad).length} bad), ${secs.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB`);
-  for (const l of lines) console.log(`#   ${l.replace(dir + '/', '')}`);
+  console.log(
+    `# bad-input folder: ${total} cases (${Object.keys(good).length} good, ${Object.keys(bad).length} bad), ${secs.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB`,
+  );
+  for (const l of lines) console.log(`#   ${l.replace(`${dir}/`, '')}`);
   await fs.rm(tmp, { recursive: true, force: true });
 });

@@ -50,7 +50,6 @@ async function newestMtime(dir: string, ext: string): Promise<number> {
   return newest;
 }
 
-
 let tmp: string;
 let photos: string; // good photos in nested folders + bad files
 const GOOD = [
@@ -73,7 +72,10 @@ const expectedSize = new Map<string, [number, number]>();
 
 before(async () => {
   const dist = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  const built = await fs.stat(dist).then((s) => s.mtimeMs, () => 0);
+  const built = await fs.stat(dist).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
   if (built === 0 || (await newestMtime(path.join(ROOT, 'src'), '.ts')) > (await newestMtime(path.join(ROOT, 'dist', 'src'), '.js'))) {
     execFileSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' });
   }
@@ -117,14 +119,17 @@ describe('colorgan colorize', () => {
     await assert.rejects(fs.stat(path.join(out, 'photos')));
     const msgs = messages(first.stderr);
     for (const [rel, reason] of Object.entries(BAD)) {
-      const mine = msgs.filter((l) => l.startsWith(path.join(photos, rel) + ': '));
+      const mine = msgs.filter((l) => l.startsWith(`${path.join(photos, rel)}: `));
       assert.equal(mine.length, 1, `${rel}: ${JSON.stringify(msgs)}`);
       assert.match(mine[0], reason);
     }
     assert.equal(msgs.length, Object.keys(BAD).length, JSON.stringify(msgs));
     assert.match(first.stdout, /^done: 8 written, 0 skipped \(exists\), 4 failed, in \d+\.\d s$/m);
     // More than 3 files: a progress bar (not a TTY here: its final line).
-    assert.ok(lines(first.stderr).some((l) => /^colorizing .* 12\/12 photos/.test(l)), first.stderr);
+    assert.ok(
+      lines(first.stderr).some((l) => /^colorizing .* 12\/12 photos/.test(l)),
+      first.stderr,
+    );
   });
 
   test('a second run skips existing outputs; --overwrite replaces them', async () => {
@@ -246,7 +251,11 @@ describe('colorgan colorize', () => {
       [['colorize', img, '--out', o, '--samples', '0'], 2, /^colorgan colorize: --samples must be an integer >= 1, got "0"$/],
       [['colorize', img, '--out', o, '--format', 'gif'], 2, /^colorgan colorize: unknown --format "gif"/],
       [['colorize', img, '--out', o, '--bogus'], 2, /^colorgan colorize: Unknown option '--bogus'/],
-      [['colorize', img, '--out', o, '--model', path.join(tmp, 'no-model')], 1, /^colorgan colorize: cannot load the model from .*no-model: .*no such model folder$/],
+      [
+        ['colorize', img, '--out', o, '--model', path.join(tmp, 'no-model')],
+        1,
+        /^colorgan colorize: cannot load the model from .*no-model: .*no such model folder$/,
+      ],
     ];
     for (const [args, code, re] of cases) {
       const r = await colorgan(args);

@@ -1,8 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  luma, chromaU, chromaV, redOffset, greenOffset, blueOffset, rgbBufferToYuv, yuvToRgbBuffer, toByte, yToNet, yFromNet, uvToNet, uvFromNet,
-  planesToNet, grayscaleRgb,
+  luma,
+  chromaU,
+  chromaV,
+  redOffset,
+  greenOffset,
+  blueOffset,
+  rgbBufferToYuv,
+  yuvToRgbBuffer,
+  toByte,
+  yToNet,
+  yFromNet,
+  uvToNet,
+  uvFromNet,
+  planesToNet,
+  grayscaleRgb,
 } from '../src/color/yuv.js';
 import { mulberry32 } from '../src/util/rng.js';
 
@@ -15,12 +28,30 @@ const yuvToRgb = (y: number, u: number, v: number) => ({ r: y + redOffset(v - 12
 //   Y = .299R + .587G + .114B;  U = -.168736R - .331264G + .5B + 128;  V = .5R - .418688G - .081312B + 128
 test('rgbToYuv: primaries, white, black, mid-gray against hand-computed values', () => {
   const cases: [number[], number[]][] = [
-    [[255, 0, 0], [76.245, 84.97232, 255.5]],
-    [[0, 255, 0], [149.685, 43.52768, 21.23456]],
-    [[0, 0, 255], [29.07, 255.5, 107.26544]],
-    [[255, 255, 255], [255, 128, 128]],
-    [[0, 0, 0], [0, 128, 128]],
-    [[128, 128, 128], [128, 128, 128]],
+    [
+      [255, 0, 0],
+      [76.245, 84.97232, 255.5],
+    ],
+    [
+      [0, 255, 0],
+      [149.685, 43.52768, 21.23456],
+    ],
+    [
+      [0, 0, 255],
+      [29.07, 255.5, 107.26544],
+    ],
+    [
+      [255, 255, 255],
+      [255, 128, 128],
+    ],
+    [
+      [0, 0, 0],
+      [0, 128, 128],
+    ],
+    [
+      [128, 128, 128],
+      [128, 128, 128],
+    ],
   ];
   for (const [[r, g, b], [y, u, v]] of cases) {
     const o = rgbToYuv(r, g, b);

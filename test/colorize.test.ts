@@ -95,7 +95,10 @@ describe('colorize (Node API, bundled model)', () => {
   });
 
   test('format jpeg and webp return encoded images of the input size', async () => {
-    for (const [format, fmt] of [['jpeg', 'jpeg'], ['webp', 'webp']] as const) {
+    for (const [format, fmt] of [
+      ['jpeg', 'jpeg'],
+      ['webp', 'webp'],
+    ] as const) {
       const buf = await colorize(NON_SQUARE, { model, format });
       const meta = await sharp(buf).metadata();
       assert.deepEqual([meta.format, meta.width, meta.height], [fmt, 96, 72]);
@@ -147,7 +150,9 @@ describe('colorize (Node API, bundled model)', () => {
     const [a, b, c] = colorizeImageSamples(model, img, 3);
     const d01 = chromaDifference(a.uv, b.uv);
     const d02 = chromaDifference(a.uv, c.uv);
-    t.diagnostic(`mean |ΔU,V| between samples 0/1: ${d01.toFixed(3)}, 0/2: ${d02.toFixed(3)} levels (model ${model.meta.config.arch}, ${model.meta.training?.epochs ?? '?'} epochs)`);
+    t.diagnostic(
+      `mean |ΔU,V| between samples 0/1: ${d01.toFixed(3)}, 0/2: ${d02.toFixed(3)} levels (model ${model.meta.config.arch}, ${model.meta.training?.epochs ?? '?'} epochs)`,
+    );
     assert.ok(Number.isFinite(d01) && Number.isFinite(d02));
   });
 
@@ -176,7 +181,10 @@ describe('colorize (Node API, bundled model)', () => {
   });
 
   test('an RGB input of the wrong length is an error', async () => {
-    await assert.rejects(colorize({ width: 4, height: 4, data: new Uint8Array(10) }, { model }), /^RangeError: input\.data must hold width × height × 3 = 48 bytes, got 10$/);
+    await assert.rejects(
+      colorize({ width: 4, height: 4, data: new Uint8Array(10) }, { model }),
+      /^RangeError: input\.data must hold width × height × 3 = 48 bytes, got 10$/,
+    );
   });
 });
 

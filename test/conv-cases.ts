@@ -58,7 +58,13 @@ export async function onBackend(name: 'cpu' | 'wasm', c: Case, seed: number): Pr
     const x = tf.tensor4d(rand(c.n * c.h * c.w * c.ci, seed), [c.n, c.h, c.w, c.ci]);
     const wt = tf.tensor4d(rand(c.k * c.k * c.ci * c.co, seed + 1), [c.k, c.k, c.ci, c.co]);
     const yShape = tf.conv2d(x, wt, c.s, c.pad).shape;
-    const dy = tf.tensor4d(rand(yShape.reduce((a, b) => a * b, 1), seed + 2), yShape);
+    const dy = tf.tensor4d(
+      rand(
+        yShape.reduce((a, b) => a * b, 1),
+        seed + 2,
+      ),
+      yShape,
+    );
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dy)))([x, wt]);
     const tr = tf.conv2dTranspose(dy, wt, [c.n, c.h, c.w, c.ci], c.s, c.pad);
     const y = tf.conv2d(x, wt, c.s, c.pad);

@@ -53,7 +53,6 @@ async function rejectsDecode(p: Promise<unknown>, file: string, reason: RegExp):
   assert.fail(`expected ${file} to fail`);
 }
 
-
 describe('decode', () => {
   test('IMAGE_EXTENSIONS, case-insensitive', () => {
     assert.deepEqual([...IMAGE_EXTENSIONS].sort(), ['.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp']);
@@ -89,11 +88,13 @@ describe('decode', () => {
     assert.equal(img.height, 96);
     // Stored pixels, not rotated: upright(x, y) = stored(y, H-1-x) for a 90° clockwise turn.
     const stored = await sharp(file).raw().toBuffer();
-    const W = 96, H = 64;
+    const W = 96,
+      H = 64;
     let maxDiff = 0;
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
-        const sx = y, sy = H - 1 - x;
+        const sx = y,
+          sy = H - 1 - x;
         for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(img.data[(y * img.width + x) * 3 + c] - stored[(sy * W + sx) * 3 + c]));
       }
     }
@@ -106,7 +107,8 @@ describe('decode', () => {
   test('alpha is flattened onto white', async () => {
     const img = await decodeImage(path.join(PHOTOS, 'special/alpha.png'));
     assert.equal(img.data.length, img.width * img.height * 3);
-    let leftNonWhite = 0, rightNonWhite = 0;
+    let leftNonWhite = 0,
+      rightNonWhite = 0;
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
         const i = (y * img.width + x) * 3;
@@ -125,9 +127,13 @@ describe('decode', () => {
     const img = await decodeImage(file);
     assert.equal(img.data.length, 96 * 72 * 3);
     // Round trip: known 8-bit pixels -> 16-bit PNG -> decode gives them back.
-    const w = 17, h = 9;
+    const w = 17,
+      h = 9;
     const px = new Uint8Array(w * h * 3).map((_, i) => (i * 37 + 11) % 256);
-    const png16 = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const png16 = await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     assert.equal((await sharp(png16).metadata()).depth, 'ushort');
     const back = await decodeImage(png16);
     let maxDiff = 0;
@@ -151,10 +157,13 @@ describe('decode', () => {
 
   test('decodeResized: size×size, center crop (cover)', async () => {
     // 200×100: left quarter red, middle half green, right quarter blue -> the center square is green.
-    const w = 200, h = 100;
+    const w = 200,
+      h = 100;
     const px = new Uint8Array(w * h * 3);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[(y * w + x) * 3 + (x < 50 ? 0 : x < 150 ? 1 : 2)] = 255;
-    const png = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    const png = await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer();
     const img = await decodeResized(png, 20);
     assert.equal(img.width, 20);
     assert.equal(img.height, 20);
@@ -242,7 +251,19 @@ describe('listImages', () => {
 
   test('skips dotfiles, dot-folders and non-images; extension case-insensitive; code-unit order', async () => {
     const dir = path.join(tmp, 'walk');
-    for (const f of ['b.jpg', 'B.JPG', 'a/z.PNG', 'a/é.webp', 'a/e.tif', '.hidden.jpg', '.git/x.jpg', 'a/.cache/y.png', 'notes.txt', 'c/d/e/deep.jpeg', 'c/img.gif']) {
+    for (const f of [
+      'b.jpg',
+      'B.JPG',
+      'a/z.PNG',
+      'a/é.webp',
+      'a/e.tif',
+      '.hidden.jpg',
+      '.git/x.jpg',
+      'a/.cache/y.png',
+      'notes.txt',
+      'c/d/e/deep.jpeg',
+      'c/img.gif',
+    ]) {
       await fs.mkdir(path.dirname(path.join(dir, f)), { recursive: true });
       await fs.writeFile(path.join(dir, f), 'x');
     }
@@ -335,9 +356,15 @@ describe('loadDataset', () => {
     const { ds, skips, progress } = await load(32);
     assert.equal(ds.fromCache, false);
     assert.equal(ds.size, 32);
-    assert.deepEqual(ds.files, GOOD.map((f) => `photos/${f}`));
+    assert.deepEqual(
+      ds.files,
+      GOOD.map((f) => `photos/${f}`),
+    );
     assert.deepEqual(skips.map(([f]) => f).sort(), BAD_FILES);
-    assert.deepEqual(ds.skipped.map((s) => s.file), BAD_FILES);
+    assert.deepEqual(
+      ds.skipped.map((s) => s.file),
+      BAD_FILES,
+    );
     const reason = Object.fromEntries(skips);
     assert.match(reason['bad/empty.jpg'], /empty file/);
     assert.match(reason['bad/not-an-image.png'], /not an image/);

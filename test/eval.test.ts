@@ -63,7 +63,8 @@ describe('evaluate() on test/fixtures/photos', () => {
     assert.equal(res.skipped.length, 0);
     for (const row of res.rows) {
       assert.equal(row.folder, folderOf(row.file));
-      for (const s of SYSTEMS) for (const r of RESOLUTIONS) for (const k of METRIC_KEYS) assert.equal(typeof row.metrics[s][r][k], 'number', `${row.file} ${s} ${r} ${k}`);
+      for (const s of SYSTEMS)
+        for (const r of RESOLUTIONS) for (const k of METRIC_KEYS) assert.equal(typeof row.metrics[s][r][k], 'number', `${row.file} ${s} ${r} ${k}`);
     }
   });
 
@@ -73,12 +74,21 @@ describe('evaluate() on test/fixtures/photos', () => {
     assert.equal(meta.format, 'png');
     assert.ok(meta.height! > res.grid.length * 100, `grid height ${meta.height} for ${res.grid.length} rows`);
     // 8 evenly spread photos, then best 4 and worst 4 (10 photos: 8 + 4 + 4).
-    assert.deepEqual(res.grid.map((g) => g.kind), [...Array(8).fill('sample'), ...Array(4).fill('best'), ...Array(4).fill('worst')]);
+    assert.deepEqual(
+      res.grid.map((g) => g.kind),
+      [...Array(8).fill('sample'), ...Array(4).fill('best'), ...Array(4).fill('worst')],
+    );
     const best = res.grid.filter((g) => g.kind === 'best').map((g) => g.psnr);
     const worst = res.grid.filter((g) => g.kind === 'worst').map((g) => g.psnr);
     assert.ok(Math.min(...best) >= Math.max(...worst));
-    assert.deepEqual(best, [...best].sort((a, b) => b - a));
-    assert.deepEqual(worst, [...worst].sort((a, b) => a - b));
+    assert.deepEqual(
+      best,
+      [...best].sort((a, b) => b - a),
+    );
+    assert.deepEqual(
+      worst,
+      [...worst].sort((a, b) => a - b),
+    );
     const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
     assert.match(html, /<img src="grid\.png"/);
     for (const s of SYSTEMS) assert.ok(html.includes(`>${s}</th>`), `table column ${s}`);
@@ -100,6 +110,7 @@ describe('evaluate() on test/fixtures/photos', () => {
     assert.ok(!Number.isNaN(Date.parse(j.meta.time)));
     assert.deepEqual(Object.keys(j.folders).sort(), ['.', 'a', 'b', 'special']);
     let total = 0;
+    // biome-ignore lint/suspicious/noExplicitAny: metrics.json read back as plain JSON
     for (const [name, scope] of [['overall', j.overall], ...Object.entries(j.folders)] as [string, any][]) {
       assert.deepEqual(Object.keys(scope).sort(), [...SYSTEMS].sort(), name);
       for (const s of SYSTEMS) {
@@ -149,9 +160,17 @@ test('split "val" evaluates exactly the validation part of the training split', 
   for (const seed of [1, 7]) {
     const res = await evaluate({ data: PHOTOS, model, split: 'val', seed, cacheDir: path.join(tmp, 'cache'), gridSamples: 1, gridExtremes: 0 });
     // Split per source (sub-folder), as training does.
-    const parts = splitBySource(files.map((f) => `photos/${f}`), seed, 0.3);
+    const parts = splitBySource(
+      files.map((f) => `photos/${f}`),
+      seed,
+      0.3,
+    );
     const [train, val] = [parts.train, parts.val].map((l) => l.map((f) => f.slice('photos/'.length)));
-    assert.deepEqual(res.rows.map((r) => r.file), val, `seed ${seed}`);
+    assert.deepEqual(
+      res.rows.map((r) => r.file),
+      val,
+      `seed ${seed}`,
+    );
     assert.deepEqual(res.counts, { decoded: 10, selected: val.length, evaluated: val.length, train: train.length, val: val.length });
     assert.equal(res.meanChroma.trainImages, train.length);
   }
@@ -163,7 +182,9 @@ async function chromaPng(file: string, u: number, v: number, offset: number): Pr
   const y = new Float32Array(S * S);
   for (let r = 0; r < S; r++) for (let c = 0; c < S; c++) y[r * S + c] = 70 + offset + c + 0.5 * r;
   const rgb = yuvToRgbBuffer(y, new Float32Array(S * S).fill(u), new Float32Array(S * S).fill(v));
-  await sharp(Buffer.from(rgb), { raw: { width: S, height: S, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(rgb), { raw: { width: S, height: S, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 test('mean-chroma baseline: the mean U,V of the training split, not of the evaluated photos', async () => {
@@ -173,10 +194,15 @@ test('mean-chroma baseline: the mean U,V of the training split, not of the evalu
   const { train, val } = splitTrainVal(names, 1, 0.3);
   const TRAIN = { u: 110, v: 145 }; // every training photo: one hue
   const VAL = { u: 150, v: 112 }; // the validation photos: another
-  await Promise.all(names.map((n, i) => (train.includes(n) ? chromaPng(path.join(dir, n), TRAIN.u, TRAIN.v, 3 * i) : chromaPng(path.join(dir, n), VAL.u, VAL.v, 3 * i))));
+  await Promise.all(
+    names.map((n, i) => (train.includes(n) ? chromaPng(path.join(dir, n), TRAIN.u, TRAIN.v, 3 * i) : chromaPng(path.join(dir, n), VAL.u, VAL.v, 3 * i))),
+  );
 
   const res = await evaluate({ data: dir, model, split: 'val', cacheDir: path.join(tmp, 'cache'), gridSamples: 1, gridExtremes: 0 });
-  assert.deepEqual(res.rows.map((r) => r.file), val);
+  assert.deepEqual(
+    res.rows.map((r) => r.file),
+    val,
+  );
   assert.equal(res.meanChroma.trainImages, train.length);
   assert.ok(Math.abs(res.meanChroma.u - TRAIN.u) < 0.75, `mean U ${res.meanChroma.u}, expected ${TRAIN.u}`);
   assert.ok(Math.abs(res.meanChroma.v - TRAIN.v) < 0.75, `mean V ${res.meanChroma.v}, expected ${TRAIN.v}`);

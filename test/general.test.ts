@@ -43,14 +43,17 @@ test('sources: "label/sub" for files in a sub-folder, the label for top-level fi
   assert.deepEqual([...groupBySource(['b/x/1', 'a/2', 'b/x/3', 'b/y/4']).keys()], ['a', 'b/x', 'b/y']);
 });
 
-test("splitBySource: 70/30 inside every source, and a source’s split ignores the others", () => {
+test('splitBySource: 70/30 inside every source, and a source’s split ignores the others', () => {
   const a = Array.from({ length: 20 }, (_, i) => `d/a/${i}.jpg`);
   const b = Array.from({ length: 10 }, (_, i) => `d/b/${i}.jpg`);
   const both = splitBySource([...a, ...b], 3, 0.3);
   assert.equal(both.val.filter((f) => f.startsWith('d/a/')).length, 6);
   assert.equal(both.val.filter((f) => f.startsWith('d/b/')).length, 3);
   const alone = splitBySource(a, 3, 0.3);
-  assert.deepEqual(both.val.filter((f) => f.startsWith('d/a/')), alone.val);
+  assert.deepEqual(
+    both.val.filter((f) => f.startsWith('d/a/')),
+    alone.val,
+  );
   assert.deepEqual(splitBySource([...b, ...a], 3, 0.3), both, 'input order does not matter');
 });
 
@@ -80,7 +83,11 @@ test('loadDatasets: several folders as one set, names prefixed by the folder, fi
 test('unet: fully convolutional (any multiple-of-8 grid), z changes the colors, only stock layers', async () => {
   const G = buildGenerator(unetCfg, { seed: 4 });
   assert.ok(!G.layers.some((l) => l.getClassName() === 'Dense' && (l.getConfig().units as number) === 16 * 16), 'no dense layer to a fixed map');
-  for (const [h, w] of [[16, 16], [16, 40], [56, 24]]) {
+  for (const [h, w] of [
+    [16, 16],
+    [16, 40],
+    [56, 24],
+  ]) {
     const out = G.predict([tf.randomNormal([2, h, w, 1], 0, 1, 'float32', 1), tf.randomNormal([2, 8], 0, 1, 'float32', 2)]) as tf.Tensor;
     assert.deepEqual(out.shape, [2, h, w, 2]);
     out.dispose();
@@ -114,7 +121,8 @@ test('modelGrid: the paper models run at S×S; unet keeps the aspect with the sh
 
 /** A 256×64 photo: dark left half, bright right half; chroma follows the luma edge. */
 function edgePhoto() {
-  const W = 256, H = 64;
+  const W = 256,
+    H = 64;
   const rgb = new Uint8Array(W * H * 3);
   const truthU = new Float32Array(W * H);
   for (let y = 0; y < H; y++) {
@@ -129,7 +137,8 @@ function edgePhoto() {
 
 test('guided upsampling: chroma stops at the luma edge (bilinear bleeds); constant chroma stays constant', () => {
   const { W, H, rgb, truthU } = edgePhoto();
-  const gw = 32, gh = 8;
+  const gw = 32,
+    gh = 8;
   // Grid chroma: the true U averaged over each cell (what a perfect model predicts).
   const uv = new Float32Array(gw * gh * 2);
   for (let gy = 0; gy < gh; gy++) {
@@ -165,7 +174,8 @@ test('feature matching: D exposes its hidden layers; the G step reports a finite
   const DF = withFeatures(D);
   assert.equal(DF.outputs.length, 1 + FEATURE_LAYERS.length);
   const r = mulberry32(3);
-  const n = 4, S = 16;
+  const n = 4,
+    S = 16;
   const y = new Float32Array(n * S * S).map(() => r() * 2 - 1);
   const uv = new Float32Array(n * S * S * 2).map((_, i) => (i % 2 ? -0.3 : 0.5 * y[i >> 1]));
   const b = { n, y, uv, z: gaussian(r, n * 8) };
@@ -207,7 +217,10 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   assert.ok(!Object.keys(meta.training?.sources ?? {}).includes('photos/special'));
   assert.ok(Object.keys(meta.training?.sources ?? {}).includes('examples'));
   assert.ok(res.history[0].valL1BySource && !('photos/special' in res.history[0].valL1BySource));
-  await assert.rejects(train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }), /--exclude nope: no such source/);
+  await assert.rejects(
+    train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }),
+    /--exclude nope: no such source/,
+  );
 
   const G = await loadModelFromDir(path.join(out, 'generator'));
   const model = { model: G, meta, source: 'test' };
@@ -218,7 +231,15 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   assert.ok(Math.abs(mean - expect) < 1e-9, 'each source counts once');
   assert.match(formatSourceTable(ev), /\| mean over sources \|/);
   // Guided upsampling is selectable in the evaluation and changes the model's numbers only.
-  const evG = await evaluate({ data: [PHOTOS, EXAMPLES], model, cacheDir: path.join(tmp, 'cache'), size: 16, upsample: 'guided', gridSamples: 1, gridExtremes: 0 });
+  const evG = await evaluate({
+    data: [PHOTOS, EXAMPLES],
+    model,
+    cacheDir: path.join(tmp, 'cache'),
+    size: 16,
+    upsample: 'guided',
+    gridSamples: 1,
+    gridExtremes: 0,
+  });
   assert.equal(evG.upsample, 'guided');
   assert.equal(evG.overall.gray.full.psnr, ev.overall.gray.full.psnr);
   assert.notEqual(evG.overall.model.full.psnr, ev.overall.model.full.psnr);

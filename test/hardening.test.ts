@@ -24,7 +24,9 @@ before(async () => {
 async function jpeg(w: number, h: number): Promise<Buffer> {
   const px = Buffer.alloc(w * h);
   for (let i = 0; i < px.length; i++) px[i] = (i * 7919 + ((i / w) | 0) * 31) % 251;
-  return sharp(px, { raw: { width: w, height: h, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 1 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /**
@@ -52,7 +54,10 @@ function lyingHeader(j: Buffer, w: number, h: number): Buffer {
 test('a JPEG with garbled entropy data is an error, not a gray image (general path)', async () => {
   const f = path.join(tmp, 'garbled.jpg');
   await fs.writeFile(f, garble(await jpeg(256, 256)));
-  await assert.rejects(decodeImage(f), (e: unknown) => e instanceof ImageDecodeError && /^corrupt JPEG data \(premature end of data segment\)$/.test(e.reason) && e.file === f);
+  await assert.rejects(
+    decodeImage(f),
+    (e: unknown) => e instanceof ImageDecodeError && /^corrupt JPEG data \(premature end of data segment\)$/.test(e.reason) && e.file === f,
+  );
   await assert.rejects(colorize(f, { format: 'png' }), /garbled\.jpg: (corrupt JPEG|truncated)/);
 });
 
@@ -125,7 +130,11 @@ test('library API: every argument checked, TypeError/RangeError naming it', asyn
     await assert.rejects(colorize(input as never, opts as never), (e: unknown) => e instanceof type && msg.test((e as Error).message), `${String(msg)}`);
   }
   const { colorizeSamples } = await import('../src/infer/node.js');
-  for (const n of [-1, NaN, 2.5, 0]) await assert.rejects(colorizeSamples(img, n), (e: unknown) => e instanceof RangeError && /^count must be an integer from 1 to 1000/.test((e as Error).message));
+  for (const n of [-1, NaN, 2.5, 0])
+    await assert.rejects(
+      colorizeSamples(img, n),
+      (e: unknown) => e instanceof RangeError && /^count must be an integer from 1 to 1000/.test((e as Error).message),
+    );
   await assert.rejects(colorizeSamples(img, '2' as never), TypeError);
   await assert.rejects(loadModel(42 as never), /loadModel: dir must be a model name or folder, got number/);
   // Valid calls still work.
@@ -138,9 +147,17 @@ test('write failures name the file and the cause (ENOSPC, read-only, a parent th
   const file = path.join(tmp, 'plain-file');
   await fs.writeFile(file, 'x');
   await assert.rejects(writeFileAtomic(path.join(file, 'out.png'), 'data'), (e: unknown) =>
-    /^.*plain-file\/out\.png: cannot write \(a parent is a file, not a folder\)$/.test((e as Error).message));
-  for (const [code, why] of [['ENOSPC', 'no space left on the device'], ['EROFS', 'read-only file system'], ['EACCES', 'permission denied']]) {
-    assert.equal(writeError('/runs/r/checkpoints/epoch-0003', Object.assign(new Error('x'), { code })).message, `/runs/r/checkpoints/epoch-0003: cannot write (${why})`);
+    /^.*plain-file\/out\.png: cannot write \(a parent is a file, not a folder\)$/.test((e as Error).message),
+  );
+  for (const [code, why] of [
+    ['ENOSPC', 'no space left on the device'],
+    ['EROFS', 'read-only file system'],
+    ['EACCES', 'permission denied'],
+  ]) {
+    assert.equal(
+      writeError('/runs/r/checkpoints/epoch-0003', Object.assign(new Error('x'), { code })).message,
+      `/runs/r/checkpoints/epoch-0003: cannot write (${why})`,
+    );
   }
   assert.deepEqual(await fs.readdir(tmp).then((l) => l.filter((f) => f.endsWith('.tmp'))), [], 'no temp file left');
 });

@@ -31,14 +31,19 @@ test('resizePlane: bilinear with half-pixel centers when enlarging; constants st
 });
 
 test('sharpenToFullRes: zero chroma returns the gray image; constant chroma gives that U,V everywhere', () => {
-  const w = 37, h = 23, size = 8;
+  const w = 37,
+    h = 23,
+    size = 8;
   const rgb = new Uint8Array(w * h * 3);
   for (let i = 0; i < w * h; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = 40 + ((i * 7) % 150);
   const gray = sharpenToFullRes(rgb, w, h, new Float32Array(size * size * 2), size);
   assert.deepEqual(gray, rgb);
   // u = 0.2, v = -0.1 (network scale) → U = 153.5, V = 115.25 away from gamut limits.
   const uv = new Float32Array(size * size * 2);
-  for (let i = 0; i < size * size; i++) { uv[2 * i] = 0.2; uv[2 * i + 1] = -0.1; }
+  for (let i = 0; i < size * size; i++) {
+    uv[2 * i] = 0.2;
+    uv[2 * i + 1] = -0.1;
+  }
   const out = sharpenToFullRes(rgb, w, h, uv, size);
   const p = rgbBufferToYuv(out, w, h);
   const inY = rgbBufferToYuv(rgb, w, h).y;
@@ -58,7 +63,8 @@ test('sharpenToFullRes keeps luma where the chroma is out of gamut (scaled towar
 });
 
 test('lumaForModel: network-scale luma of the shrunk photo; noise is seeded', () => {
-  const w = 16, h = 8;
+  const w = 16,
+    h = 8;
   const rgb = new Uint8Array(w * h * 3).fill(255);
   const y = lumaForModel(rgb, w, h, 4);
   assert.equal(y.length, 16);
@@ -68,7 +74,8 @@ test('lumaForModel: network-scale luma of the shrunk photo; noise is seeded', ()
 });
 
 test('shrinkLuma (streaming) equals luma then resizePlane', () => {
-  const w = 203, h = 131;
+  const w = 203,
+    h = 131;
   const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 131 + 7) % 256);
   const y = new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) y[i] = rgb[3 * i] * 0.299 + rgb[3 * i + 1] * 0.587 + rgb[3 * i + 2] * 0.114;

@@ -17,7 +17,6 @@ import {
   type BackpropInputMode,
 } from '../src/backend/kernels/conv2d-backprop-input.js';
 
-
 before(async () => {
   const info = await initBackend({ threads: 1 });
   assert.equal(info.name, 'wasm');

@@ -54,7 +54,15 @@ test('kill -9 at 10 random moments, then --resume: final weights byte-equal to a
         break;
       }
     }
-    for (const f of ['generator/weights.bin', 'generator/model.json', 'generator-best/weights.bin', 'checkpoints/epoch-0004/generator/weights.bin', 'checkpoints/epoch-0004/discriminator/weights.bin', 'checkpoints/epoch-0004/optimizer-g.bin', 'checkpoints/epoch-0004/optimizer-d.bin']) {
+    for (const f of [
+      'generator/weights.bin',
+      'generator/model.json',
+      'generator-best/weights.bin',
+      'checkpoints/epoch-0004/generator/weights.bin',
+      'checkpoints/epoch-0004/discriminator/weights.bin',
+      'checkpoints/epoch-0004/optimizer-g.bin',
+      'checkpoints/epoch-0004/optimizer-d.bin',
+    ]) {
       assert.deepEqual(await fs.readFile(path.join(out, f)), await fs.readFile(path.join(ref, f)), `round ${round}: ${f}`);
     }
     // Temp files of killed runs are removed by the next start; the finished run leaves none.

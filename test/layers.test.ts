@@ -118,5 +118,8 @@ test('no import cycle between folders', () => {
 
 test('nothing outside src/cli imports src/cli (the library never needs the command line)', () => {
   const bad = edges().filter((e) => e.to === 'cli' && e.from !== 'cli');
-  assert.deepEqual(bad.map((e) => `${e.file} imports cli`), []);
+  assert.deepEqual(
+    bad.map((e) => `${e.file} imports cli`),
+    [],
+  );
 });

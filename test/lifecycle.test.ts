@@ -24,7 +24,11 @@ before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-lifecycle-'));
 });
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 
 test('setup rejects a bad option before any photo is decoded or any file is written', async () => {
   const cacheDir = path.join(tmp, 'cache-setup');

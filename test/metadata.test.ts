@@ -25,7 +25,11 @@ test('model metadata is checked when read: one line naming the file and the fiel
     ['format', { ...good, format: 'keras' }, 'format must be "colorgan-generator" or "colorgan-discriminator", got "keras"'],
     ['version', { ...good, formatVersion: 2 }, 'formatVersion must be 1, got 2'],
     ['upsample', { ...good, inference: { upsample: 'nearest' } }, 'inference.upsample must be "bilinear" or "guided", got "nearest"'],
-    ['training', { ...good, training: { ...good.training, epochs: [1] } }, 'training.epochs must be a string, number, boolean or list of strings, got an array'],
+    [
+      'training',
+      { ...good, training: { ...good.training, epochs: [1] } },
+      'training.epochs must be a string, number, boolean or list of strings, got an array',
+    ],
     ['sources', { ...good, training: { ...good.training, sources: { a: 'many' } } }, 'training.sources.a must be a number, got "many"'],
     ['metrics', { ...good, metrics: { valL1: null } }, 'metrics.valL1 must be a number, got null'],
     ['missing', { ...good, colorEncoding: undefined }, 'colorEncoding must be a string, got nothing'],

@@ -1,8 +1,8 @@
-import { test } from "node:test";
-import assert from "node:assert/strict";
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 
-import { rgbToLab, rgbBufferToLab, srgbToLinear } from "../src/color/lab.js";
-import type { RgbImage } from "../src/color/yuv.js";
+import { rgbToLab, rgbBufferToLab, srgbToLinear } from '../src/color/lab.js';
+import type { RgbImage } from '../src/color/yuv.js';
 import {
   abErrors,
   accuracyCurve,
@@ -17,16 +17,13 @@ import {
   ssim,
   summarize,
   summarizeDetailed,
-} from "../src/eval/metrics.js";
+} from '../src/eval/metrics.js';
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-function close(actual: number, expected: number, tol: number, msg = ""): void {
-  assert.ok(
-    Math.abs(actual - expected) <= tol,
-    `${msg} expected ${expected} ± ${tol}, got ${actual} (diff ${actual - expected})`,
-  );
+function close(actual: number, expected: number, tol: number, msg = ''): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${msg} expected ${expected} ± ${tol}, got ${actual} (diff ${actual - expected})`);
 }
 
 function solid(width: number, height: number, r: number, g: number, b: number): RgbImage {
@@ -41,8 +38,7 @@ function solid(width: number, height: number, r: number, g: number, b: number): 
 
 function fromFn(width: number, height: number, fn: (x: number, y: number, c: number) => number): RgbImage {
   const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = fn(x, y, c);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = fn(x, y, c);
   return { width, height, data };
 }
 
@@ -96,7 +92,8 @@ function ssimReference(a: RgbImage, b: RgbImage): number {
     let count = 0;
     for (let cy = R; cy < a.height - R; cy++) {
       for (let cx = R; cx < a.width - R; cx++) {
-        let mx = 0, my = 0;
+        let mx = 0,
+          my = 0;
         for (let i = -R; i <= R; i++)
           for (let j = -R; j <= R; j++) {
             const w = W2[i + R][j + R] / tot;
@@ -104,7 +101,9 @@ function ssimReference(a: RgbImage, b: RgbImage): number {
             mx += w * a.data[p];
             my += w * b.data[p];
           }
-        let vx = 0, vy = 0, cxy = 0;
+        let vx = 0,
+          vy = 0,
+          cxy = 0;
         for (let i = -R; i <= R; i++)
           for (let j = -R; j <= R; j++) {
             const w = W2[i + R][j + R] / tot;
@@ -127,21 +126,48 @@ function ssimReference(a: RgbImage, b: RgbImage): number {
 // ---------------------------------------------------------------------------------------
 // CIELAB
 
-test("lab: reference colors (D65, sRGB gamma)", () => {
+test('lab: reference colors (D65, sRGB gamma)', () => {
   // Expected values: an independent numpy implementation of the same formulas
   // (IEC 61966-2-1 gamma, Lindbloom's 7-digit sRGB→XYZ matrix, D65 white 0.95047/1/1.08883),
   // run once with Debian's python3-numpy 1.24.2. White/black/red also match the widely
   // published values (100,0,0), (0,0,0), (53.24, 80.09, 67.20).
   const cases: [number[], number[]][] = [
-    [[255, 255, 255], [100.00000386666655, -1.6666666158293708e-5, 6.6666664633174832e-6]],
-    [[0, 0, 0], [0, 0, 0]],
-    [[255, 0, 0], [53.24079414130719, 80.09245959641115, 67.20319651585297]],
-    [[0, 255, 0], [87.73472235279792, -86.18271642053466, 83.17932050269783]],
-    [[0, 0, 255], [32.297010932850725, 79.18751984512218, -107.8601617541481]],
-    [[128, 128, 128], [53.585015771669404, -9.9978464396244249e-6, 3.9991385758497699e-6]],
-    [[10, 200, 30], [70.49982453601858, -70.51349092700366, 64.94016369018694]],
-    [[250, 128, 64], [66.62546937055234, 42.23102480849666, 54.400114827358394]],
-    [[5, 3, 8], [1.0380864130968526, 1.218281813048852, -1.707999971059615]], // linear branch of f
+    [
+      [255, 255, 255],
+      [100.00000386666655, -1.6666666158293708e-5, 6.6666664633174832e-6],
+    ],
+    [
+      [0, 0, 0],
+      [0, 0, 0],
+    ],
+    [
+      [255, 0, 0],
+      [53.24079414130719, 80.09245959641115, 67.20319651585297],
+    ],
+    [
+      [0, 255, 0],
+      [87.73472235279792, -86.18271642053466, 83.17932050269783],
+    ],
+    [
+      [0, 0, 255],
+      [32.297010932850725, 79.18751984512218, -107.8601617541481],
+    ],
+    [
+      [128, 128, 128],
+      [53.585015771669404, -9.9978464396244249e-6, 3.9991385758497699e-6],
+    ],
+    [
+      [10, 200, 30],
+      [70.49982453601858, -70.51349092700366, 64.94016369018694],
+    ],
+    [
+      [250, 128, 64],
+      [66.62546937055234, 42.23102480849666, 54.400114827358394],
+    ],
+    [
+      [5, 3, 8],
+      [1.0380864130968526, 1.218281813048852, -1.707999971059615],
+    ], // linear branch of f
   ];
   for (const [[r, g, b], [L, A, B]] of cases) {
     const lab = rgbToLab(r, g, b);
@@ -164,14 +190,14 @@ test("lab: reference colors (D65, sRGB gamma)", () => {
   close(red.b, 67.20275104442868, 0.01);
 });
 
-test("lab: sRGB linearization has both branches and is continuous", () => {
+test('lab: sRGB linearization has both branches and is continuous', () => {
   close(srgbToLinear(0), 0, 0);
   close(srgbToLinear(255), 1, 1e-15);
   close(srgbToLinear(10), 10 / 255 / 12.92, 1e-15); // 10/255 = 0.0392 ≤ 0.04045
-  close(srgbToLinear(128), Math.pow((128 / 255 + 0.055) / 1.055, 2.4), 1e-15);
+  close(srgbToLinear(128), ((128 / 255 + 0.055) / 1.055) ** 2.4, 1e-15);
 });
 
-test("lab: buffer conversion matches per-pixel conversion (Uint8 LUT path and generic path)", () => {
+test('lab: buffer conversion matches per-pixel conversion (Uint8 LUT path and generic path)', () => {
   const [img] = lcgPair(7, 5, 99, 0);
   const n = 35;
   const buf = rgbBufferToLab(img.data, n);
@@ -190,7 +216,7 @@ test("lab: buffer conversion matches per-pixel conversion (Uint8 LUT path and ge
 // ---------------------------------------------------------------------------------------
 // size checks
 
-test("pairwise metrics throw on size mismatch", () => {
+test('pairwise metrics throw on size mismatch', () => {
   const a = solid(12, 12, 1, 2, 3);
   const b = solid(12, 13, 1, 2, 3);
   for (const fn of [psnr, ssim, aucAb, mse, abErrors, compareImages] as ((x: RgbImage, y: RgbImage) => unknown)[]) {
@@ -203,7 +229,7 @@ test("pairwise metrics throw on size mismatch", () => {
 // ---------------------------------------------------------------------------------------
 // PSNR
 
-test("psnr: by-hand values", () => {
+test('psnr: by-hand values', () => {
   // 2×2, one channel value off by 6 → MSE = 36/12 = 3 → PSNR = 10·log10(255²/3)
   const a = solid(2, 2, 100, 100, 100);
   const b = solid(2, 2, 100, 100, 100);
@@ -222,7 +248,7 @@ test("psnr: by-hand values", () => {
   close(psnr(solid(4, 4, 0, 0, 0), solid(4, 4, 1, 1, 1)), 48.1308036086791, 1e-9); // 20·log10(255)
 });
 
-test("psnr: identical images → Infinity, and summarize skips it", () => {
+test('psnr: identical images → Infinity, and summarize skips it', () => {
   const a = solid(3, 3, 7, 8, 9);
   assert.equal(psnr(a, { ...a, data: a.data.slice() }), Infinity);
   const s = summarize([{ psnr: Infinity }, { psnr: 30 }, { psnr: 40 }]);
@@ -232,26 +258,39 @@ test("psnr: identical images → Infinity, and summarize skips it", () => {
 // ---------------------------------------------------------------------------------------
 // SSIM
 
-test("ssim: Gaussian kernel is 11 taps, σ = 1.5, normalized, symmetric", () => {
+test('ssim: Gaussian kernel is 11 taps, σ = 1.5, normalized, symmetric', () => {
   const w = gaussianKernel1d();
   assert.equal(w.length, 11);
-  close(w.reduce((s, v) => s + v, 0), 1, 1e-15);
+  close(
+    w.reduce((s, v) => s + v, 0),
+    1,
+    1e-15,
+  );
   for (let i = 0; i < 11; i++) close(w[i], w[10 - i], 0);
   close(w[5] / w[6], Math.exp(0.5 / 2.25), 1e-14);
 });
 
-test("ssim: identical images → 1", () => {
+test('ssim: identical images → 1', () => {
   const [a] = lcgPair(20, 17, 4, 0);
   close(ssim(a, { ...a, data: a.data.slice() }), 1, 1e-12);
 });
 
-test("ssim: two constant images → closed form (2μxμy + C1)/(μx² + μy² + C1)", () => {
+test('ssim: two constant images → closed form (2μxμy + C1)/(μx² + μy² + C1)', () => {
   // Zero variances and covariance: the contrast/structure term is (0 + C2)/(0 + C2) = 1.
   const C1 = (0.01 * 255) ** 2;
   const cases: [number[], number[]][] = [
-    [[100, 100, 100], [120, 120, 120]],
-    [[0, 50, 255], [255, 60, 0]],
-    [[10, 10, 10], [0, 0, 0]],
+    [
+      [100, 100, 100],
+      [120, 120, 120],
+    ],
+    [
+      [0, 50, 255],
+      [255, 60, 0],
+    ],
+    [
+      [10, 10, 10],
+      [0, 0, 0],
+    ],
   ];
   for (const [p, q] of cases) {
     const a = solid(13, 12, p[0], p[1], p[2]);
@@ -265,21 +304,18 @@ test("ssim: two constant images → closed form (2μxμy + C1)/(μx² + μy² + 
   close(ssim(solid(11, 11, 100, 100, 100), solid(11, 11, 120, 120, 120)), 24006.5025 / 24406.5025, 1e-9);
 });
 
-test("ssim: images smaller than 11 px throw", () => {
+test('ssim: images smaller than 11 px throw', () => {
   assert.throws(() => ssim(solid(10, 20, 0, 0, 0), solid(10, 20, 0, 0, 0)), /needs at least 11x11/);
   assert.throws(() => ssim(solid(20, 10, 0, 0, 0), solid(20, 10, 0, 0, 0)), /needs at least 11x11/);
   assert.doesNotThrow(() => ssim(solid(11, 11, 0, 0, 0), solid(11, 11, 0, 0, 0)));
 });
 
-test("ssim: separable implementation equals the O(N·121) reference", () => {
+test('ssim: separable implementation equals the O(N·121) reference', () => {
   const pairs: [RgbImage, RgbImage][] = [
     lcgPair(24, 19, 12345, 40),
     lcgPair(16, 13, 777, 120),
     lcgPair(11, 11, 5, 30),
-    [
-      fromFn(30, 14, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256),
-      fromFn(30, 14, (x, y, c) => (x * 5 + y * 11 + c * 20) % 256),
-    ],
+    [fromFn(30, 14, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256), fromFn(30, 14, (x, y, c) => (x * 5 + y * 11 + c * 20) % 256)],
   ];
   for (const [a, b] of pairs) close(ssim(a, b), ssimReference(a, b), 1e-12, `${a.width}x${a.height}`);
 });
@@ -287,7 +323,7 @@ test("ssim: separable implementation equals the O(N·121) reference", () => {
 // ---------------------------------------------------------------------------------------
 // scikit-image cross-check
 
-test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pairs", () => {
+test('SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pairs', () => {
   // Expected numbers were computed ONCE with Debian's python3-skimage 0.19.3 / numpy 1.24.2
   // on the same LCG pairs (script generated identical bytes; first bytes checked below):
   //   ssim = structural_similarity(a, b, channel_axis=2, gaussian_weights=True, sigma=1.5,
@@ -301,7 +337,10 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
   const cases = [
     {
       args: [24, 19, 12345, 40] satisfies Parameters<typeof lcgPair>,
-      first: [[5, 4, 139, 162], [3, 0, 138, 195]],
+      first: [
+        [5, 4, 139, 162],
+        [3, 0, 138, 195],
+      ],
       ssim: 0.9487881422937186,
       psnr: 20.844050773805343,
       cfA: 139.66815646954873,
@@ -310,7 +349,10 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
     },
     {
       args: [16, 13, 777, 120] satisfies Parameters<typeof lcgPair>,
-      first: [[137, 193, 214, 109], [160, 82, 255, 26]],
+      first: [
+        [137, 193, 214, 109],
+        [160, 82, 255, 26],
+      ],
       ssim: 0.6503141319539192,
       psnr: 12.467178564067272,
       cfA: 138.8982975363751,
@@ -322,12 +364,12 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
     const [a, b] = lcgPair(...c.args);
     assert.deepEqual(Array.from(a.data.slice(0, 4)), c.first[0]);
     assert.deepEqual(Array.from(b.data.slice(0, 4)), c.first[1]);
-    close(ssim(a, b), c.ssim, 1e-12, "ssim");
-    close(ssim(b, a), c.ssim, 1e-12, "ssim symmetric");
-    close(psnr(b, a), c.psnr, 1e-12, "psnr");
-    close(colorfulness(a), c.cfA, 1e-10, "colorfulness a");
-    close(colorfulness(b), c.cfB, 1e-10, "colorfulness b");
-    close(aucAb(b, a), c.auc, 1e-9, "auc");
+    close(ssim(a, b), c.ssim, 1e-12, 'ssim');
+    close(ssim(b, a), c.ssim, 1e-12, 'ssim symmetric');
+    close(psnr(b, a), c.psnr, 1e-12, 'psnr');
+    close(colorfulness(a), c.cfA, 1e-10, 'colorfulness a');
+    close(colorfulness(b), c.cfB, 1e-10, 'colorfulness b');
+    close(aucAb(b, a), c.auc, 1e-9, 'auc');
     const m = compareImages(b, a);
     close(m.psnr, c.psnr, 1e-12);
     close(m.ssim, c.ssim, 1e-12);
@@ -338,7 +380,7 @@ test("SSIM / PSNR / AuC / colorfulness vs scikit-image on fixed pseudo-random pa
   }
 });
 
-test("ssim: works on a 1-megapixel image and stays in (0, 1)", () => {
+test('ssim: works on a 1-megapixel image and stays in (0, 1)', () => {
   const [a, b] = lcgPair(1000, 1000, 42, 20);
   const v = ssim(a, b);
   assert.ok(v > 0 && v < 1);
@@ -347,7 +389,7 @@ test("ssim: works on a 1-megapixel image and stays in (0, 1)", () => {
 // ---------------------------------------------------------------------------------------
 // AuC
 
-test("aucFromErrors: uniform error d → (151 − d)/151 · 100", () => {
+test('aucFromErrors: uniform error d → (151 − d)/151 · 100', () => {
   const n = 10;
   close(aucFromErrors(new Float64Array(n)), 100, 1e-12);
   for (const d of [1, 2, 10, 75, 150]) {
@@ -361,7 +403,7 @@ test("aucFromErrors: uniform error d → (151 − d)/151 · 100", () => {
   close(aucFromErrors([1e-9]), (150 / 151) * 100, 1e-12);
 });
 
-test("aucFromErrors: mixed errors and custom maxThreshold by hand", () => {
+test('aucFromErrors: mixed errors and custom maxThreshold by hand', () => {
   // errors {0, 1, 3, 200}: t=0 → 1/4, t=1,2 → 2/4, t=3..150 → 3/4
   // sum = 0.25 + 2·0.5 + 148·0.75 = 112.25 → AuC = 112.25/151·100
   close(aucFromErrors([0, 1, 3, 200]), (112.25 / 151) * 100, 1e-12);
@@ -374,7 +416,7 @@ test("aucFromErrors: mixed errors and custom maxThreshold by hand", () => {
   assert.throws(() => aucFromErrors([1], 2.5), /maxThreshold/);
 });
 
-test("aucAb: identical → 100; gray vs gray ≥ 150/151·100; known ab error from Lab", () => {
+test('aucAb: identical → 100; gray vs gray ≥ 150/151·100; known ab error from Lab', () => {
   const [a] = lcgPair(9, 7, 3, 0);
   close(aucAb(a, { ...a, data: a.data.slice() }), 100, 1e-12);
   // Gray pixels have a = b ≈ 0 (|ab| < 2e-5 by the Lab test), so the ab error is < 1 and only
@@ -396,13 +438,13 @@ test("aucAb: identical → 100; gray vs gray ≥ 150/151·100; known ab error fr
 // ---------------------------------------------------------------------------------------
 // Colorfulness
 
-test("colorfulness: gray images → 0", () => {
+test('colorfulness: gray images → 0', () => {
   assert.equal(colorfulness(solid(5, 5, 0, 0, 0)), 0);
   assert.equal(colorfulness(solid(5, 5, 77, 77, 77)), 0);
   assert.equal(colorfulness(fromFn(6, 4, (x, y) => (x * 40 + y * 9) % 256)), 0);
 });
 
-test("colorfulness: constant and two-color images by hand", () => {
+test('colorfulness: constant and two-color images by hand', () => {
   // constant red: rg = 255, yb = 127.5, σ = 0 → M = 0.3·sqrt(255² + 127.5²) = 0.3·127.5·√5
   close(colorfulness(solid(3, 3, 255, 0, 0)), 0.3 * 127.5 * Math.sqrt(5), 1e-12);
   // half red (rg 255, yb 127.5) and half blue (rg 0, yb −255):
@@ -417,21 +459,21 @@ test("colorfulness: constant and two-color images by hand", () => {
 // ---------------------------------------------------------------------------------------
 // compareImages / summarize
 
-test("compareImages: identical images and gray ground truth", () => {
+test('compareImages: identical images and gray ground truth', () => {
   const [a] = lcgPair(12, 12, 8, 0);
   const m = compareImages(a, { ...a, data: a.data.slice() });
   assert.equal(m.psnr, Infinity);
   close(m.ssim, 1, 1e-12);
   close(m.auc, 100, 1e-12);
   close(m.colorfulnessRatio, 1, 1e-12);
-  assert.deepEqual(Object.keys(m).sort(), ["auc", "colorfulness", "colorfulnessRatio", "colorfulnessTruth", "psnr", "ssim"]);
+  assert.deepEqual(Object.keys(m).sort(), ['auc', 'colorfulness', 'colorfulnessRatio', 'colorfulnessTruth', 'psnr', 'ssim']);
   const g = compareImages(solid(11, 11, 9, 9, 9), solid(11, 11, 9, 9, 9));
   assert.ok(Number.isNaN(g.colorfulnessRatio)); // 0 / 0
   const r = compareImages(solid(11, 11, 200, 9, 9), solid(11, 11, 9, 9, 9));
   assert.equal(r.colorfulnessRatio, Infinity); // x / 0
 });
 
-test("summarize / meanFinite: per-key finite means", () => {
+test('summarize / meanFinite: per-key finite means', () => {
   assert.equal(meanFinite([1, 2, Infinity, NaN, 3, -Infinity]), 2);
   assert.ok(Number.isNaN(meanFinite([Infinity])));
   assert.ok(Number.isNaN(meanFinite([])));
@@ -441,7 +483,7 @@ test("summarize / meanFinite: per-key finite means", () => {
     { psnr: 30, ssim: 0.9, extra: 4 },
   ];
   const s = summarize(rows);
-  assert.deepEqual(Object.keys(s).sort(), ["extra", "psnr", "ratio", "ssim"]);
+  assert.deepEqual(Object.keys(s).sort(), ['extra', 'psnr', 'ratio', 'ssim']);
   assert.equal(s.psnr, 25);
   close(s.ssim, 0.8, 1e-15);
   assert.equal(s.extra, 4);

@@ -130,7 +130,9 @@ function photoLike(w: number, h: number, seed: number): Uint8Array {
 }
 
 test('native luma shrink and sharpening agree with the JS loops', { skip: !dnnl && why('colorgan_dnnl') }, () => {
-  const W = 517, H = 389, S = 64;
+  const W = 517,
+    H = 389,
+    S = 64;
   const rgb = photoLike(W, H, 9);
   const uv = rand(S * S * 2, 4).map((v) => v * 0.6); // strong chroma: many out-of-gamut pixels
   setPixelKernels(nativePixelKernels());
@@ -143,7 +145,9 @@ test('native luma shrink and sharpening agree with the JS loops', { skip: !dnnl 
     let maxL = 0;
     for (let i = 0; i < jsLuma.length; i++) maxL = Math.max(maxL, Math.abs(jsLuma[i]! - nativeLuma[i]!));
     assert.ok(maxL < 1e-5, `luma (network scale) differs by ${maxL}`);
-    let max = 0, differ = 0, clipped = 0;
+    let max = 0,
+      differ = 0,
+      clipped = 0;
     for (let i = 0; i < jsRgb.length; i++) {
       const d = Math.abs(jsRgb[i]! - nativeRgb[i]!);
       max = Math.max(max, d);
@@ -172,7 +176,9 @@ async function rgbOf(img: Buffer): Promise<{ data: Uint8Array; width: number; he
 
 /** Mean |ΔY| against the input, mean |ΔU|+|ΔV| against a reference, mean chroma. */
 function compare(out: Uint8Array, input: Uint8Array, ref: Uint8Array) {
-  let dy = 0, dc = 0, chroma = 0;
+  let dy = 0,
+    dc = 0,
+    chroma = 0;
   const n = out.length / 3;
   for (let k = 0; k < n; k++) {
     const i = 3 * k;
@@ -229,7 +235,9 @@ test('large JPEG → PNG through the libvips pipeline matches the general path',
   assert.ok(c.chroma > 5, `has color (${c.chroma})`);
 });
 
-test('large non-square JPEGs take the streaming paths on the model grid (aspect kept) and match the general path', { skip: !(jpeg && vips) && why(jpeg ? 'colorgan_vips' : 'colorgan_jpeg') }, async () => {
+test('large non-square JPEGs take the streaming paths on the model grid (aspect kept) and match the general path', {
+  skip: !(jpeg && vips) && why(jpeg ? 'colorgan_vips' : 'colorgan_jpeg'),
+}, async () => {
   assert.equal(model.meta.config.arch, 'unet', 'the bundled default model keeps the aspect');
   const dir = await fs.mkdtemp(path.join(ROOT, 'test-output-'));
   try {
@@ -290,7 +298,10 @@ test('photos the streaming paths do not take go the general way, damaged ones ge
   try {
     await fs.writeFile(file, cut);
     assert.equal(await colorizeEncodedStreaming(cut, model, { format: 'jpeg' }), null);
-    await assert.rejects(colorize(file, { model, format: 'jpeg' }), (err: Error) => err.message.startsWith(`${file}: `) && /truncated|corrupt/.test(err.message));
+    await assert.rejects(
+      colorize(file, { model, format: 'jpeg' }),
+      (err: Error) => err.message.startsWith(`${file}: `) && /truncated|corrupt/.test(err.message),
+    );
   } finally {
     await fs.rm(path.dirname(file), { recursive: true, force: true });
   }
@@ -318,7 +329,8 @@ test('heap offsets above 2 GB (a wasm heap reaches 4 GB) reach the native kernel
     const c = tf.concat([x, x], 3);
     const b = tf.batchNorm(x, tf.tensor1d([0, 1, 2]), tf.tensor1d([1, 2, 3]));
     const got = [y, c, b].map((t) => t.dataSync().slice() as Float32Array);
-    const xs = x.dataSync().slice(), ws = w.dataSync().slice();
+    const xs = x.dataSync().slice(),
+      ws = w.dataSync().slice();
     await tf.setBackend('cpu');
     const [x2, w2] = [tf.tensor4d(xs, [2, 9, 9, 3]), tf.tensor4d(ws, [3, 3, 3, 4])];
     const ref = [tf.conv2d(x2, w2, 1, 'same'), tf.concat([x2, x2], 3), tf.batchNorm(x2, tf.tensor1d([0, 1, 2]), tf.tensor1d([1, 2, 3]))];

@@ -105,13 +105,27 @@ test('train schema: the resume lists and the metadata record come from the entri
   const { options } = setupTrainOptions({ data: 'd', out: 'o', init: 'models/sky', exclude: 'scenes/urban', l2: 0.5 });
   assert.deepEqual(options.data, ['d']);
   const rec = trainingRecordOptions(options);
-  assert.deepEqual(Object.keys(rec).sort(), ['accum', 'batch', 'beta1', 'diversity', 'epochs', 'excluded', 'featureMatch', 'flip', 'initFrom', 'l1', 'l2', 'lr', 'seed']);
+  assert.deepEqual(Object.keys(rec).sort(), [
+    'accum',
+    'batch',
+    'beta1',
+    'diversity',
+    'epochs',
+    'excluded',
+    'featureMatch',
+    'flip',
+    'initFrom',
+    'l1',
+    'l2',
+    'lr',
+    'seed',
+  ]);
   assert.equal(rec.initFrom, 'models/sky');
   assert.deepEqual(rec.excluded, ['scenes/urban']);
   assert.equal(rec.l2, 0.5);
 });
 
-test('resume merge: the run\'s identity from the checkpoint, the schedule from the call where given', () => {
+test("resume merge: the run's identity from the checkpoint, the schedule from the call where given", () => {
   const given = { data: 'd', out: 'o', resume: true, size: 32, lr: 1e-3 } as const;
   const { options, given: explicit } = setupTrainOptions(given);
   const saved = checkSavedOptions({ size: 16, seed: 9, lr: 5e-4, epochs: 7, batch: 4, someOldOption: 1, resume: true }, 'options.');

@@ -17,7 +17,18 @@ import { nativeUnavailableReason } from '../src/native/addons.js';
 import { sharpenToFullRes, setPixelKernels, lumaForModel, sharpenTaps } from '../src/infer/sharpen.js';
 import { loadJpegAddon, loadStreamingAddon, nativePixelKernels } from '../src/infer/native-pixels.js';
 import {
-  NET_SCALE, luma, chromaU, chromaV, redOffset, greenOffset, blueOffset, gamutFactor, composeInGamut, chromaFromNet, yToNet, toByte,
+  NET_SCALE,
+  luma,
+  chromaU,
+  chromaV,
+  redOffset,
+  greenOffset,
+  blueOffset,
+  gamutFactor,
+  composeInGamut,
+  chromaFromNet,
+  yToNet,
+  toByte,
 } from '../src/color/yuv.js';
 import { mulberry32 } from '../src/util/rng.js';
 
@@ -28,14 +39,42 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 // The paper's ITU-R 601 numbers, their rounded forms, and the other common YUV variants
 // (JFIF's inverse, analog YUV), none of which may be retyped outside the pixel core.
 const COEFFICIENTS = [
-  '0.299', '0.587', '0.114', '0.168736', '0.331264', '0.418688', '0.081312', '1.4075', '0.3455', '0.7169', '1.779',
-  '0.1687', '0.3313', '0.4187', '0.0813', '1.402', '1.772', '0.344136', '0.714136', '0.34414', '0.71414',
-  '0.436', '0.615', '0.14713', '0.28886', '0.51499', '0.10001', '1.13983', '0.39465', '0.5806', '2.03211',
+  '0.299',
+  '0.587',
+  '0.114',
+  '0.168736',
+  '0.331264',
+  '0.418688',
+  '0.081312',
+  '1.4075',
+  '0.3455',
+  '0.7169',
+  '1.779',
+  '0.1687',
+  '0.3313',
+  '0.4187',
+  '0.0813',
+  '1.402',
+  '1.772',
+  '0.344136',
+  '0.714136',
+  '0.34414',
+  '0.71414',
+  '0.436',
+  '0.615',
+  '0.14713',
+  '0.28886',
+  '0.51499',
+  '0.10001',
+  '1.13983',
+  '0.39465',
+  '0.5806',
+  '2.03211',
 ];
-const escape = (s: string) => s.replace('.', '\\.');
+const escapeDot = (s: string) => s.replace('.', '\\.');
 // A number token: "0.299", ".299", "0.299f", "0.2990" — not "10.299" or "0.2991".
 const COEFFICIENT = new RegExp(
-  `(?<![\\d.])(?:${COEFFICIENTS.map((c) => (c.startsWith('0.') ? `0?${escape(c.slice(1))}` : escape(c))).join('|')})0*(?!\\d)`,
+  `(?<![\\d.])(?:${COEFFICIENTS.map((c) => (c.startsWith('0.') ? `0?${escapeDot(c.slice(1))}` : escapeDot(c))).join('|')})0*(?!\\d)`,
   'g',
 );
 
@@ -72,9 +111,17 @@ test('the YUV coefficients are typed in one TypeScript file and one C++ header',
   assert.deepEqual([...inCxx.keys()], ['native/pixels.h'], 'C++ files with YUV coefficients');
   // ...and those two hold the whole formulas (the scan finds what it looks for).
   const paper = COEFFICIENTS.slice(0, 11);
-  assert.deepEqual(paper.filter((c) => !inTs.get('src/color/yuv.ts')!.has(c)), [], 'yuv.ts has every coefficient');
+  assert.deepEqual(
+    paper.filter((c) => !inTs.get('src/color/yuv.ts')!.has(c)),
+    [],
+    'yuv.ts has every coefficient',
+  );
   const inverse = ['0.299', '0.587', '0.114', '1.4075', '0.3455', '0.7169', '1.779'];
-  assert.deepEqual(inverse.filter((c) => !inCxx.get('native/pixels.h')!.has(c)), [], 'pixels.h has luma and the inverse');
+  assert.deepEqual(
+    inverse.filter((c) => !inCxx.get('native/pixels.h')!.has(c)),
+    [],
+    'pixels.h has luma and the inverse',
+  );
 });
 
 test('the scan recognizes the coefficients in their usual spellings', () => {
@@ -101,7 +148,8 @@ before(async () => {
   await initBackend();
 });
 
-const W = 613, H = 389; // odd sizes: no vector-width alignment
+const W = 613,
+  H = 389; // odd sizes: no vector-width alignment
 const rand = mulberry32(20240512);
 
 /** Random RGB pixels, with runs of black, white and gray (the corners of the gamut). */
@@ -161,7 +209,10 @@ function assertAgree(got: ArrayLike<number>, want: { bytes: Uint8ClampedArray; e
     differ++;
     const x = want.exact[i]!;
     const nearHalf = Math.abs(x - Math.floor(x) - 0.5) < 1e-3;
-    assert.ok(Math.abs(got[i]! - want.bytes[i]!) === 1 && nearHalf, `${what}: byte ${i} (pixel ${Math.floor(i / 3)}) is ${got[i]}, TS ${want.bytes[i]} (exact ${x})`);
+    assert.ok(
+      Math.abs(got[i]! - want.bytes[i]!) === 1 && nearHalf,
+      `${what}: byte ${i} (pixel ${Math.floor(i / 3)}) is ${got[i]}, TS ${want.bytes[i]} (exact ${x})`,
+    );
   }
   assert.ok(differ <= got.length * 1e-3, `${what}: ${differ} of ${got.length} bytes differ`);
 }
@@ -191,7 +242,11 @@ test('native luma (colorgan_dnnl lumaShrink) is the TS luma, bit for bit', { ski
   const got = lumaForModel(rgb, W, H, W, H);
   const want = Float32Array.from({ length: W * H }, (_, i) => yToNet(Math.fround(luma(rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!))));
   assert.deepEqual(got, want);
-  assert.deepEqual(withoutNativeKernels(() => lumaForModel(rgb, W, H, W, H)), want, 'the TS loop too');
+  assert.deepEqual(
+    withoutNativeKernels(() => lumaForModel(rgb, W, H, W, H)),
+    want,
+    'the TS loop too',
+  );
 });
 
 test('native add-chroma-in-gamut (colorgan_dnnl sharpen) agrees with the TS rule on random pixels', { skip: skipWithout(dnnl, 'colorgan_dnnl') }, () => {
@@ -205,18 +260,29 @@ test('native add-chroma-in-gamut (colorgan_dnnl sharpen) agrees with the TS rule
   const want = expectedPixels((i) => luma(rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!), uv, n);
   assert.ok(want.outOfGamut > n * 0.3 && want.outOfGamut < n * 0.8, `${want.outOfGamut} of ${n} pixels out of gamut`);
   assertAgree(sharpenToFullRes(rgb, W, H, uv, grid), want, 'colorgan_dnnl');
-  assert.deepEqual(withoutNativeKernels(() => sharpenToFullRes(rgb, W, H, uv, grid)), new Uint8Array(want.bytes.buffer), 'the TS loop is the rule');
+  assert.deepEqual(
+    withoutNativeKernels(() => sharpenToFullRes(rgb, W, H, uv, grid)),
+    new Uint8Array(want.bytes.buffer),
+    'the TS loop is the rule',
+  );
 });
 
-test('native add-chroma-in-gamut (colorgan_vips) agrees with the TS rule on random RGB and gray pixels', { skip: skipWithout(vips, 'colorgan_vips') }, async () => {
+test('native add-chroma-in-gamut (colorgan_vips) agrees with the TS rule on random RGB and gray pixels', {
+  skip: skipWithout(vips, 'colorgan_vips'),
+}, async () => {
   const addon = requireAddon(vips, 'colorgan_vips');
   const n = W * H;
   const uv = randomUv(n);
   const taps = sharpenTaps(W, H, W, H);
   const rgb = randomRgb(n);
   const gray = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
-  for (const [name, pixels, channels] of [['RGB', rgb, 3], ['gray', gray, 1]] as const) {
-    const png = await sharp(pixels, { raw: { width: W, height: H, channels } }).png({ compressionLevel: 1 }).toBuffer();
+  for (const [name, pixels, channels] of [
+    ['RGB', rgb, 3],
+    ['gray', gray, 1],
+  ] as const) {
+    const png = await sharp(pixels, { raw: { width: W, height: H, channels } })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
     const out = await addon.sharpen(png, W, H, uv, W, taps.x0s, taps.fxs, taps.tyIndex, taps.tyWeight, NET_SCALE, 'png', 92, H);
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height, info.channels], [W, H, 3]);
@@ -230,11 +296,15 @@ test('the DCT path (colorgan_jpeg) keeps chroma in gamut at each block mean by t
   // A gray photo of flat 16×16 blocks (one 4:2:0 macroblock each), at quality 100, so that
   // every block mean is its exact level and every chroma block is flat: then the decoded
   // chroma inside a block is the path's chroma, up to 8-bit rounding.
-  const S = 256, B = 16, nb = S / B;
+  const S = 256,
+    B = 16,
+    nb = S / B;
   const levels = Array.from({ length: nb * nb }, (_, k) => (k < 4 ? [0, 255, 76, 179][k]! : Math.floor(rand() * 256)));
   const gray = new Uint8Array(S * S);
   for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) gray[y * S + x] = levels[Math.floor(y / B) * nb + Math.floor(x / B)]!;
-  const photo = await sharp(gray, { raw: { width: S, height: S, channels: 1 } }).jpeg({ quality: 100 }).toBuffer();
+  const photo = await sharp(gray, { raw: { width: S, height: S, channels: 1 } })
+    .jpeg({ quality: 100 })
+    .toBuffer();
   const means = (await addon.open(photo)).means;
   levels.forEach((l, k) => assert.equal(means[2 * Math.floor(k / nb) * 2 * nb + 2 * (k % nb)], l, `block ${k}: mean`));
 
@@ -242,14 +312,16 @@ test('the DCT path (colorgan_jpeg) keeps chroma in gamut at each block mean by t
   // from the decoder's JFIF inverse (1.402 where the paper has 1.4075) clipping at the
   // cube's faces: 2 levels. Clipping each channel instead would miss by far more (checked).
   const TOLERANCE = 2;
-  let worst = 0, discriminating = 0;
+  let worst = 0,
+    discriminating = 0;
   for (let c = 0; c < 16; c++) {
     const uv = c === 0 ? Float32Array.of(0, 0) : Float32Array.of((rand() * 2 - 1) * 1.5, (rand() * 2 - 1) * 1.5);
     const opened = await addon.open(photo);
     const out = await addon.finish(opened.handle, uv, 1, NET_SCALE, 100, 1); // a 1×1 grid: one chroma everywhere
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height, info.channels], [S, S, 3]);
-    const du = Math.fround(chromaFromNet(uv[0]!)), dv = Math.fround(chromaFromNet(uv[1]!));
+    const du = Math.fround(chromaFromNet(uv[0]!)),
+      dv = Math.fround(chromaFromNet(uv[1]!));
     levels.forEach((l, k) => {
       const t = gamutFactor(l, redOffset(dv), greenOffset(du, dv), blueOffset(du));
       // A pixel inside the block, away from the chroma upsampling's reach into its neighbours.
@@ -257,7 +329,10 @@ test('the DCT path (colorgan_jpeg) keeps chroma in gamut at each block mean by t
       const [r, g, b] = [data[p]!, data[p + 1]!, data[p + 2]!];
       const err = Math.max(Math.abs(chromaU(r, g, b) - 128 - t * du), Math.abs(chromaV(r, g, b) - 128 - t * dv));
       worst = Math.max(worst, err);
-      assert.ok(err <= TOLERANCE, `chroma ${c}, block ${k} (Y ${l}): decoded U,V ${chromaU(r, g, b).toFixed(2)}, ${chromaV(r, g, b).toFixed(2)}; rule ${(128 + t * du).toFixed(2)}, ${(128 + t * dv).toFixed(2)}`);
+      assert.ok(
+        err <= TOLERANCE,
+        `chroma ${c}, block ${k} (Y ${l}): decoded U,V ${chromaU(r, g, b).toFixed(2)}, ${chromaV(r, g, b).toFixed(2)}; rule ${(128 + t * du).toFixed(2)}, ${(128 + t * dv).toFixed(2)}`,
+      );
       assert.ok(Math.abs(luma(r, g, b) - l) <= TOLERANCE, `chroma ${c}, block ${k}: luma ${luma(r, g, b)} kept (${l})`);
       // Per-channel clipping of the same chroma, for comparison.
       const clip = [toByte(l + redOffset(dv)), toByte(l + greenOffset(du, dv)), toByte(l + blueOffset(du))] as const;

@@ -52,7 +52,12 @@ test('the header of a photo is read once, whatever way it takes', async () => {
   await fs.writeFile(bigFile, big);
   const small = await fs.readFile(SMALL);
   const calls: [string, () => Promise<unknown>][] = [];
-  for (const [name, input] of [['small file', SMALL], ['small Buffer', small], ['large file', bigFile], ['large Buffer', big]] as const) {
+  for (const [name, input] of [
+    ['small file', SMALL],
+    ['small Buffer', small],
+    ['large file', bigFile],
+    ['large Buffer', big],
+  ] as const) {
     for (const format of ['png', 'jpeg'] as const) {
       calls.push([`${name} → ${format}`, () => colorize(input, { model: bilinear, format })]);
       calls.push([`${name} → ${format}, guided`, () => colorize(input, { model, format })]);
@@ -111,7 +116,7 @@ test('Colorizer.predict is the model step; full-resolution and raw results are m
   let sharpened = 0;
   const native = nativePixelKernels();
   setPixelKernels({
-    shrinkLuma: (rgb, w, h, dw, dh) => new Float32Array(dw * dh),
+    shrinkLuma: (_rgb, _w, _h, dw, dh) => new Float32Array(dw * dh),
     sharpen: () => void sharpened++,
   });
   try {
@@ -140,7 +145,7 @@ test('samples come one at a time: predicted in small batches as they are reached
   let sharpened = 0;
   const native = nativePixelKernels();
   setPixelKernels({
-    shrinkLuma: (rgb, w, h, dw, dh) => new Float32Array(dw * dh),
+    shrinkLuma: (_rgb, _w, _h, dw, dh) => new Float32Array(dw * dh),
     sharpen: () => void sharpened++,
   });
   try {

@@ -39,16 +39,26 @@ const weights = (run: string, sub: string) => fs.readFile(path.join(run, sub, 'w
 test('every checkpoint verifies; each kind of damage is named and the previous checkpoint is used', async () => {
   assert.equal(await verifyCheckpoint(path.join(checkpointsDir(base), 'epoch-0003')), null);
   const damages: [string, string, (f: string) => Promise<void>, RegExp][] = [
-    ['zeroed', 'generator/weights.bin', async (f) => {
-      const b = await fs.readFile(f);
-      b.fill(0, 100, 400);
-      await fs.writeFile(f, b);
-    }, /generator\/weights\.bin: checksum mismatch \(corrupted\)/],
-    ['random', 'discriminator/weights.bin', async (f) => {
-      const b = await fs.readFile(f);
-      for (let i = 0; i < b.length; i += 7) b[i] = (i * 131) & 255;
-      await fs.writeFile(f, b);
-    }, /discriminator\/weights\.bin: checksum mismatch/],
+    [
+      'zeroed',
+      'generator/weights.bin',
+      async (f) => {
+        const b = await fs.readFile(f);
+        b.fill(0, 100, 400);
+        await fs.writeFile(f, b);
+      },
+      /generator\/weights\.bin: checksum mismatch \(corrupted\)/,
+    ],
+    [
+      'random',
+      'discriminator/weights.bin',
+      async (f) => {
+        const b = await fs.readFile(f);
+        for (let i = 0; i < b.length; i += 7) b[i] = (i * 131) & 255;
+        await fs.writeFile(f, b);
+      },
+      /discriminator\/weights\.bin: checksum mismatch/,
+    ],
     ['truncated', 'optimizer-g.bin', async (f) => fs.truncate(f, 10), /optimizer-g\.bin: checksum mismatch/],
     ['garbage-state', 'state.json', async (f) => fs.writeFile(f, '{not json'), /state\.json: checksum mismatch/],
     ['missing', 'optimizer-d.json', async (f) => fs.rm(f), /optimizer-d\.json: missing/],
@@ -64,8 +74,14 @@ test('every checkpoint verifies; each kind of damage is named and the previous c
     // Resume says so and continues from epoch 2 to the same final weights as the undamaged run.
     const logs: string[] = [];
     await train({ ...tiny, data: FIXTURES, out: run, epochs: 3, resume: true, cacheDir: path.join(tmp, 'cache') }, { log: (m) => logs.push(m) });
-    assert.ok(logs.some((l) => /checkpoint not usable: .*trying the previous one/.test(l)), name);
-    assert.ok(logs.some((l) => /resuming from .*epoch-0002/.test(l)), name);
+    assert.ok(
+      logs.some((l) => /checkpoint not usable: .*trying the previous one/.test(l)),
+      name,
+    );
+    assert.ok(
+      logs.some((l) => /resuming from .*epoch-0002/.test(l)),
+      name,
+    );
     assert.deepEqual(await weights(run, 'generator'), await weights(base, 'generator'), `${name}: same final generator`);
   }
 });
@@ -149,12 +165,15 @@ test('SIGINT stops training after the step, exit 130, checkpoint consistent; SIG
   const run = path.join(tmp, 'sigint');
   let sent = false;
   // Long epochs (--epoch-images): the signal must be noticed mid-epoch, between steps.
-  const r = await cli(['train', '--data', FIXTURES, '--out', run, '--size', '16', '--ngf', '8', '--ndf', '8', '--batch', '2', '--epochs', '3', '--epoch-images', '4000'], (line, kill) => {
-    if (!sent && /^epoch 1: /.test(line)) {
-      sent = true;
-      setTimeout(() => kill('SIGINT'), 300);
-    }
-  });
+  const r = await cli(
+    ['train', '--data', FIXTURES, '--out', run, '--size', '16', '--ngf', '8', '--ndf', '8', '--batch', '2', '--epochs', '3', '--epoch-images', '4000'],
+    (line, kill) => {
+      if (!sent && /^epoch 1: /.test(line)) {
+        sent = true;
+        setTimeout(() => kill('SIGINT'), 300);
+      }
+    },
+  );
   assert.equal(r.code, 130, r.err);
   const m = /stopped by SIGINT at epoch 2, step (\d+); the last complete checkpoint is .*epoch-0001 \(--resume continues from it\)/.exec(r.err);
   assert.ok(m, r.err.slice(-500));
@@ -167,10 +186,17 @@ test('SIGINT stops training after the step, exit 130, checkpoint consistent; SIG
   const out = path.join(tmp, 'sigterm-out');
   await fs.mkdir(photos, { recursive: true });
   const sharp = (await import('sharp')).default;
-  const big = await sharp(path.join(FIXTURES, 'a', 'shine2.jpg')).resize(2400, 1800).jpeg().toBuffer();
+  const big = await sharp(path.join(FIXTURES, 'a', 'shine2.jpg'))
+    .resize(2400, 1800)
+    .jpeg()
+    .toBuffer();
   await Promise.all(Array.from({ length: 60 }, (_, i) => fs.writeFile(path.join(photos, `p${String(i).padStart(2, '0')}.jpg`), big)));
   let killer: ((sig: NodeJS.Signals) => void) | null = null;
-  const c = cli(['colorize', photos, '--out', out], () => {}, (kill) => (killer = kill));
+  const c = cli(
+    ['colorize', photos, '--out', out],
+    () => {},
+    (kill) => (killer = kill),
+  );
   const t0 = Date.now();
   let killed = false;
   while (!killed && Date.now() - t0 < 120_000) {

@@ -19,7 +19,7 @@ function runChild(threads: number, native = false): { status: number | null; out
   const code = `
     import * as tf from '@tensorflow/tfjs';
     const { initBackend } = await import(${JSON.stringify(nodeTs)});
-    const info = await initBackend(${threads > 0 ? `{ threads: ${threads} }` : "{}"});
+    const info = await initBackend(${threads > 0 ? `{ threads: ${threads} }` : '{}'});
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const x = tf.randomNormal([2, 17, 13, 8], 0, 1, 'float32', 1);
     const f = tf.randomNormal([3, 3, 8, 16], 0, 1, 'float32', 2);
@@ -74,7 +74,9 @@ test('default threads = all cores (capped at 8)', { skip: os.availableParallelis
   assert.equal((r.out.info as { threads: number }).threads, Math.min(8, os.availableParallelism()));
 });
 
-test('with the oneDNN addon: wasm 1 thread, the convolutions all cores', { skip: !existsSync(path.join(root, 'native', 'build', 'colorgan_dnnl.node')) && 'colorgan_dnnl not built' }, () => {
+test('with the oneDNN addon: wasm 1 thread, the convolutions all cores', {
+  skip: !existsSync(path.join(root, 'native', 'build', 'colorgan_dnnl.node')) && 'colorgan_dnnl not built',
+}, () => {
   const r = runChild(0, true);
   assert.equal(r.status, 0, r.stderr);
   const info = r.out.info as { threads: number; native?: string; nativeThreads?: number };

@@ -84,11 +84,26 @@ test('train writes checkpoints, grids, losses; resume after epoch 1 equals an un
   const a = path.join(tmp, 'uninterrupted');
   const resA = await train({ ...common, out: a, epochs: 2 });
   assert.equal(resA.history.length, 2);
-  for (const f of ['losses.jsonl', 'loss-curve.png', 'loss-curve.svg', 'samples/epoch-0001.png', 'samples/epoch-0002.png', 'generator/model.json', 'generator-best/colorgan.json', 'checkpoints/latest.json']) {
+  for (const f of [
+    'losses.jsonl',
+    'loss-curve.png',
+    'loss-curve.svg',
+    'samples/epoch-0001.png',
+    'samples/epoch-0002.png',
+    'generator/model.json',
+    'generator-best/colorgan.json',
+    'checkpoints/latest.json',
+  ]) {
     await fs.access(path.join(a, f));
   }
-  const lines = (await fs.readFile(path.join(a, 'losses.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.epoch), [1, 2]);
+  const lines = (await fs.readFile(path.join(a, 'losses.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => l.epoch),
+    [1, 2],
+  );
   for (const k of ['gAdv', 'l1', 'd', 'valL1']) assert.ok(Number.isFinite(lines[1][k]), k);
   const meta = await readMetadata(path.join(a, 'generator'));
   assert.equal(meta.config.arch, 'advanced');

@@ -26,7 +26,9 @@ const SEED = 3;
 function meanChroma(rgb: Uint8Array): number {
   let s = 0;
   for (let i = 0; i < rgb.length; i += 3) {
-    const r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
+    const r = rgb[i],
+      g = rgb[i + 1],
+      b = rgb[i + 2];
     s += Math.abs(r * -0.168736 + g * -0.331264 + b * 0.5) + Math.abs(r * 0.5 + g * -0.418688 + b * -0.081312);
   }
   return s / (rgb.length / 3);
@@ -41,7 +43,8 @@ test('web app: colorizes a gray photo in Chromium like the CLI', { timeout: 150_
 
   // A gray PNG input (PNG: no JPEG decoder differences between Chromium and sharp), odd size.
   const input = path.join(OUT, 'web-e2e-input.png');
-  const W = 385, H = 257;
+  const W = 385,
+    H = 257;
   await sharp(path.join(ROOT, 'test', 'fixtures', 'photos', 'sunrise3.jpg'))
     .resize(W, H, { fit: 'cover' })
     .grayscale()
@@ -62,7 +65,9 @@ test('web app: colorizes a gray photo in Chromium like the CLI', { timeout: 150_
     });
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const external: string[] = [];
-    page.on('request', (r) => { if (!r.url().startsWith(srv.url) && !/^(data|blob):/.test(r.url())) external.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(srv.url) && !/^(data|blob):/.test(r.url())) external.push(r.url());
+    });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
 
@@ -99,7 +104,8 @@ test('web app: colorizes a gray photo in Chromium like the CLI', { timeout: 150_
     const node = await colorize(input, { seed: SEED });
     assert.equal(node.width, W);
     assert.equal(node.height, H);
-    let sum = 0, max = 0;
+    let sum = 0,
+      max = 0;
     for (let i = 0; i < webRgb.length; i++) {
       const d = Math.abs(webRgb[i] - node.data[i]);
       sum += d;

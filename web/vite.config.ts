@@ -54,7 +54,9 @@ function colorganAssets(): Plugin {
         this.emitFile({ type: 'asset', fileName: out, source });
       }
       // Service worker: precache every built file (names relative to the app's folder).
-      const names = Object.keys(bundle).filter((n) => !n.endsWith('.map') && n !== 'sw.js').sort();
+      const names = Object.keys(bundle)
+        .filter((n) => !n.endsWith('.map') && n !== 'sw.js')
+        .sort();
       for (const n of names) {
         const item = bundle[n];
         hash.update(n).update(item.type === 'chunk' ? item.code : typeof item.source === 'string' ? item.source : Buffer.from(item.source));

@@ -23,8 +23,38 @@ interface DnnlAddon {
 }
 
 // Keep in step with enum P in native/colorgan_dnnl.cc.
-const enum P { KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, OFF_A, OFF_B, OFF_C, OFF_BIAS, ACT, ALPHA_BITS, NPARAMS }
-const enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 }
+const enum P {
+  KIND,
+  N,
+  H,
+  W,
+  CI,
+  OH,
+  OW,
+  CO,
+  KH,
+  KW,
+  SH,
+  SW,
+  DH,
+  DW,
+  PT,
+  PL,
+  PB,
+  PR,
+  OFF_A,
+  OFF_B,
+  OFF_C,
+  OFF_BIAS,
+  ACT,
+  ALPHA_BITS,
+  NPARAMS,
+}
+const enum Kind {
+  FWD = 0,
+  BWD_DATA = 1,
+  BWD_WEIGHTS = 2,
+}
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 };
 
 /** The oneDNN addon, or null (the reason: nativeUnavailableReason('colorgan_dnnl')). */
@@ -77,9 +107,24 @@ function describe(
   if (info.padInfo.top < 0 || info.padInfo.left < 0) return null;
   // In enum P's order: KIND … PR.
   params.set([
-    kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.left, pb, pr,
+    kind,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    pb,
+    pr,
   ]);
   params[P.OFF_BIAS] = -1;
   params[P.ACT] = 0;
@@ -102,25 +147,27 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     a.conv(heap(backend), params);
     return out;
   };
-  const forward = (name: 'Conv2D' | 'FusedConv2D'): KernelFunc => (args) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as WasmBackendLike;
-    const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
-    const activation = (attrs as { activation?: string }).activation ?? 'linear';
-    const act = ACTIVATIONS[activation];
-    const info =
-      x && filter && !preluActivationWeights && act !== undefined && x.dtype === 'float32' && (!bias || bias.shape.length === 1)
-        ? describe(Kind.FWD, x.shape, filter.shape as [number, number, number, number], attrs as never)
-        : null;
-    if (!info) return stockOf(stock, name)(args);
-    const out = backend.makeOutput(info.outShape, 'float32');
-    if (tf.util.sizeFromShape(info.outShape) === 0) return out;
-    if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
-    params[P.ACT] = act!;
-    f32[0] = (attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
-    params[P.ALPHA_BITS] = f32bits[0]!;
-    return conv(backend, x!, filter!, out);
-  };
+  const forward =
+    (name: 'Conv2D' | 'FusedConv2D'): KernelFunc =>
+    (args) => {
+      const { inputs, attrs } = args;
+      const backend = args.backend as WasmBackendLike;
+      const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
+      const activation = (attrs as { activation?: string }).activation ?? 'linear';
+      const act = ACTIVATIONS[activation];
+      const info =
+        x && filter && !preluActivationWeights && act !== undefined && x.dtype === 'float32' && (!bias || bias.shape.length === 1)
+          ? describe(Kind.FWD, x.shape, filter.shape as [number, number, number, number], attrs as never)
+          : null;
+      if (!info) return stockOf(stock, name)(args);
+      const out = backend.makeOutput(info.outShape, 'float32');
+      if (tf.util.sizeFromShape(info.outShape) === 0) return out;
+      if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
+      params[P.ACT] = act!;
+      f32[0] = (attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
+      params[P.ALPHA_BITS] = f32bits[0]!;
+      return conv(backend, x!, filter!, out);
+    };
 
   const backpropInput: KernelFunc = (args) => {
     const { inputs, attrs } = args;
@@ -152,7 +199,10 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, list[0]!.shape)[0]!;
     const parts = list.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
     if (parts.length < 2 || parts.some((t) => t.dtype !== 'float32')) return stockOf(stock, 'Concat')(args);
-    const outShape = tf.backend_util.computeOutShape(list.map((t) => t.shape), axis);
+    const outShape = tf.backend_util.computeOutShape(
+      list.map((t) => t.shape),
+      axis,
+    );
     const out = backend.makeOutput(outShape, 'float32');
     const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
     const rowWidth = tf.util.sizeFromShape(outShape.slice(axis));
@@ -180,7 +230,12 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
     const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
     const rowWidth = x.shape[ax]! * inner;
-    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), 'float32'));
+    const outs = sizes.map((s) =>
+      backend.makeOutput(
+        x.shape.map((d, i) => (i === ax ? s : d)),
+        'float32',
+      ),
+    );
     const live = outs.filter((o) => tf.util.sizeFromShape(o.shape) > 0);
     const p = new Int32Array(2 + 5 * live.length);
     p[0] = outer;
@@ -212,8 +267,15 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     a.batchNorm(
       heap(backend),
       Int32Array.from([
-        rows, C, offsetOf(backend, x!), offsetOf(backend, out), offsetOf(backend, mean), offsetOf(backend, variance),
-        offset ? offsetOf(backend, offset) : -1, scale ? offsetOf(backend, scale) : -1, f32bits[0]!,
+        rows,
+        C,
+        offsetOf(backend, x!),
+        offsetOf(backend, out),
+        offsetOf(backend, mean),
+        offsetOf(backend, variance),
+        offset ? offsetOf(backend, offset) : -1,
+        scale ? offsetOf(backend, scale) : -1,
+        f32bits[0]!,
       ]),
     );
     return out;

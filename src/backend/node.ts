@@ -38,7 +38,7 @@ async function tryTfjsNode(): Promise<boolean> {
     // Optional dependency, resolved at run time only.
     const modName = '@tensorflow/tfjs-node';
     await import(modName);
-    return tf.findBackend('tensorflow') != null || tf.engine().registryFactory['tensorflow'] != null;
+    return tf.findBackend('tensorflow') != null || tf.engine().registryFactory.tensorflow != null;
   } catch {
     return false;
   }

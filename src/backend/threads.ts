@@ -113,8 +113,7 @@ interface PthreadWorker {
  * event loop never needs the workers to stay alive.
  */
 function unrefPthreadWorkers(backend: unknown): void {
-  const mod = (backend as { wasm?: { PThread?: { unusedWorkers: PthreadWorker[]; runningWorkers: PthreadWorker[] } } })
-    .wasm;
+  const mod = (backend as { wasm?: { PThread?: { unusedWorkers: PthreadWorker[]; runningWorkers: PthreadWorker[] } } }).wasm;
   const pt = mod?.PThread;
   if (!pt) return;
   for (const w of [...pt.unusedWorkers, ...pt.runningWorkers]) {
@@ -130,9 +129,8 @@ function unrefPthreadWorkers(backend: unknown): void {
  * workers are unref'd.
  */
 function wrapFactory(workerFile: string, minCores: number): void {
-  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> })
-    .registryFactory;
-  const entry = registry['wasm'];
+  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> }).registryFactory;
+  const entry = registry.wasm;
   if (!entry) throw new Error('enableNodeThreads: the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm first)');
   const factory = entry.factory;
   entry.factory = async () => {

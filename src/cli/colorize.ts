@@ -33,7 +33,11 @@ export const COLORIZE_SCHEMA = {
   out: { type: 'string', short: 'o', required: 'where the colorized photos go', help: 'output folder (created if needed)' },
   model: { type: 'string', arg: 'M', help: "general (default: the bundled general model) | sky (the paper's sky model) | a generator folder" },
   ...INFERENCE_OPTIONS,
-  samples: { type: 'int', min: 1, help: 'write N colorizations per photo with different noise z: NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)' },
+  samples: {
+    type: 'int',
+    min: 1,
+    help: 'write N colorizations per photo with different noise z: NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)',
+  },
   seed: { type: 'int', min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of the noise z' },
   raw: { type: 'boolean', help: "write the generator's direct output at model size, not full resolution" },
   format: {
@@ -106,7 +110,11 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export async function colorizeCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals, help } = parseCommandLine(COLORIZE_SCHEMA, argv, {
+  const {
+    values: v,
+    positionals,
+    help,
+  } = parseCommandLine(COLORIZE_SCHEMA, argv, {
     positionals: 'no INPUT given (photo files or folders to colorize)',
     defaults: true,
   });
@@ -219,7 +227,10 @@ async function collectJobs(lib: Library, inputs: string[], s: Settings, failed: 
   const add = (src: string, base: string): void => {
     const key = path.resolve(s.outDir, base);
     const first = claimed.get(key);
-    if (first !== undefined) return fail(src, `same output ${path.join(s.outDir, base)}${s.samples === null ? s.ext : '.sample-*' + s.ext} as ${first}`);
+    if (first !== undefined) {
+      fail(src, `same output ${path.join(s.outDir, base)}${s.samples === null ? s.ext : `.sample-*${s.ext}`} as ${first}`);
+      return;
+    }
     claimed.set(key, src);
     jobs.push({ src, base: path.join(s.outDir, base) });
   };
@@ -240,7 +251,10 @@ async function collectJobs(lib: Library, inputs: string[], s: Settings, failed: 
       files = files.filter((rel) => !isInside(path.resolve(input, rel), outAbs));
       if (files.length === 0) {
         const inOut = isInside(path.resolve(input), outAbs) || path.resolve(input) === outAbs;
-        fail(input, inOut ? 'is the output folder (or inside it): nothing to colorize there' : 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)');
+        fail(
+          input,
+          inOut ? 'is the output folder (or inside it): nothing to colorize there' : 'no image files in this folder (.jpg, .jpeg, .png, .webp, .tif, .tiff)',
+        );
       }
       for (const rel of files) add(path.join(input, rel), stripExt(rel));
     } else {

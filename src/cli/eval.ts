@@ -79,8 +79,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   console.log(formatOverall(result));
   if (Object.keys(result.folders).length > 1) console.log(`\n${formatSourceTable(result)}`);
   const skippedNote = result.skipped.length ? `, ${result.skipped.length} skipped` : '';
-  console.error(
-    `evaluated ${result.counts.evaluated} photos${skippedNote} in ${formatDuration(result.seconds)}; report: ${files['report.html']}`,
-  );
+  console.error(`evaluated ${result.counts.evaluated} photos${skippedNote} in ${formatDuration(result.seconds)}; report: ${files['report.html']}`);
   return 0;
 }

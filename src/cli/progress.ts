@@ -14,7 +14,9 @@ export interface ProgressOptions {
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec)) return '--:--';
   sec = Math.max(0, Math.round(sec));
-  const h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
+  const h = Math.floor(sec / 3600),
+    m = Math.floor((sec % 3600) / 60),
+    s = sec % 60;
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
 }
 
@@ -47,9 +49,9 @@ export class Progress {
     const width = 24;
     const filled = Math.round((width * Math.min(done, this.o.total)) / Math.max(1, this.o.total));
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    const line = `${this.o.label} ${bar} ${done}/${this.o.total} ${this.o.unit} | ${rate.toFixed(rate < 10 ? 2 : 1)} ${this.o.unit}/s | ETA ${formatDuration(eta)}${status ? ' | ' + status : ''}`;
+    const line = `${this.o.label} ${bar} ${done}/${this.o.total} ${this.o.unit} | ${rate.toFixed(rate < 10 ? 2 : 1)} ${this.o.unit}/s | ETA ${formatDuration(eta)}${status ? ` | ${status}` : ''}`;
     if (this.tty) this.stream.write(`\r\x1b[2K${line}`);
-    else this.stream.write(line + '\n');
+    else this.stream.write(`${line}\n`);
   }
 
   /** End the bar's line (the caller prints its summary after). */

@@ -178,7 +178,7 @@ function requestedFile(root: string, url: string | undefined): { file: string } 
     return { status: 400, text: 'bad request' };
   }
   if (rel.endsWith('/')) rel += 'index.html';
-  const file = path.resolve(root, '.' + path.posix.normalize(rel));
+  const file = path.resolve(root, `.${path.posix.normalize(rel)}`);
   if (file !== root && !file.startsWith(root + path.sep)) return { status: 403, text: 'forbidden' };
   return { file };
 }
@@ -248,7 +248,11 @@ export function serveStatic(dir: string, opts: { port?: number; host?: string } 
       resolve({
         server,
         url: `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${a.port}/`,
-        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -25,9 +25,15 @@ export interface Lab {
 export const D65_WHITE = { X: 0.95047, Y: 1.0, Z: 1.08883 } as const;
 
 // Linear sRGB -> XYZ (D65), Lindbloom.
-const M00 = 0.4124564, M01 = 0.3575761, M02 = 0.1804375;
-const M10 = 0.2126729, M11 = 0.7151522, M12 = 0.072175;
-const M20 = 0.0193339, M21 = 0.119192, M22 = 0.9503041;
+const M00 = 0.4124564,
+  M01 = 0.3575761,
+  M02 = 0.1804375;
+const M10 = 0.2126729,
+  M11 = 0.7151522,
+  M12 = 0.072175;
+const M20 = 0.0193339,
+  M21 = 0.119192,
+  M22 = 0.9503041;
 
 const EPS = 216 / 24389; // (6/29)^3
 const KAPPA_LIN = 841 / 108; // 1 / (3 (6/29)^2)
@@ -36,7 +42,7 @@ const OFFSET = 4 / 29;
 /** sRGB transfer function inverse: 8-bit code (0..255) -> linear light in [0, 1]. */
 export function srgbToLinear(v: number): number {
   const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 }
 
 /** Linear values for the 256 integer codes (used by the buffer converter). */
@@ -78,9 +84,7 @@ export function rgbBufferToLab(data: ArrayLike<number>, n: number): Float32Array
   const out = new Float32Array(n * 3);
   const bytes = data instanceof Uint8Array || data instanceof Uint8ClampedArray;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const lab = bytes
-      ? linearToLab(LINEAR_LUT[data[j]], LINEAR_LUT[data[j + 1]], LINEAR_LUT[data[j + 2]])
-      : rgbToLab(data[j], data[j + 1], data[j + 2]);
+    const lab = bytes ? linearToLab(LINEAR_LUT[data[j]], LINEAR_LUT[data[j + 1]], LINEAR_LUT[data[j + 2]]) : rgbToLab(data[j], data[j + 1], data[j + 2]);
     out[j] = lab.L;
     out[j + 1] = lab.a;
     out[j + 2] = lab.b;

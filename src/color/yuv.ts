@@ -93,7 +93,9 @@ export function composeInGamut(o: Uint8ClampedArray | Float64Array, p: number, y
   const dr = redOffset(dv);
   const dg = greenOffset(du, dv);
   const db = blueOffset(du);
-  const r = yy + dr, g = yy + dg, b = yy + db;
+  const r = yy + dr,
+    g = yy + dg,
+    b = yy + db;
   if (r >= 0 && r <= 255 && g >= 0 && g <= 255 && b >= 0 && b <= 255) {
     o[p] = r;
     o[p + 1] = g;
@@ -116,7 +118,9 @@ export function rgbBufferToYuv(rgb: ArrayLike<number>, width: number, height: nu
   const u = new Float32Array(n);
   const v = new Float32Array(n);
   for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const r = rgb[j], g = rgb[j + 1], b = rgb[j + 2];
+    const r = rgb[j],
+      g = rgb[j + 1],
+      b = rgb[j + 2];
     y[i] = luma(r, g, b);
     u[i] = chromaU(r, g, b);
     v[i] = chromaV(r, g, b);
@@ -178,7 +182,9 @@ export function lumaPlaneToNet(levels: Float32Array): Float32Array {
 /** Digital-scale planes -> network-scale planes (new arrays). */
 export function planesToNet(p: YuvPlanes): YuvPlanes {
   const n = p.y.length;
-  const y = new Float32Array(n), u = new Float32Array(n), v = new Float32Array(n);
+  const y = new Float32Array(n),
+    u = new Float32Array(n),
+    v = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     y[i] = yToNet(p.y[i]);
     u[i] = uvToNet(p.u[i]);

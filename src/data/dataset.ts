@@ -130,7 +130,7 @@ function toNetwork(rgb: Uint8Array, count: number, size: number): { y: Float32Ar
   const n = size * size;
   const y = new Float32Array(count * n);
   const uv = new Float32Array(count * n * 2);
-  const clamp = (x: number): number => (x < -1 ? -1 : x > 1 ? 1 : x);
+  const clamp = (x: number): number => (x < -1 ? -1 : Math.min(x, 1));
   for (let k = 0; k < count; k++) {
     const p = planesToNet(rgbBufferToYuv(rgb.subarray(k * n * 3, (k + 1) * n * 3), size, size));
     const yo = k * n;

@@ -69,7 +69,7 @@ const SHARP_INPUT = { failOn: 'truncated' } as const;
 export const STRICT_INPUT = { failOn: 'warning' } as const;
 
 function labelOf(input: string | Buffer, opts?: DecodeOptions): string {
-  return typeof input === 'string' ? input : opts?.name ?? '<buffer>';
+  return typeof input === 'string' ? input : (opts?.name ?? '<buffer>');
 }
 
 /** "400.0 MP" for big counts, "6912 pixels" for small ones; whole megapixels without ".0" when exact. */
@@ -178,17 +178,18 @@ export async function openImage(input: string | Buffer, opts?: DecodeOptions): P
   } catch (cause) {
     // A known signature (a JPEG that is only its start marker) names its format.
     const sniffed = sniffFormat(bytes);
-    const reason = sniffed ? `truncated or corrupt ${sniffed.toUpperCase()}` : isBlankError(cause) ? 'not an image (unsupported or corrupt data)' : reasonFor(cause);
+    const reason = sniffed
+      ? `truncated or corrupt ${sniffed.toUpperCase()}`
+      : isBlankError(cause)
+        ? 'not an image (unsupported or corrupt data)'
+        : reasonFor(cause);
     throw new ImageDecodeError(label, reason, { cause });
   }
   const { width, height } = header;
   if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new ImageDecodeError(
-      label,
-      `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`,
-    );
+    throw new ImageDecodeError(label, `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`);
   }
   return { bytes, header, label, format: header.format ?? 'image', maxPixels };
 }

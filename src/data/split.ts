@@ -12,7 +12,13 @@ export function splitTrainVal(files: string[], seed: number, valFraction = 0.3):
   const sorted = [...new Set(files)].sort(compareCodeUnits);
   const order = shuffledIndices(sorted.length, seed);
   const nTrain = Math.round(sorted.length * (1 - valFraction));
-  const train = order.slice(0, nTrain).map((i) => sorted[i]).sort(compareCodeUnits);
-  const val = order.slice(nTrain).map((i) => sorted[i]).sort(compareCodeUnits);
+  const train = order
+    .slice(0, nTrain)
+    .map((i) => sorted[i])
+    .sort(compareCodeUnits);
+  const val = order
+    .slice(nTrain)
+    .map((i) => sorted[i])
+    .sort(compareCodeUnits);
   return { train, val };
 }

@@ -29,7 +29,7 @@ function isSpecial(e: Dirent): boolean {
 }
 
 export async function listImages(dir: string, opts: ListOptions = {}): Promise<string[]> {
-  let st;
+  let st: Awaited<ReturnType<typeof fs.stat>>;
   try {
     st = await fs.stat(dir);
   } catch (err) {

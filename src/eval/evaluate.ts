@@ -185,10 +185,12 @@ export function meanOfScopes(scopes: ScopeSummary[]): ScopeSummary {
 export function meanChromaOf(rgb: Uint8Array, count: number, size: number): { u: number; v: number } {
   if (count === 0) throw new Error('mean chroma: no training images');
   const n = size * size;
-  let su = 0, sv = 0;
+  let su = 0,
+    sv = 0;
   for (let k = 0; k < count; k++) {
     const p = rgbBufferToYuv(rgb.subarray(k * n * 3, (k + 1) * n * 3), size, size);
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (let i = 0; i < n; i++) {
       a += p.u[i];
       b += p.v[i];
@@ -409,7 +411,10 @@ function gridPicks(rows: ImageRow[], scopes: string[], nSample: number, nExt: nu
   return [
     ...sampleIdx.map((i) => ({ kind: 'sample' as const, i })),
     ...byPsnr.slice(0, nExt).map(({ i }) => ({ kind: 'best' as const, i })),
-    ...byPsnr.slice(rows.length - nExt).reverse().map(({ i }) => ({ kind: 'worst' as const, i })),
+    ...byPsnr
+      .slice(rows.length - nExt)
+      .reverse()
+      .map(({ i }) => ({ kind: 'worst' as const, i })),
   ];
 }
 
@@ -495,7 +500,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   const skipped: EvalResult['skipped'] = [];
   const { ds, parts, chroma } = await loadEvalData(opts, e, skipped);
   const selected = selectPhotos(opts, e, ds.files, parts);
-  e.log(`evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`);
+  e.log(
+    `evaluating ${selected.length} photos (${split === 'val' ? 'validation split' : 'all photos'}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''}) with ${c.source}`,
+  );
   const photos = photoAccess(ds, e.dirs, size);
   const rows = await evaluatePhotos(opts, e, selected, photos, chroma, skipped);
   const { overall, folders, sourceMean, scopes } = summarizeScopes(rows);

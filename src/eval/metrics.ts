@@ -27,8 +27,8 @@
  *    standard deviations (divide by N, like numpy's np.std default).
  */
 
-import { rgbBufferToLab } from "../color/lab.js";
-import type { RgbImage } from "../color/yuv.js";
+import { rgbBufferToLab } from '../color/lab.js';
+import type { RgbImage } from '../color/yuv.js';
 
 export const PSNR_MAX = 255;
 export const SSIM_K1 = 0.01;
@@ -47,9 +47,7 @@ function checkImage(img: RgbImage, name: string): void {
     throw new RangeError(`${name}: invalid image size ${width}x${height}`);
   }
   if (data.length !== width * height * 3) {
-    throw new RangeError(
-      `${name}: data has ${data.length} bytes, expected ${width * height * 3} for ${width}x${height} RGB`,
-    );
+    throw new RangeError(`${name}: data has ${data.length} bytes, expected ${width * height * 3} for ${width}x${height} RGB`);
   }
 }
 
@@ -57,9 +55,7 @@ function checkPair(a: RgbImage, b: RgbImage, fn: string): void {
   checkImage(a, `${fn}: first image`);
   checkImage(b, `${fn}: second image`);
   if (a.width !== b.width || a.height !== b.height) {
-    throw new RangeError(
-      `${fn}: image sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height}); both must be equal`,
-    );
+    throw new RangeError(`${fn}: image sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height}); both must be equal`);
   }
 }
 
@@ -68,7 +64,7 @@ function checkPair(a: RgbImage, b: RgbImage, fn: string): void {
 
 /** Mean squared error over all H×W×3 values (0..255 scale). */
 export function mse(a: RgbImage, b: RgbImage): number {
-  checkPair(a, b, "mse");
+  checkPair(a, b, 'mse');
   const x = a.data;
   const y = b.data;
   let s = 0;
@@ -109,15 +105,7 @@ const SSIM_KERNEL = gaussianKernel1d();
  * stride `stride` starting at `offset` (so interleaved RGB can be read in place).
  * Valid region only; requires width, height ≥ 11.
  */
-export function ssimPlane(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  width: number,
-  height: number,
-  stride = 1,
-  offset = 0,
-  dataRange = 255,
-): number {
+export function ssimPlane(x: ArrayLike<number>, y: ArrayLike<number>, width: number, height: number, stride = 1, offset = 0, dataRange = 255): number {
   const K = SSIM_WIN;
   if (width < K || height < K) {
     throw new RangeError(`ssim: image is ${width}x${height}; the ${K}x${K} Gaussian window needs at least ${K}x${K}`);
@@ -152,7 +140,11 @@ export function ssimPlane(
     }
     const base = r * wo;
     for (let c = 0; c < wo; c++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let k = 0; k < K; k++) {
         const wk = w[k];
         const q = c + k;
@@ -210,7 +202,7 @@ export function ssimPlane(
 
 /** Mean SSIM over R, G, B (see module doc for the exact convention). */
 export function ssim(a: RgbImage, b: RgbImage): number {
-  checkPair(a, b, "ssim");
+  checkPair(a, b, 'ssim');
   let s = 0;
   for (let ch = 0; ch < 3; ch++) s += ssimPlane(a.data, b.data, a.width, a.height, 3, ch);
   return s / 3;
@@ -221,7 +213,7 @@ export function ssim(a: RgbImage, b: RgbImage): number {
 
 /** Per-pixel Euclidean distance in CIELAB (a, b) between `pred` and `truth`. */
 export function abErrors(pred: RgbImage, truth: RgbImage): Float64Array {
-  checkPair(pred, truth, "abErrors");
+  checkPair(pred, truth, 'abErrors');
   const n = pred.width * pred.height;
   const lp = rgbBufferToLab(pred.data, n);
   const lt = rgbBufferToLab(truth.data, n);
@@ -243,7 +235,7 @@ export function accuracyCurve(errors: ArrayLike<number>, maxThreshold = AUC_MAX_
     throw new RangeError(`accuracyCurve: maxThreshold must be a non-negative integer, got ${maxThreshold}`);
   }
   const n = errors.length;
-  if (n === 0) throw new RangeError("accuracyCurve: no errors given");
+  if (n === 0) throw new RangeError('accuracyCurve: no errors given');
   // error e is ≤ integer t  ⇔  ceil(e) ≤ t, so a histogram of ceil(e) gives the curve.
   const hist = new Float64Array(maxThreshold + 1);
   for (let i = 0; i < n; i++) {
@@ -279,17 +271,19 @@ export function aucAb(pred: RgbImage, truth: RgbImage, maxThreshold = AUC_MAX_TH
 
 /** Hasler & Süsstrunk 2003 colorfulness M (population std; 0 for any gray image). */
 export function colorfulness(img: RgbImage): number {
-  checkImage(img, "colorfulness");
+  checkImage(img, 'colorfulness');
   const d = img.data;
   const n = img.width * img.height;
-  let srg = 0, syb = 0;
+  let srg = 0,
+    syb = 0;
   for (let j = 0; j < d.length; j += 3) {
     srg += d[j] - d[j + 1];
     syb += 0.5 * (d[j] + d[j + 1]) - d[j + 2];
   }
   const mrg = srg / n;
   const myb = syb / n;
-  let vrg = 0, vyb = 0;
+  let vrg = 0,
+    vyb = 0;
   for (let j = 0; j < d.length; j += 3) {
     const e1 = d[j] - d[j + 1] - mrg;
     const e2 = 0.5 * (d[j] + d[j + 1]) - d[j + 2] - myb;
@@ -317,7 +311,7 @@ export interface ImageMetrics {
 
 /** All metrics of a prediction against its ground truth. */
 export function compareImages(pred: RgbImage, truth: RgbImage): ImageMetrics {
-  checkPair(pred, truth, "compareImages");
+  checkPair(pred, truth, 'compareImages');
   const cPred = colorfulness(pred);
   const cTruth = colorfulness(truth);
   return {

@@ -28,15 +28,7 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import { escapeMarkup as esc } from '../util/text.js';
 import { renderGrid } from '../report/grid.js';
-import {
-  METRIC_KEYS,
-  RESOLUTIONS,
-  SYSTEMS,
-  type EvalResult,
-  type MetricKey,
-  type ResolutionName,
-  type ScopeSummary,
-} from './evaluate.js';
+import { METRIC_KEYS, RESOLUTIONS, SYSTEMS, type EvalResult, type MetricKey, type ResolutionName, type ScopeSummary } from './evaluate.js';
 
 export const REPORT_FILES = ['metrics.json', 'per-image.jsonl', 'grid.png', 'report.html'] as const;
 
@@ -95,7 +87,9 @@ export function formatSourceTable(res: EvalResult): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [name, sc] of rows) {
-    const m = sc.model, g = sc.gray, c = sc['mean-chroma'];
+    const m = sc.model,
+      g = sc.gray,
+      c = sc['mean-chroma'];
     lines.push(
       `| ${name} | ${m.full.count} | ${f(m['model-size'].psnr)} | ${f(g['model-size'].psnr)} | ${f(c['model-size'].psnr)} | ${f(m.full.psnr)} | ${f(g.full.psnr)} | ${f(c.full.psnr)} | ${f(m.full.psnr - g.full.psnr)} | ${f(m.full.colorfulnessRatio, 3)} |`,
     );
@@ -169,9 +163,23 @@ luma with the predicted chroma upsampled bilinearly).</p>`;
 
 function sourceHtml(res: EvalResult): string {
   const md = formatSourceTable(res).split('\n');
-  const cells = (l: string) => l.split('|').slice(1, -1).map((c) => c.trim());
-  const head = cells(md[0]).map((c) => `<th>${esc(c)}</th>`).join('');
-  const body = md.slice(2).map((l) => `<tr>${cells(l).map((c, i) => (i === 0 ? `<th class="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`).join('\n');
+  const cells = (l: string) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+  const head = cells(md[0])
+    .map((c) => `<th>${esc(c)}</th>`)
+    .join('');
+  const body = md
+    .slice(2)
+    .map(
+      (l) =>
+        `<tr>${cells(l)
+          .map((c, i) => (i === 0 ? `<th class="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`))
+          .join('')}</tr>`,
+    )
+    .join('\n');
   return `<table>\n<tr>${head}</tr>\n${body}\n</table>`;
 }
 
@@ -202,11 +210,12 @@ function runTable(res: EvalResult): string {
 
 export function reportHtml(res: EvalResult): string {
   const scopes = Object.entries(res.folders);
-  const folderTables = scopes.length > 1 || (scopes.length === 1 && scopes[0][0] !== '.')
-    ? scopes
-        .map(([name, sc]) => `<h3>${esc(name === '.' ? '(top level)' : name + '/')} — ${photos(sc.model.full.count)}</h3>\n${htmlTable(sc, res.size)}`)
-        .join('\n')
-    : '';
+  const folderTables =
+    scopes.length > 1 || (scopes.length === 1 && scopes[0][0] !== '.')
+      ? scopes
+          .map(([name, sc]) => `<h3>${esc(name === '.' ? '(top level)' : `${name}/`)} — ${photos(sc.model.full.count)}</h3>\n${htmlTable(sc, res.size)}`)
+          .join('\n')
+      : '';
   const gridList = res.grid
     .map((g, i) => `<li>row ${i + 1}: ${esc(g.kind)} — <code>${esc(g.file)}</code>, full-resolution PSNR ${fmt(g.psnr, 'psnr')} dB</li>`)
     .join('\n');
@@ -251,7 +260,7 @@ ${skipped}
 /** Label lines of a grid row: kind, folder, file name, PSNR. */
 function gridLabel(kind: string, file: string, psnr: number, rank: number): string[] {
   const slash = file.lastIndexOf('/');
-  const lines = [`${kind}${kind === 'sample' ? '' : ' ' + rank}`];
+  const lines = [`${kind}${kind === 'sample' ? '' : ` ${rank}`}`];
   if (slash >= 0) lines.push(file.slice(0, slash + 1));
   lines.push(file.slice(slash + 1));
   lines.push(`PSNR ${Number.isFinite(psnr) ? psnr.toFixed(2) : '∞'} dB`);
@@ -299,8 +308,8 @@ export async function renderEvalGrid(res: EvalResult, cell = 160, gap = 4): Prom
 export async function writeReport(res: EvalResult, dir: string): Promise<Record<(typeof REPORT_FILES)[number], string>> {
   const files = Object.fromEntries(REPORT_FILES.map((f) => [f, path.join(dir, f)])) as Record<(typeof REPORT_FILES)[number], string>;
   await writeFileAtomic(files['grid.png'], await renderEvalGrid(res));
-  await writeFileAtomic(files['per-image.jsonl'], res.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  await writeFileAtomic(files['metrics.json'], JSON.stringify(metricsJson(res), null, 2) + '\n');
+  await writeFileAtomic(files['per-image.jsonl'], `${res.rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  await writeFileAtomic(files['metrics.json'], `${JSON.stringify(metricsJson(res), null, 2)}\n`);
   await writeFileAtomic(files['report.html'], reportHtml(res));
   return files;
 }

@@ -86,7 +86,12 @@ export function toColorizer(g: GeneratorModel | Colorizer): Colorizer {
     },
     predictSamples(y, seed, samples) {
       const { zDim } = this.meta.config;
-      return predictUv(this.model, y.grid, samples.map(() => y.data), samples.map((s) => noiseFor(seed, s, zDim)));
+      return predictUv(
+        this.model,
+        y.grid,
+        samples.map(() => y.data),
+        samples.map((s) => noiseFor(seed, s, zDim)),
+      );
     },
   };
 }

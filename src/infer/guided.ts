@@ -26,7 +26,8 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
     const row = y * w;
     for (let x = 0; x < w; x++) {
       let s = 0;
-      const x0 = Math.max(0, x - r), x1 = Math.min(w - 1, x + r);
+      const x0 = Math.max(0, x - r),
+        x1 = Math.min(w - 1, x + r);
       for (let k = x0; k <= x1; k++) s += src[row + k];
       tmp[row + x] = s / (x1 - x0 + 1);
     }
@@ -34,7 +35,8 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
   for (let x = 0; x < w; x++) {
     for (let y = 0; y < h; y++) {
       let s = 0;
-      const y0 = Math.max(0, y - r), y1 = Math.min(h - 1, y + r);
+      const y0 = Math.max(0, y - r),
+        y1 = Math.min(h - 1, y + r);
       for (let k = y0; k <= y1; k++) s += tmp[k * w + x];
       out[y * w + x] = s / (y1 - y0 + 1);
     }

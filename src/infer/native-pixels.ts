@@ -15,22 +15,49 @@ import { setPixelKernels, type PixelKernels } from './sharpen.js';
 /** The pixel side of colorgan_dnnl (its convolutions: backend/native.ts). */
 interface DnnlPixelAddon {
   lumaShrink(
-    rgb: Uint8Array, width: number, height: number,
-    txStart: Int32Array, txIndex: Int32Array, txWeight: Float32Array,
-    tyStart: Int32Array, tyIndex: Int32Array, tyWeight: Float32Array, out: Float32Array,
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+    txStart: Int32Array,
+    txIndex: Int32Array,
+    txWeight: Float32Array,
+    tyStart: Int32Array,
+    tyIndex: Int32Array,
+    tyWeight: Float32Array,
+    out: Float32Array,
   ): void;
   sharpen(
-    rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number,
-    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number, out: Uint8Array, gh: number,
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+    uv: Float32Array,
+    gw: number,
+    x0s: Int32Array,
+    fxs: Float32Array,
+    tyIndex: Int32Array,
+    tyWeight: Float32Array,
+    scale: number,
+    out: Uint8Array,
+    gh: number,
   ): void;
 }
 
 export interface VipsAddon {
   /** The model grid is gw × gh (gh defaults to gw); uv is gw×gh×2. */
   sharpen(
-    input: Buffer, width: number, height: number, uv: Float32Array, gw: number,
-    x0s: Int32Array, fxs: Float32Array, tyIndex: Int32Array, tyWeight: Float32Array, scale: number,
-    format: EncodeFormat, quality: number, gh?: number,
+    input: Buffer,
+    width: number,
+    height: number,
+    uv: Float32Array,
+    gw: number,
+    x0s: Int32Array,
+    fxs: Float32Array,
+    tyIndex: Int32Array,
+    tyWeight: Float32Array,
+    scale: number,
+    format: EncodeFormat,
+    quality: number,
+    gh?: number,
   ): Promise<Buffer>;
   version(): string;
 }

@@ -39,7 +39,8 @@ const cache = new Map<string, Promise<Colorizer>>();
  * weights.bin, colorgan.json); default: the bundled general model.
  */
 export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
-  if (typeof dir !== 'string' || dir === '') return Promise.reject(new TypeError(`loadModel: dir must be a model name or folder, got ${typeof dir === 'string' ? '""' : typeof dir}`));
+  if (typeof dir !== 'string' || dir === '')
+    return Promise.reject(new TypeError(`loadModel: dir must be a model name or folder, got ${typeof dir === 'string' ? '""' : typeof dir}`));
   const key = path.resolve(modelDirOf(dir));
   let p = cache.get(key);
   if (!p) {
@@ -113,7 +114,8 @@ export async function planColorize(input: ColorizeInput, count: number, options:
 
 async function openPhoto(input: ColorizeInput, o: ColorizeCallOptions): Promise<Photo> {
   if (typeof input === 'string' || Buffer.isBuffer(input)) return { encoded: await openImage(input, { maxPixels: o.maxPixels, name: o.name }) };
-  if (input.data.length !== input.width * input.height * 3) throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
+  if (input.data.length !== input.width * input.height * 3)
+    throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
   return { pixels: input };
 }
 
@@ -122,7 +124,13 @@ function lazily<T>(sample: number, make: () => Promise<T>): PhotoOutput<T> {
   return { sample, value: () => (made ??= make()) };
 }
 
-async function* outputsOf(photo: Photo, plan: ColorizePlan, c: Colorizer, count: number, o: ColorizeCallOptions): AsyncGenerator<PhotoOutput<RgbImage | Buffer>, void, undefined> {
+async function* outputsOf(
+  photo: Photo,
+  plan: ColorizePlan,
+  c: Colorizer,
+  count: number,
+  o: ColorizeCallOptions,
+): AsyncGenerator<PhotoOutput<RgbImage | Buffer>, void, undefined> {
   const finish = (col: Colorization): Promise<RgbImage | Buffer> | RgbImage => {
     const img = o.raw ? col.raw : col.rgb;
     return o.format ? encodeImage(img, o.format, { quality: o.quality }) : img;

@@ -5,7 +5,9 @@ import { uvFromNet, yFromNet, yuvToRgbBuffer, type RgbImage } from '../color/yuv
 export function rawRgb(yNet: Float32Array, uvNet: Float32Array, grid: GridSize): RgbImage {
   const { gw, gh } = gridDims(grid);
   const n = gw * gh;
-  const y = new Float32Array(n), u = new Float32Array(n), v = new Float32Array(n);
+  const y = new Float32Array(n),
+    u = new Float32Array(n),
+    v = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     y[i] = yFromNet(yNet[i]);
     u[i] = uvFromNet(uvNet[2 * i]);

@@ -125,9 +125,11 @@ export function shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: n
       for (let t = tx.start[ox]; t < tx.start[ox + 1]; t++) acc += tx.weight[t] * line[tx.index[t]];
       reduced[ox] = acc;
     }
-    const outs = rowOut[y], ws = rowW[y];
+    const outs = rowOut[y],
+      ws = rowW[y];
     for (let k = 0; k < outs.length; k++) {
-      const o = outs[k] * dw, w = ws[k];
+      const o = outs[k] * dw,
+        w = ws[k];
       for (let ox = 0; ox < dw; ox++) out[o + ox] += w * reduced[ox];
     }
   }

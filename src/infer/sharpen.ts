@@ -123,7 +123,16 @@ export function sharpenToFullRes(
 }
 
 /** sharpenToFullRes with guided (edge-aware) chroma upsampling; see guided.ts. */
-function sharpenGuided(rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number, gh: number, out: Uint8Array, opts: SharpenOptions): Uint8Array {
+function sharpenGuided(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  uv: Float32Array,
+  gw: number,
+  gh: number,
+  out: Uint8Array,
+  opts: SharpenOptions,
+): Uint8Array {
   const n = gw * gh;
   const guideNet = opts.guide ?? lumaForModel(rgb, width, height, gw, gh);
   const guide = new Float32Array(n);

@@ -90,7 +90,15 @@ async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, gr
 }
 
 /** Any output format through one libvips pipeline (native/colorgan_vips.cc). */
-async function colorizePixelsVips(addon: VipsAddon, bytes: Buffer, width: number, height: number, c: Colorizer, grid: Grid, opts: StreamingOptions): Promise<Buffer | null> {
+async function colorizePixelsVips(
+  addon: VipsAddon,
+  bytes: Buffer,
+  width: number,
+  height: number,
+  c: Colorizer,
+  grid: Grid,
+  opts: StreamingOptions,
+): Promise<Buffer | null> {
   const sw = Math.ceil(width / 8);
   const sh = Math.ceil(height / 8);
   let small: { data: Buffer; info: sharp.OutputInfo };

@@ -12,7 +12,7 @@ function describe(v: unknown): string {
   if (v instanceof ArrayBuffer) return 'an ArrayBuffer';
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   return `${typeof v} ${String(v)}`;
 }
 

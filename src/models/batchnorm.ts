@@ -21,7 +21,13 @@ interface BnLayer extends tf.layers.Layer {
 }
 
 /** y = γ·(x − μ)/σ + β over axes [0,1,2] of an NHWC tensor, with our gradient. */
-export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void): tf.Tensor4D {
+export function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
   const f = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xIn as tf.Tensor4D;
     const { mean, variance } = tf.moments(x4, [0, 1, 2]);
@@ -38,10 +44,7 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
         const xhat = tf.mul(tf.sub(xs, mu), inv);
         const dBeta = tf.sum(d, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
-        const dx = tf.mul(
-          tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))),
-          tf.mul(gm, inv),
-        );
+        const dx = tf.mul(tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))), tf.mul(gm, inv));
         return [dx, dGamma, dBeta];
       },
     };

@@ -17,14 +17,27 @@ export function convBlock(
   o: { filters: number; kernel: number; strides: number; transpose?: boolean; bn?: boolean; act: 'relu' | 'lrelu'; seed?: number; momentum: number },
 ): tf.SymbolicTensor {
   const init = tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: o.seed }); // DCGAN init
-  const args = { filters: o.filters, kernelSize: o.kernel, strides: o.strides, padding: 'same' as const, useBias: o.bn === false, kernelInitializer: init, name: `${name}_conv` };
+  const args = {
+    filters: o.filters,
+    kernelSize: o.kernel,
+    strides: o.strides,
+    padding: 'same' as const,
+    useBias: o.bn === false,
+    kernelInitializer: init,
+    name: `${name}_conv`,
+  };
   let y = (o.transpose ? tf.layers.conv2dTranspose(args) : tf.layers.conv2d(args)).apply(x) as tf.SymbolicTensor;
   if (o.bn !== false) {
     y = tf.layers
-      .batchNormalization({ axis: -1, momentum: o.momentum, epsilon: 1e-5, name: `${name}_bn`, gammaInitializer: tf.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: o.seed === undefined ? undefined : o.seed + 500 }) })
+      .batchNormalization({
+        axis: -1,
+        momentum: o.momentum,
+        epsilon: 1e-5,
+        name: `${name}_bn`,
+        gammaInitializer: tf.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: o.seed === undefined ? undefined : o.seed + 500 }),
+      })
       .apply(y) as tf.SymbolicTensor;
   }
   y = (o.act === 'relu' ? tf.layers.reLU({ name: `${name}_relu` }) : tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_lrelu` })).apply(y) as tf.SymbolicTensor;
   return y;
 }
-

@@ -53,7 +53,15 @@ export function buildGenerator(cfg: ModelConfig, init: InitOptions = {}): tf.Lay
     const feat = convBlock(h, 'g7', { filters: Math.max(8, g / 2), kernel: 4, strides: 2, transpose: true, act: 'relu', seed: s(8), momentum: m }); // S
     const mixed = tf.layers.concatenate({ axis: -1, name: 'input_copy' }).apply([feat, input]) as tf.SymbolicTensor;
     uv = tf.layers
-      .conv2d({ filters: 2, kernelSize: 3, strides: 1, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: s(9) }), name: 'g8_uv' })
+      .conv2d({
+        filters: 2,
+        kernelSize: 3,
+        strides: 1,
+        padding: 'same',
+        activation: 'tanh',
+        kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: s(9) }),
+        name: 'g8_uv',
+      })
       .apply(mixed) as tf.SymbolicTensor;
   }
   return tf.model({ inputs: [y, z], outputs: uv, name: `generator_${cfg.arch}` });

@@ -51,7 +51,10 @@ export async function writeDirAtomic(dir: string, files: Record<string, string |
       await fs.writeFile(path.join(tmp, name), data);
     }
     const old = `${tmp}.old`;
-    const hadOld = await fs.rename(dir, old).then(() => true, () => false);
+    const hadOld = await fs.rename(dir, old).then(
+      () => true,
+      () => false,
+    );
     await fs.rename(tmp, dir);
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (err) {
@@ -67,7 +70,7 @@ export type ModelFiles = Record<string, string | Uint8Array>;
 export async function modelFiles(model: tf.LayersModel, meta?: ModelMetadata): Promise<ModelFiles> {
   const { modelJson, weights } = await serializeModel(model);
   const files: ModelFiles = { [MODEL_JSON]: modelJson, [WEIGHTS_BIN]: weights };
-  if (meta) files[METADATA_JSON] = JSON.stringify(meta, null, 2) + '\n';
+  if (meta) files[METADATA_JSON] = `${JSON.stringify(meta, null, 2)}\n`;
   return files;
 }
 

@@ -1,8 +1,7 @@
 /** The JSON metadata saved next to every model (colorgan.json). */
 import { ARCHITECTURES, UNET_MULTIPLE, type ModelConfig } from './config.js';
 
-export const COLOR_ENCODING =
-  'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
+export const COLOR_ENCODING = 'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
 
 /** How chroma predicted on the model grid is brought to full resolution (infer/sharpen.ts); a model's metadata names its default. */
 export const UPSAMPLE_METHODS = ['bilinear', 'guided'] as const;
@@ -56,7 +55,10 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     ...(config.arch === 'unet'
       ? {
           // Fully convolutional: any H, W that are multiples of UNET_MULTIPLE (trained at size × size).
-          inputs: { y: `[batch, H, W, 1] gray, network scale (H, W multiples of ${UNET_MULTIPLE}; trained at ${config.size}×${config.size})`, z: `[batch, ${config.zDim}] standard normal noise` },
+          inputs: {
+            y: `[batch, H, W, 1] gray, network scale (H, W multiples of ${UNET_MULTIPLE}; trained at ${config.size}×${config.size})`,
+            z: `[batch, ${config.zDim}] standard normal noise`,
+          },
           output: `[batch, H, W, 2] (u, v), network scale, tanh`,
         }
       : {
@@ -82,7 +84,7 @@ function shown(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (isObject(v)) return 'an object';
   const s = JSON.stringify(v);
-  return s.length > 40 ? s.slice(0, 40) + '…' : s;
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
 function bad(field: string, what: string, v: unknown): never {
@@ -123,7 +125,8 @@ function checkTraining(t: unknown): void {
   // The recorded options: plain values (their schema, in train/, checks them when a run uses them).
   for (const [k, v] of Object.entries(t)) {
     if (['sources', 'stages'].includes(k)) continue;
-    const plain = ['string', 'boolean'].includes(typeof v) || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    const plain =
+      ['string', 'boolean'].includes(typeof v) || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
     if (!plain) bad(`training.${k}`, 'a string, number, boolean or list of strings', v);
   }
 }
@@ -150,7 +153,9 @@ function checkMetadata(m: unknown): asserts m is ModelMetadata {
   if (m.inference !== undefined) {
     const inf = m.inference;
     if (!isObject(inf)) bad('inference', 'an object', inf);
-    if (inf.upsample !== undefined && !(UPSAMPLE_METHODS as readonly unknown[]).includes(inf.upsample)) bad('inference.upsample', UPSAMPLE_METHODS.map((u) => `"${u}"`).join(' or '), inf.upsample);
-    if (inf.saturation !== undefined && (typeof inf.saturation !== 'number' || !(inf.saturation >= 0))) bad('inference.saturation', 'a number >= 0', inf.saturation);
+    if (inf.upsample !== undefined && !(UPSAMPLE_METHODS as readonly unknown[]).includes(inf.upsample))
+      bad('inference.upsample', UPSAMPLE_METHODS.map((u) => `"${u}"`).join(' or '), inf.upsample);
+    if (inf.saturation !== undefined && (typeof inf.saturation !== 'number' || !(inf.saturation >= 0)))
+      bad('inference.saturation', 'a number >= 0', inf.saturation);
   }
 }

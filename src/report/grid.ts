@@ -42,10 +42,14 @@ export async function renderGrid(rows: RgbImage[][], opts: GridOptions): Promise
     }
   }
   const texts = opts.titles
-    .map((t, c) => `<text x="${gap + c * (cell + gap) + cell / 2}" y="18" text-anchor="middle" font-family="sans-serif" font-size="13" fill="#222">${escapeMarkup(t)}</text>`)
+    .map(
+      (t, c) =>
+        `<text x="${gap + c * (cell + gap) + cell / 2}" y="18" text-anchor="middle" font-family="sans-serif" font-size="13" fill="#222">${escapeMarkup(t)}</text>`,
+    )
     .concat(
       (opts.rowLabels ?? []).map(
-        (l, r) => `<text x="${gap + 3}" y="${HEADER + r * (cell + gap) + cell - 5}" font-family="sans-serif" font-size="10" fill="#fff" stroke="#000" stroke-width="0.4">${escapeMarkup(l)}</text>`,
+        (l, r) =>
+          `<text x="${gap + 3}" y="${HEADER + r * (cell + gap) + cell - 5}" font-family="sans-serif" font-size="10" fill="#fff" stroke="#000" stroke-width="0.4">${escapeMarkup(l)}</text>`,
       ),
     )
     .join('');

@@ -81,9 +81,9 @@ export async function saveCheckpoint(
     'optimizer-d.bin': od.bin,
     'state.json': JSON.stringify(state, null, 2),
   };
-  files[CHECKSUMS] = JSON.stringify(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, sha256(v)])), null, 2) + '\n';
+  files[CHECKSUMS] = `${JSON.stringify(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, sha256(v)])), null, 2)}\n`;
   await writeDirAtomic(dir, files);
-  await writeFileAtomic(path.join(root, 'latest.json'), JSON.stringify({ epoch: state.epoch, dir: name }) + '\n');
+  await writeFileAtomic(path.join(root, 'latest.json'), `${JSON.stringify({ epoch: state.epoch, dir: name })}\n`);
   // Keep the newest few complete checkpoints.
   const all = (await fs.readdir(root)).filter((d) => /^epoch-\d+$/.test(d)).sort();
   for (const old of all.slice(0, Math.max(0, all.length - KEEP))) await fs.rm(path.join(root, old), { recursive: true, force: true });
@@ -91,8 +91,17 @@ export async function saveCheckpoint(
 }
 
 /** The files every checkpoint holds (checksums.json aside). */
-const REQUIRED = ['state.json', 'generator/model.json', 'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin',
-  'optimizer-g.json', 'optimizer-g.bin', 'optimizer-d.json', 'optimizer-d.bin'];
+const REQUIRED = [
+  'state.json',
+  'generator/model.json',
+  'generator/weights.bin',
+  'discriminator/model.json',
+  'discriminator/weights.bin',
+  'optimizer-g.json',
+  'optimizer-g.bin',
+  'optimizer-d.json',
+  'optimizer-d.bin',
+];
 
 /**
  * Why a checkpoint folder cannot be trusted ("<file>: <reason>"), or null if it verifies.
@@ -134,7 +143,10 @@ export async function findLatestCheckpoint(runDir: string, onRejected?: (dir: st
   const root = checkpointsDir(runDir);
   let names: string[] = [];
   try {
-    names = (await fs.readdir(root)).filter((d) => CHECKPOINT_NAME.test(d)).sort().reverse();
+    names = (await fs.readdir(root))
+      .filter((d) => CHECKPOINT_NAME.test(d))
+      .sort()
+      .reverse();
   } catch {
     return null;
   }

@@ -40,7 +40,11 @@ export async function loadRunData(
   const excluded = new Set(opts.exclude ?? []);
   const known = new Set(all.files.map(sourceOf));
   for (const x of excluded) if (!known.has(x)) throw new Error(`--exclude ${x}: no such source (sources: ${[...known].sort().join(', ')})`);
-  const split = splitBySource(all.files.filter((f) => !excluded.has(sourceOf(f))), opts.seed, opts.valFraction);
+  const split = splitBySource(
+    all.files.filter((f) => !excluded.has(sourceOf(f))),
+    opts.seed,
+    opts.valFraction,
+  );
   const trainFiles = opts.limit ? split.train.slice(0, opts.limit) : split.train;
   const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
   const trainSet = subset(all, trainFiles);
@@ -54,7 +58,9 @@ export async function loadRunData(
   const sourceIdx = trainGroups.map((g) => g.map((f) => trainIndex.get(f)!));
   const valSets = new Map([...groupBySource(valSet.files)].map(([name, files]) => [name, subset(valSet, files)] as const));
   const n = trainGroups.length;
-  on.log(`data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${n} source${n === 1 ? '' : 's'}${n > 1 ? ' (balanced)' : ''}`);
+  on.log(
+    `data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${n} source${n === 1 ? '' : 's'}${n > 1 ? ' (balanced)' : ''}`,
+  );
   return { all, trainSet, valSet, sourceIdx, sources: Object.fromEntries(trainGroups.map((g) => [sourceOf(g[0]), g.length])), valSets };
 }
 

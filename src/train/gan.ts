@@ -119,7 +119,13 @@ export class GanStep {
   /** D with its hidden activations as extra outputs (only when featureMatch > 0). */
   private readonly dFeat: tf.LayersModel | null;
 
-  constructor(readonly G: tf.LayersModel, readonly D: tf.LayersModel, readonly size: number, readonly zDim: number, readonly hp: GanHyper) {
+  constructor(
+    readonly G: tf.LayersModel,
+    readonly D: tf.LayersModel,
+    readonly size: number,
+    readonly zDim: number,
+    readonly hp: GanHyper,
+  ) {
     useFastBatchNorm(G);
     useFastBatchNorm(D);
     this.gOpt = tf.train.adam(hp.lr, hp.beta1, 0.999) as tf.AdamOptimizer;

@@ -59,6 +59,11 @@ export function outOfMemoryMessage(ctx: OutOfMemoryContext, err?: unknown): stri
   const advice = s
     ? `use a smaller --batch (e.g. ${s.batch}) and --accum ${s.accum} for ${s.exact ? 'the same' : 'about the same'} effective batch (${ctx.batch * ctx.accum})`
     : `batch ${ctx.batch} is the smallest; use a smaller --size or --ngf/--ndf`;
-  const raw = err === undefined ? '' : String(err instanceof Error ? err.message : err).split('\n')[0].trim();
+  const raw =
+    err === undefined
+      ? ''
+      : String(err instanceof Error ? err.message : err)
+          .split('\n')[0]
+          .trim();
   return `${where} ${at}: ${advice}${raw ? ` [${raw}]` : ''}`;
 }

@@ -5,17 +5,7 @@
  * derived. Adding an option is adding its entry here.
  */
 import { ARCHITECTURES } from '../models/config.js';
-import {
-  checkOptions,
-  checkRequired,
-  defaultsOf,
-  entriesOf,
-  keysWhere,
-  type InputOf,
-  type OptionsOf,
-  type OptionSpec,
-  type ValueOf,
-} from '../util/options.js';
+import { checkOptions, checkRequired, defaultsOf, entriesOf, keysWhere, type InputOf, type OptionsOf, type OptionSpec, type ValueOf } from '../util/options.js';
 
 interface TrainOptionSpec extends OptionSpec {
   /**
@@ -51,7 +41,15 @@ export const TRAIN_SCHEMA = {
   },
   epochs: { type: 'int', min: 1, default: 20, resume: 'changeable', saved: true, help: 'total epochs' },
   l1: { type: 'number', min: 0, default: 100, arg: 'λ', resume: 'changeable', saved: true, help: 'weight of the image-space L1 term; 0 = pure GAN' },
-  l2: { type: 'number', min: 0, default: 0, arg: 'μ', resume: 'changeable', saved: true, help: 'weight of an image-space L2 (squared error) term: the conditional mean, which PSNR rewards' },
+  l2: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    arg: 'μ',
+    resume: 'changeable',
+    saved: true,
+    help: 'weight of an image-space L2 (squared error) term: the conditional mean, which PSNR rewards',
+  },
   batch: { type: 'int', min: 2, default: 16, resume: 'changeable', saved: true, help: 'batch size: photos in memory at once' },
   accum: {
     type: 'int',
@@ -68,12 +66,41 @@ export const TRAIN_SCHEMA = {
   ngf: { type: 'int', min: 1, default: 64, resume: 'fixed', help: 'generator width (channels of its first layer)' },
   ndf: { type: 'int', min: 1, default: 64, resume: 'fixed', help: 'discriminator width' },
   zDim: { type: 'int', min: 1, default: 64, flag: false, resume: 'fixed', help: 'length of the noise vector z' },
-  diversity: { type: 'number', min: 0, default: 0, arg: 'μ', resume: 'changeable', saved: true, help: 'mode-seeking term so different z give different colors; 0 = off, as in the paper' },
-  featureMatch: { type: 'number', min: 0, default: 0, arg: 'φ', resume: 'changeable', saved: true, help: "feature-matching loss on D's hidden layers; 0 = off, as in the paper" },
-  exclude: { type: 'list', arg: 'SOURCE', resume: 'fixed', saved: 'excluded', help: 'leave a source out, e.g. scenes/urban (repeatable; generalization check)' },
+  diversity: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    arg: 'μ',
+    resume: 'changeable',
+    saved: true,
+    help: 'mode-seeking term so different z give different colors; 0 = off, as in the paper',
+  },
+  featureMatch: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    arg: 'φ',
+    resume: 'changeable',
+    saved: true,
+    help: "feature-matching loss on D's hidden layers; 0 = off, as in the paper",
+  },
+  exclude: {
+    type: 'list',
+    arg: 'SOURCE',
+    resume: 'fixed',
+    saved: 'excluded',
+    help: 'leave a source out, e.g. scenes/urban (repeatable; generalization check)',
+  },
   epochImages: { type: 'int', min: 1, defaultText: 'all training photos', resume: 'changeable', help: 'photos per epoch, drawn balanced by source' },
   globalContext: { type: 'boolean', default: true, flag: 'no-global', resume: 'fixed', help: 'unet without its global-context branch (an ablation)' },
-  flip: { type: 'boolean', default: true, flag: 'no-flip', resume: 'fixed', saved: true, help: 'no left-right mirroring of training crops (default: mirror half)' },
+  flip: {
+    type: 'boolean',
+    default: true,
+    flag: 'no-flip',
+    resume: 'fixed',
+    saved: true,
+    help: 'no left-right mirroring of training crops (default: mirror half)',
+  },
   init: { type: 'string', saved: 'initFrom', help: 'start the generator from a saved generator folder (e.g. models/sky) instead of random weights' },
   limit: { type: 'int', min: 1, resume: 'fixed', help: 'use at most N training photos (quick experiments)' },
   resume: { type: 'boolean', default: false, help: "continue from the run's last complete checkpoint" },

@@ -53,13 +53,7 @@ export async function writeSampleGrid(runDir: string, epoch: number, G: tf.Layer
  * written to each folder. Returns the checkpoint folder. A kill between the checkpoint
  * and the exports is repaired by the next run (repairExports).
  */
-export async function saveEpoch(
-  runDir: string,
-  gan: GanStep,
-  state: CheckpointState,
-  meta: ModelMetadata,
-  best: boolean,
-): Promise<string> {
+export async function saveEpoch(runDir: string, gan: GanStep, state: CheckpointState, meta: ModelMetadata, best: boolean): Promise<string> {
   const generator = await modelFiles(gan.G, meta);
   const optState = await gan.optimizerWeights();
   const dir = await saveCheckpoint(runDir, generator, gan.D, optState, state);
@@ -71,7 +65,7 @@ export async function saveEpoch(
 }
 
 export async function writeLogs(runDir: string, history: EpochRecord[], stepLog: StepLogRow[]): Promise<void> {
-  await writeFileAtomic(path.join(runDir, 'losses.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+  await writeFileAtomic(path.join(runDir, 'losses.jsonl'), `${history.map((h) => JSON.stringify(h)).join('\n')}\n`);
   const svg = plotSvg(
     [
       {

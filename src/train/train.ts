@@ -131,7 +131,11 @@ async function removeRunTemps(runDir: string, log: (m: string) => void): Promise
  * --resume: the newest checkpoint that verifies, and the options merged with the ones it
  * recorded (./options.ts mergeResumed). Without --resume a folder holding a run is refused.
  */
-async function resumeOrStart(options: TrainOptions, given: Partial<TrainOptions>, log: (m: string) => void): Promise<{ opts: TrainOptions; resumed: LoadedCheckpoint | null }> {
+async function resumeOrStart(
+  options: TrainOptions,
+  given: Partial<TrainOptions>,
+  log: (m: string) => void,
+): Promise<{ opts: TrainOptions; resumed: LoadedCheckpoint | null }> {
   const runDir = options.out;
   if (!options.resume) {
     if (await findLatestCheckpoint(runDir)) throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);

@@ -4,7 +4,11 @@ import type { Dataset } from '../data/dataset.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
 
 /** Validation errors per source and their means (each source counts once); `sources` made once per run (RunData.valSets). */
-export function validationBySource(G: tf.LayersModel, sources: Map<string, Dataset>, zDim: number): { mean: number; mse: number; bySource: Record<string, number> } {
+export function validationBySource(
+  G: tf.LayersModel,
+  sources: Map<string, Dataset>,
+  zDim: number,
+): { mean: number; mse: number; bySource: Record<string, number> } {
   const bySource: Record<string, number> = {};
   let mse = 0;
   for (const [name, ds] of sources) {

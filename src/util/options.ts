@@ -89,9 +89,17 @@ export type DefaultsOf<Sc extends Schema> = Simplify<{
 /** A command line's values, by option name: the flags given (and the defaults, if asked for). */
 export type FlagsOf<Sc extends Schema, WithDefaults extends boolean> = Simplify<
   {
-    -readonly [K in keyof Sc as HasFlag<Sc[K]> extends true ? ((WithDefaults extends true ? IsAlwaysSet<Sc[K]> : IsRequired<Sc[K]>) extends true ? K : never) : never]: ValueOf<Sc[K]>;
+    -readonly [K in keyof Sc as HasFlag<Sc[K]> extends true
+      ? (WithDefaults extends true ? IsAlwaysSet<Sc[K]> : IsRequired<Sc[K]>) extends true
+        ? K
+        : never
+      : never]: ValueOf<Sc[K]>;
   } & {
-    -readonly [K in keyof Sc as HasFlag<Sc[K]> extends true ? ((WithDefaults extends true ? IsAlwaysSet<Sc[K]> : IsRequired<Sc[K]>) extends true ? never : K) : never]?: ValueOf<Sc[K]>;
+    -readonly [K in keyof Sc as HasFlag<Sc[K]> extends true
+      ? (WithDefaults extends true ? IsAlwaysSet<Sc[K]> : IsRequired<Sc[K]>) extends true
+        ? never
+        : K
+      : never]?: ValueOf<Sc[K]>;
   }
 >;
 
@@ -140,7 +148,7 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number') return String(v);
   return `${typeof v} ${String(v)}`;
 }
@@ -248,7 +256,11 @@ export function parseArgsTable(schema: Schema): Record<string, ParseArgsOption> 
   for (const [k, s] of entriesOf(schema)) {
     const flag = flagOf(k, s);
     if (flag === null) continue;
-    table[flag] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.type === 'list' ? { multiple: true } : {}), ...(s.short ? { short: s.short } : {}) };
+    table[flag] = {
+      type: s.type === 'boolean' ? 'boolean' : 'string',
+      ...(s.type === 'list' ? { multiple: true } : {}),
+      ...(s.short ? { short: s.short } : {}),
+    };
   }
   table.help = { type: 'boolean', short: 'h' };
   return table;
@@ -348,7 +360,8 @@ function wrap(text: string, first: number, width: number): string[] {
 
 /** The help text with its default: "… (default 20)", or "… (…; default 20)" when the help ends in parentheses. */
 function helpWithDefault(spec: OptionSpec): string {
-  const d = spec.defaultText !== undefined ? `default: ${spec.defaultText}` : spec.default === undefined || spec.type === 'boolean' ? '' : `default ${spec.default}`;
+  const d =
+    spec.defaultText !== undefined ? `default: ${spec.defaultText}` : spec.default === undefined || spec.type === 'boolean' ? '' : `default ${spec.default}`;
   if (!d) return spec.help;
   return spec.help.endsWith(')') ? `${spec.help.slice(0, -1)}; ${d})` : `${spec.help} (${d})`;
 }

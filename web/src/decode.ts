@@ -65,8 +65,14 @@ function jpegSize(b: Uint8Array): { width?: number; height?: number } {
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return {};
     const m = b[i + 1];
-    if (m === 0xff) { i++; continue; }
-    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { i += 2; continue; }
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2;
+      continue;
+    }
     const len = u16be(b, i + 2);
     if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return { height: u16be(b, i + 5), width: u16be(b, i + 7) };
     if (m === 0xda) return {};
@@ -79,7 +85,9 @@ const megapixels = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MP`;
 
 function checkSize(width: number, height: number): void {
   if (width * height > MAX_PIXELS) {
-    throw new InputError(`This photo is ${width}×${height} = ${megapixels(width * height)}, above the ${MAX_PIXELS / 1e6} MP limit of the page. Please use a smaller version.`);
+    throw new InputError(
+      `This photo is ${width}×${height} = ${megapixels(width * height)}, above the ${MAX_PIXELS / 1e6} MP limit of the page. Please use a smaller version.`,
+    );
   }
 }
 
@@ -137,7 +145,9 @@ export async function decodePhoto(blob: Blob): Promise<Decoded> {
     const data = new Uint8Array(n * 3);
     let hasColor = false;
     for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
-      const r = rgba[j], g = rgba[j + 1], b = rgba[j + 2];
+      const r = rgba[j],
+        g = rgba[j + 1],
+        b = rgba[j + 2];
       data[k] = r;
       data[k + 1] = g;
       data[k + 2] = b;

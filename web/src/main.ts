@@ -16,7 +16,7 @@ const statusText = $<HTMLSpanElement>('status-text');
 const progress = $<HTMLProgressElement>('progress');
 const errorBox = $<HTMLDivElement>('error');
 const result = $<HTMLElement>('result');
-const compare = $<HTMLDivElement>('compare');
+const compare = $<HTMLElement>('compare');
 const before = $<HTMLCanvasElement>('before');
 const after = $<HTMLCanvasElement>('after');
 const divider = $<HTMLDivElement>('divider');
@@ -62,7 +62,6 @@ interface Current {
 let current: Current | null = null;
 let job = 0;
 
-
 let backend: BackendInfo | null = null;
 const ready: Promise<Colorizer> = (async () => {
   busy('Starting TensorFlow.js…');
@@ -80,7 +79,6 @@ ready.catch((err) => {
 });
 
 // ---- one photo -------------------------------------------------------------------
-
 
 function runColorize(c: Colorizer, img: RgbImage, sample: number): { out: RgbImage; ms: number } {
   const t0 = performance.now();
@@ -182,11 +180,23 @@ fileInput.addEventListener('change', () => {
   fileInput.value = '';
 });
 drop.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); fileInput.click(); }
+  if (e.key === 'Enter' || e.key === ' ') {
+    e.preventDefault();
+    fileInput.click();
+  }
 });
 let dragDepth = 0;
-window.addEventListener('dragenter', (e) => { e.preventDefault(); dragDepth++; drop.classList.add('over'); });
-window.addEventListener('dragleave', () => { if (--dragDepth <= 0) { dragDepth = 0; drop.classList.remove('over'); } });
+window.addEventListener('dragenter', (e) => {
+  e.preventDefault();
+  dragDepth++;
+  drop.classList.add('over');
+});
+window.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) {
+    dragDepth = 0;
+    drop.classList.remove('over');
+  }
+});
 window.addEventListener('dragover', (e) => e.preventDefault());
 window.addEventListener('drop', (e) => {
   e.preventDefault();
@@ -267,7 +277,11 @@ window.__colorgan = {
       runsMs.push(performance.now() - t);
     }
     return {
-      width: out!.width, height: out!.height, data: toBase64(out!.data), backend: backend!.name, runsMs,
+      width: out!.width,
+      height: out!.height,
+      data: toBase64(out!.data),
+      backend: backend!.name,
+      runsMs,
       timings: { decodeMs, colorizeMs: runsMs[0], drawMs: 0 },
     };
   },

@@ -50,7 +50,8 @@ export async function initBackend(preferred?: string | null): Promise<BackendInf
       if (await tf.setBackend(name)) {
         await tf.ready();
         let detail = '';
-        if (name === 'webgl') detail = `${renderer ?? 'unknown renderer'}${renderer && isSoftware(renderer) ? ' (software)' : ''}, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE') ? 'float32' : 'float16'}`;
+        if (name === 'webgl')
+          detail = `${renderer ?? 'unknown renderer'}${renderer && isSoftware(renderer) ? ' (software)' : ''}, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE') ? 'float32' : 'float16'}`;
         if (name === 'wasm') {
           const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
           const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -71,11 +72,11 @@ export async function initBackend(preferred?: string | null): Promise<BackendInf
 /** Load the bundled model (same-origin: ./model/). */
 export async function loadColorizer(onProgress?: (fraction: number) => void): Promise<Colorizer> {
   const base = new URL('model/', document.baseURI).href;
-  const metaRes = await fetch(base + 'colorgan.json');
+  const metaRes = await fetch(`${base}colorgan.json`);
   if (!metaRes.ok) throw new Error(`could not load the model metadata (${metaRes.status})`);
   const meta = (await metaRes.json()) as ModelMetadata;
   if (meta.format !== 'colorgan-generator') throw new Error(`the bundled model is not a colorgan generator (format "${meta.format}")`);
-  const model = await tf.loadLayersModel(base + 'model.json', { onProgress });
+  const model = await tf.loadLayersModel(`${base}model.json`, { onProgress });
   // Warm up (shader compilation / wasm setup) so the first photo is not slower.
   const { size, zDim } = meta.config;
   tf.tidy(() => (model.predict([tf.zeros([1, size, size, 1]), tf.zeros([1, zDim])]) as tf.Tensor).dataSync());

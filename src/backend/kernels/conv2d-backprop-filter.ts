@@ -56,7 +56,12 @@ export function conv2dBackpropFilterViaConv(backend: KernelBackend, x: TensorInf
     { x: xT, filter: dyT },
     {
       strides: [1, 1],
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
       dataFormat: 'NHWC',
       dilations: [sh, sw],
       dimRoundingMode: undefined,

@@ -22,12 +22,7 @@ export function wasmHeapBuffer(backend: WasmBackendLike): ArrayBufferLike {
 }
 
 /** Call another kernel of the wasm backend directly (no engine bookkeeping). */
-export function callKernel(
-  name: string,
-  backend: KernelBackend,
-  inputs: Record<string, TensorInfo>,
-  attrs: Record<string, unknown> = {},
-): TensorInfo {
+export function callKernel(name: string, backend: KernelBackend, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
   const k = tf.getKernel(name, 'wasm');
   if (!k) throw new Error(`kernel ${name} is not registered for wasm`);
   return k.kernelFunc({ inputs, backend, attrs: attrs as NamedAttrMap }) as TensorInfo;
