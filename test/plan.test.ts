@@ -107,29 +107,35 @@ test('the plan is chosen up front, with why each faster way was declined', async
   assert.match(guided.declined.dct ?? '', loadJpegAddon() || loadStreamingAddon() ? /^guided upsampling/ : /not built|disabled|could not load/);
 });
 
-test('Colorizer.predict is the model step; full-resolution and raw results are made when read, once', async () => {
-  const img = await decodeImage(SMALL);
-  const y = modelLuma(model, img);
-  const c = colorizeImage(model, img, { seed: 4, sample: 2, saturation: 1 });
-  assert.deepEqual(c.uv, model.predict(y, 4, 2), 'the colorization holds predict’s chroma (gain 1)');
-  assert.deepEqual(model.predictSamples(y, 4, [2])[0], model.predict(y, 4, 2));
+/** Pixel loops that only count the full-resolution passes; `restore` puts the real ones back. */
+function countingPixelKernels(): { passes: () => number; restore: () => void } {
   let sharpened = 0;
   const native = nativePixelKernels();
   setPixelKernels({
     shrinkLuma: (_rgb, _w, _h, dw, dh) => new Float32Array(dw * dh),
     sharpen: () => void sharpened++,
   });
+  return { passes: () => sharpened, restore: () => setPixelKernels(native) };
+}
+
+test('Colorizer.predict is the model step; full-resolution and raw results are made when read, once', async () => {
+  const img = await decodeImage(SMALL);
+  const y = modelLuma(model, img);
+  const c = colorizeImage(model, img, { seed: 4, sample: 2, saturation: 1 });
+  assert.deepEqual(c.uv, model.predict(y, 4, 2), 'the colorization holds predict’s chroma (gain 1)');
+  assert.deepEqual(model.predictSamples(y, 4, [2])[0], model.predict(y, 4, 2));
+  const counter = countingPixelKernels();
   try {
     const lazy = colorizeImage(bilinear, img, { seed: 4 });
-    assert.equal(sharpened, 0, 'nothing at full resolution until asked');
+    assert.equal(counter.passes(), 0, 'nothing at full resolution until asked');
     assert.deepEqual([lazy.raw.width, lazy.raw.height], [lazy.grid.width, lazy.grid.height]);
-    assert.equal(sharpened, 0, 'the raw image needs no full-resolution pass');
+    assert.equal(counter.passes(), 0, 'the raw image needs no full-resolution pass');
     const rgb = lazy.rgb;
-    assert.equal(sharpened, 1);
+    assert.equal(counter.passes(), 1);
     assert.equal(lazy.rgb, rgb, 'made once');
-    assert.equal(sharpened, 1);
+    assert.equal(counter.passes(), 1);
   } finally {
-    setPixelKernels(native);
+    counter.restore();
   }
 });
 
@@ -142,12 +148,7 @@ test('samples come one at a time: predicted in small batches as they are reached
       return bilinear.predictSamples(y, seed, samples);
     },
   };
-  let sharpened = 0;
-  const native = nativePixelKernels();
-  setPixelKernels({
-    shrinkLuma: (_rgb, _w, _h, dw, dh) => new Float32Array(dw * dh),
-    sharpen: () => void sharpened++,
-  });
+  const counter = countingPixelKernels();
   try {
     const img = await decodeImage(SMALL);
     const outputs = (await planColorize(img, 10, { model: counting, format: 'png', sample: 5 })).outputs();
@@ -156,10 +157,10 @@ test('samples come one at a time: predicted in small batches as they are reached
     assert.ok(!first.done);
     assert.equal(first.value.sample, 5);
     assert.deepEqual(batches, [[5, 6, 7, 8, 9, 10, 11, 12]]);
-    assert.equal(sharpened, 0);
+    assert.equal(counter.passes(), 0);
     const png = await first.value.value();
     assert.equal((await sharp(png).metadata()).format, 'png');
-    assert.equal(sharpened, 1, 'one full-resolution image per output asked for');
+    assert.equal(counter.passes(), 1, 'one full-resolution image per output asked for');
     const seen = [first.value.sample];
     for await (const out of outputs) {
       seen.push(out.sample);
@@ -168,8 +169,8 @@ test('samples come one at a time: predicted in small batches as they are reached
       if (out.sample % 2 === 0) await out.value();
     }
     assert.deepEqual(seen, [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
-    assert.equal(sharpened, 1 + 5, 'outputs not asked for are never made');
+    assert.equal(counter.passes(), 1 + 5, 'outputs not asked for are never made');
   } finally {
-    setPixelKernels(native);
+    counter.restore();
   }
 });
