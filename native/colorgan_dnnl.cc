@@ -48,8 +48,10 @@ engine& eng() {
   static engine e(engine::kind::cpu, 0);
   return e;
 }
+// Per thread: the service runs one model per worker thread, and a stream, a primitive's
+// scratch buffer and the cache below are not safe to share between threads.
 stream& strm() {
-  static stream s(eng());
+  thread_local stream s(eng());
   return s;
 }
 
@@ -63,7 +65,7 @@ struct Prim {
   std::vector<uint8_t> scratchBuf;
 };
 
-std::map<std::string, std::unique_ptr<Prim>> cache;
+thread_local std::map<std::string, std::unique_ptr<Prim>> cache;
 
 std::string keyOf(const int32_t* p) {
   return std::string(reinterpret_cast<const char*>(p), sizeof(int32_t) * (OFF_A)) +

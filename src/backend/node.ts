@@ -84,7 +84,7 @@ async function init(opts: BackendOptions): Promise<BackendInfo> {
 export function describeBackend(info: BackendInfo): string {
   if (info.name !== 'wasm') return info.name;
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
-  const native = info.native ? ` + oneDNN ${info.native} convolutions (${info.nativeThreads} threads)` : '';
+  const native = info.native ? ` + oneDNN ${info.native} convolutions (${info.nativeThreads} thread${info.nativeThreads === 1 ? '' : 's'})` : '';
   return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${threads})${native}`;
 }
 

@@ -21,9 +21,8 @@ import { firstLine } from '../util/text.js';
 /** The library, imported once the flags are checked (it loads TensorFlow.js and sharp). */
 type Library = typeof import('../index.js');
 
-// Same as DEFAULT_MAX_PIXELS of data/decode.ts; TensorFlow.js and sharp are imported only
-// after the flags are checked, so usage errors answer at once.
-const DEFAULT_MAX_PIXELS = 100_000_000;
+// TensorFlow.js and sharp are imported only after the flags are checked, so usage errors answer at once.
+import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 
 const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
 const FORMAT_NAMES = ['png', 'jpeg', 'webp'] as const satisfies readonly EncodeFormat[];

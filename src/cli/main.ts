@@ -8,6 +8,7 @@ Usage:
   colorgan train --data DIR --out RUN_DIR [options] train a generator
   colorgan eval --data DIR --out REPORT_DIR [options] measure quality against baselines
   colorgan web [--port N]                          serve the in-browser app
+  colorgan serve [--port P] [options]              an HTTP API: POST /v1/colorize, /healthz, /metrics
 
 Run "colorgan COMMAND --help" for the options of a command.`;
 
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./eval.js')).evalCommand(rest);
       case 'web':
         return await (await import('./web.js')).webCommand(rest);
+      case 'serve':
+        return await (await import('./serve.js')).serveCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -29,20 +29,27 @@ export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-/** Default refusal threshold: 100 megapixels (≈300 MB of decoded RGB). */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from './limits.js';
 
-/** Default byte-size limit of an input file (checked before it is read). */
-export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS };
+
+/**
+ * What is wrong with an input, for callers that answer differently (the HTTP service:
+ * 413, 415, 422): above a size limit; not an image format we read; a known format's data
+ * is damaged or empty; the file itself cannot be read.
+ */
+export type ImageProblem = 'too-large' | 'unsupported' | 'corrupt' | 'unreadable';
 
 export class ImageDecodeError extends Error {
   readonly file: string;
   readonly reason: string;
-  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+  readonly problem: ImageProblem;
+  constructor(file: string, reason: string, options?: { cause?: unknown; problem?: ImageProblem }) {
     super(`${file}: ${reason}`, options);
     this.name = 'ImageDecodeError';
     this.file = file;
     this.reason = reason;
+    this.problem = options?.problem ?? 'corrupt';
   }
 }
 
@@ -169,7 +176,7 @@ export async function openImage(input: string | Buffer, opts?: DecodeOptions): P
   const maxBytes = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
   if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${maxBytes}`);
   const bytes = typeof input === 'string' ? await readRegularFile(input, maxBytes) : input;
-  if (bytes.length > maxBytes) throw new ImageDecodeError(label, `${bytes.length} bytes, above the ${maxBytes}-byte limit`);
+  if (bytes.length > maxBytes) throw new ImageDecodeError(label, `${bytes.length} bytes, above the ${maxBytes}-byte limit`, { problem: 'too-large' });
   if (bytes.length === 0) throw new ImageDecodeError(label, 'empty file');
   let header: sharp.Metadata;
   try {
@@ -183,13 +190,15 @@ export async function openImage(input: string | Buffer, opts?: DecodeOptions): P
       : isBlankError(cause)
         ? 'not an image (unsupported or corrupt data)'
         : reasonFor(cause);
-    throw new ImageDecodeError(label, reason, { cause });
+    throw new ImageDecodeError(label, reason, { cause, problem: sniffed ? 'corrupt' : 'unsupported' });
   }
   const { width, height } = header;
-  if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)');
+  if (!width || !height) throw new ImageDecodeError(label, 'not an image (no dimensions in header)', { problem: 'unsupported' });
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new ImageDecodeError(label, `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`);
+    throw new ImageDecodeError(label, `image is ${width}×${height} = ${formatPixels(pixels)}, above the ${formatPixels(maxPixels, true)} limit`, {
+      problem: 'too-large',
+    });
   }
   return { bytes, header, label, format: header.format ?? 'image', maxPixels };
 }
@@ -218,12 +227,12 @@ export async function readRegularFile(file: string, maxBytes: number = DEFAULT_M
   try {
     fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const st = await fh.stat();
-    if (!st.isFile()) throw new ImageDecodeError(file, `${kindOf(st)}, not a regular file`);
-    if (st.size > maxBytes) throw new ImageDecodeError(file, `file is ${st.size} bytes, above the ${maxBytes}-byte limit`);
+    if (!st.isFile()) throw new ImageDecodeError(file, `${kindOf(st)}, not a regular file`, { problem: 'unreadable' });
+    if (st.size > maxBytes) throw new ImageDecodeError(file, `file is ${st.size} bytes, above the ${maxBytes}-byte limit`, { problem: 'too-large' });
     return await fh.readFile();
   } catch (err) {
     if (err instanceof ImageDecodeError) throw err;
-    throw new ImageDecodeError(file, reasonFor(err), { cause: err });
+    throw new ImageDecodeError(file, reasonFor(err), { cause: err, problem: 'unreadable' });
   } finally {
     await fh?.close();
   }

@@ -271,15 +271,32 @@ function flagValue(flag: string, spec: OptionSpec, raw: string | boolean | strin
   if (spec.type === 'boolean') return !(spec.default ?? false);
   if (spec.type === 'list' || spec.type === 'string') return raw;
   const text = String(raw);
+  if (spec.type === 'choice' && spec.unknownAs && !(spec.choices ?? []).includes(spec.normalize ? spec.normalize(text) : text)) {
+    throw new UsageError(`unknown ${spec.unknownAs} "${text}" (expected ${(spec.choices ?? []).join(', ')})`);
+  }
+  return valueOfText(`--${flag}`, spec, text);
+}
+
+/**
+ * A value given as text (a flag's, or an HTTP query parameter's) as the option's value, or
+ * a UsageError `LABEL must be …, got "text"`.
+ */
+export function valueOfText(label: string, spec: OptionSpec, text: string): unknown {
+  if (spec.type === 'boolean') {
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new UsageError(`${label} must be true or false, got "${text}"`);
+  }
+  if (spec.type === 'string') return text;
+  if (spec.type === 'list') return text.split(',');
   if (spec.type === 'choice') {
     const v = spec.normalize ? spec.normalize(text) : text;
     if ((spec.choices ?? []).includes(v)) return v;
-    if (spec.unknownAs) throw new UsageError(`unknown ${spec.unknownAs} "${text}" (expected ${(spec.choices ?? []).join(', ')})`);
-    throw new UsageError(`--${flag} must be ${expected(spec, false)}, got "${text}"`);
+    throw new UsageError(`${label} must be ${expected(spec, false)}, got "${text}"`);
   }
   const n = text.trim() === '' ? NaN : Number(text);
   const p = problem(spec, n, false);
-  if (p) throw new UsageError(`--${flag} must be ${p.words}, got "${text}"`);
+  if (p) throw new UsageError(`${label} must be ${p.words}, got "${text}"`);
   return n;
 }
 
