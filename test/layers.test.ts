@@ -24,7 +24,7 @@ import path from 'node:path';
  *   index    the public library API
  *   cli      the command line
  */
-const LAYERS = ['util', 'native', 'color', 'data', 'backend', 'models', 'report', 'infer', 'train', 'eval', 'index', 'service', 'cli'] as const;
+const LAYERS = ['util', 'native', 'color', 'data', 'backend', 'models', 'report', 'infer', 'train', 'eval', 'index', 'service', 'queue', 'cli'] as const;
 
 const SRC = path.resolve(import.meta.dirname, '..', 'src');
 

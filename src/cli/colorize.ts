@@ -24,7 +24,7 @@ type Library = typeof import('../index.js');
 // TensorFlow.js and sharp are imported only after the flags are checked, so usage errors answer at once.
 import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 
-const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+export const FORMATS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
 const FORMAT_NAMES = ['png', 'jpeg', 'webp'] as const satisfies readonly EncodeFormat[];
 
 /** The flags of `colorgan colorize`, by the library option each one sets. */
@@ -58,7 +58,7 @@ export const COLORIZE_USAGE = usageText('colorgan colorize INPUT... --out DIR [o
 });
 
 /** One photo to colorize: its source file and the output path without extension. */
-interface Job {
+export interface Job {
   src: string;
   base: string;
 }
@@ -85,7 +85,7 @@ function isInside(file: string, dir: string): boolean {
 }
 
 /** Output paths of one job: NAME.ext, or NAME.sample-1.ext … with --samples. */
-function outputsOf(job: Job, samples: number | null, ext: string): string[] {
+export function outputsOf(job: Job, samples: number | null, ext: string): string[] {
   if (samples === null) return [job.base + ext];
   return Array.from({ length: samples }, (_, i) => `${job.base}.sample-${i + 1}${ext}`);
 }
@@ -159,7 +159,7 @@ interface Settings {
 }
 
 /** One line per problem on stderr, even for a file name with a newline in it. */
-function report(what: string, reason: string): void {
+export function report(what: string, reason: string): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   console.error(`${printable(what)}: ${printable(reason)}`);
 }
@@ -215,7 +215,7 @@ async function loadColorizeModel(lib: Library, s: Settings): Promise<Colorizer> 
  * outputs). Problems are reported (and counted by `failed`) and the walk goes on; an
  * output path claimed twice is an error for the later input.
  */
-async function collectJobs(lib: Library, inputs: string[], s: Settings, failed: () => void): Promise<Job[]> {
+export async function collectJobs(lib: Library, inputs: string[], s: Pick<Settings, 'outDir' | 'samples' | 'ext'>, failed: () => void): Promise<Job[]> {
   const fail = (what: string, reason: string): void => {
     report(what, reason);
     failed();

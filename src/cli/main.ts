@@ -9,6 +9,8 @@ Usage:
   colorgan eval --data DIR --out REPORT_DIR [options] measure quality against baselines
   colorgan web [--port N]                          serve the in-browser app
   colorgan serve [--port P] [options]              an HTTP API: POST /v1/colorize, /healthz, /metrics
+  colorgan queue add INPUT... --out DIR [options]  enqueue photos on Redis (also: queue status|failed|retry)
+  colorgan worker [--redis URL] [options]          colorize queued photos (one per machine)
 
 Run "colorgan COMMAND --help" for the options of a command.`;
 
@@ -26,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./web.js')).webCommand(rest);
       case 'serve':
         return await (await import('./serve.js')).serveCommand(rest);
+      case 'queue':
+        return await (await import('./queue.js')).queueCommand(rest);
+      case 'worker':
+        return await (await import('./worker.js')).workerCommand(rest);
       case undefined:
       case 'help':
       case '--help':

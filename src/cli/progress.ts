@@ -9,6 +9,8 @@ export interface ProgressOptions {
   /** Units per tick (e.g. images per step). */
   stream?: NodeJS.WriteStream;
   logEvery?: number;
+  /** Units already done when the bar starts (watching work in progress): the rate counts from there. */
+  from?: number;
 }
 
 export function formatDuration(sec: number): string {
@@ -35,7 +37,12 @@ export class Progress {
   /** Rate in units per second so far. */
   rate(): number {
     const s = (performance.now() - this.t0) / 1000;
-    return s > 0 ? this.done / s : 0;
+    return s > 0 ? Math.max(0, this.done - (this.o.from ?? 0)) / s : 0;
+  }
+
+  /** The total grew (work added while it runs). */
+  setTotal(total: number): void {
+    this.o.total = total;
   }
 
   update(done: number, status = ''): void {

@@ -89,3 +89,17 @@ export async function removeStaleTemps(dir: string, recursive = false): Promise<
   }
   return removed;
 }
+
+/**
+ * Remove every temp file of `file` (.NAME.PID.TIME.N.tmp beside it), whatever process made
+ * it: for a job that owns its output (the queue's lock), a temp is an earlier attempt's,
+ * left by a worker that died, perhaps on another machine. Returns the paths removed.
+ */
+export async function removeTempsOf(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const mine = names.filter((n) => n.startsWith(prefix) && TEMP_RE.test(n));
+  await Promise.all(mine.map((n) => fs.rm(path.join(dir, n), { force: true })));
+  return mine.map((n) => path.join(dir, n));
+}
