@@ -20,6 +20,17 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
 import { firstLine } from '../util/text.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, type EncodeFormatName } from './formats.js';
+
+export {
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_PIXELS,
+  DEFAULT_QUALITY,
+  ENCODE_FORMATS,
+  encodeFormatOf,
+  type EncodeFormat,
+  type EncodeFormatName,
+} from './formats.js';
 
 /** File extensions treated as images (lower case; matching is case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'];
@@ -28,12 +39,6 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.w
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
-
-/** Default refusal threshold: 100 megapixels (≈300 MB of decoded RGB). */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
-
-/** Default byte-size limit of an input file (checked before it is read). */
-export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 
 export class ImageDecodeError extends Error {
   readonly file: string;
@@ -59,8 +64,6 @@ export interface DecodeOptions {
   /** Name used in error messages when the input is a Buffer (default "<buffer>"). */
   name?: string;
 }
-
-export type EncodeFormat = 'png' | 'jpeg' | 'webp';
 
 // ---- internals -------------------------------------------------------------------------
 
@@ -283,20 +286,22 @@ export async function decodeResized(input: string | Buffer, size: number, opts?:
   return toRgb(pipeline, bytes, label, format);
 }
 
-/** Encode an RGB image as PNG, JPEG (quality 92 by default) or WebP. */
-export async function encodeImage(img: RgbImage, format: EncodeFormat, opts?: { quality?: number }): Promise<Buffer> {
+/** Encode an RGB image as PNG, JPEG ('jpg' too; quality {@link DEFAULT_QUALITY} by default) or WebP. */
+export async function encodeImage(img: RgbImage, format: EncodeFormatName, opts?: { quality?: number }): Promise<Buffer> {
   const { width, height, data } = img;
   if (data.length !== width * height * 3) {
     throw new Error(`encodeImage: ${width}×${height} RGB needs ${width * height * 3} bytes, got ${data.length}`);
   }
   const s = sharp(data, { raw: { width, height, channels: 3 } });
+  const quality = opts?.quality ?? DEFAULT_QUALITY;
   switch (format) {
     case 'png':
       return s.png().toBuffer();
     case 'jpeg':
-      return s.jpeg({ quality: opts?.quality ?? 92 }).toBuffer();
+    case 'jpg':
+      return s.jpeg({ quality }).toBuffer();
     case 'webp':
-      return s.webp({ quality: opts?.quality ?? 92 }).toBuffer();
+      return s.webp({ quality }).toBuffer();
     default:
       throw new Error(`encodeImage: unknown format ${String(format)}`);
   }
