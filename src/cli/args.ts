@@ -31,7 +31,13 @@ export const INFERENCE_OPTIONS = {
     defaultText: "the model's choice",
     help: "chroma to full resolution: bilinear | guided, edge-aware by the photo's luma",
   },
-  saturation: { type: 'number', min: 0, max: MAX_SATURATION, defaultText: "the model's, 1", help: 'chroma gain: 0 = gray, 1 = as predicted' },
+  saturation: {
+    type: 'number',
+    min: 0,
+    max: MAX_SATURATION,
+    defaultText: "the model's own, inference.saturation in its colorgan.json, else 1",
+    help: 'chroma gain: 0 = gray, 1 = as predicted',
+  },
 } as const;
 
 /** A usage error unless every path is an existing folder. */
