@@ -17,6 +17,7 @@ import { streamingPath } from '../src/infer/plan.js';
 import { attachMetadata, exifUpright } from '../src/data/photo-metadata.js';
 import { ENCODE_FORMATS, FORMAT_EXTENSIONS, type EncodeFormat } from '../src/data/formats.js';
 import { luma } from '../src/color/yuv.js';
+import { decodeImage } from '../src/data/decode.js';
 import { MAX_SATURATION } from '../src/infer/limits.js';
 import { ensureDistBuilt, runCli } from './helpers.js';
 
@@ -201,14 +202,31 @@ test('color-managed: a Display P3 photo comes out with the luma of the same phot
   const misread = new Float64Array(w * h).map((_, i) => luma(p3Numbers[i * 3]!, p3Numbers[i * 3 + 1]!, p3Numbers[i * 3 + 2]!));
   const reference = await viewedLuma(srgb);
   assert.ok(meanAbsDiff(misread, reference) > 5, `P3 numbers differ from sRGB ones (${meanAbsDiff(misread, reference).toFixed(2)})`);
+  // Decoded to the same sRGB pixels, 8-bit and 16-bit (sharp's 16-bit pipeline is P3 unless told).
+  const p3Deep = await sharp(patches(w, h), raw(w, h)).toColourspace('rgb16').withIccProfile('p3').png().toBuffer();
+  assert.equal((await sharp(p3Deep).metadata()).depth, 'ushort');
+  const plain = (await decodeImage(srgb)).data;
+  for (const [name, tagged] of [
+    ['8-bit', p3],
+    ['16-bit', p3Deep],
+  ] as const) {
+    const d = (await decodeImage(tagged)).data;
+    let worst = 0;
+    for (let i = 0; i < d.length; i++) worst = Math.max(worst, Math.abs(d[i]! - plain[i]!));
+    assert.ok(worst <= 3, `${name} P3 decodes to the sRGB pixels within 3 levels, worst ${worst}`);
+  }
   // Strong chroma, so that a wrong profile on the output would show in its luma too.
   const saturation = MAX_SATURATION;
   for (const format of ENCODE_FORMATS) {
     const fromSrgb = await viewedLuma(await colorize(srgb, { model, format, saturation }));
-    for (const keepMetadata of [true, false]) {
-      const fromP3 = await viewedLuma(await colorize(p3, { model, format, keepMetadata, saturation }));
+    for (const [name, tagged, keepMetadata] of [
+      ['8-bit', p3, true],
+      ['8-bit', p3, false],
+      ['16-bit', p3Deep, true],
+    ] as const) {
+      const fromP3 = await viewedLuma(await colorize(tagged, { model, format, keepMetadata, saturation }));
       const d = meanAbsDiff(fromP3, fromSrgb);
-      assert.ok(d < 1, `${format}, keepMetadata ${keepMetadata}: luma differs by ${d.toFixed(2)} levels on average`);
+      assert.ok(d < 1, `${format}, ${name}, keepMetadata ${keepMetadata}: luma differs by ${d.toFixed(2)} levels on average`);
     }
   }
 });

@@ -3,6 +3,7 @@
  *
  * Every decode applies the same normalisation:
  *   - EXIF orientation applied (`.rotate()`), so the pixels are upright;
+ *   - a photo with an ICC profile converted through it to sRGB (8- and 16-bit alike);
  *   - alpha flattened onto white, then dropped;
  *   - 16-bit samples reduced to 8 bits, gray expanded to 3 channels (`toColourspace('srgb')`);
  *   - damaged files are errors, not silently half-gray images: `decodeImage` (what is
@@ -233,8 +234,12 @@ export async function readRegularFile(file: string, maxBytes: number = DEFAULT_M
 }
 
 /** Orientation, alpha, depth and color-space normalisation shared by all decodes. */
-function normalised(bytes: Buffer, maxPixels: number, strict = false): sharp.Sharp {
-  return sharp(bytes, { ...(strict ? STRICT_INPUT : SHARP_INPUT), limitInputPixels: Math.floor(maxPixels) })
+function normalised(bytes: Buffer, header: sharp.Metadata, maxPixels: number, strict = false): sharp.Sharp {
+  const s = sharp(bytes, { ...(strict ? STRICT_INPUT : SHARP_INPUT), limitInputPixels: Math.floor(maxPixels) });
+  // sharp converts a tagged photo through its profile to sRGB, but a 16-bit one to P3
+  // (its wide processing space), which toColourspace('srgb') would then pass on as sRGB
+  // numbers: an sRGB pipeline makes it sRGB too. Untagged photos keep the default pipeline.
+  return (header.icc ? s.pipelineColourspace('srgb') : s)
     .rotate() // EXIF orientation
     .flatten({ background: { r: 255, g: 255, b: 255 } }); // no-op without alpha
 }
@@ -264,8 +269,8 @@ async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, form
 
 /** Decode a whole image at full resolution to upright 8-bit RGB (an opened one without reading its header again). */
 export async function decodeImage(input: string | Buffer | EncodedImage, opts?: DecodeOptions): Promise<RgbImage> {
-  const { bytes, label, format, maxPixels } = await opened(input, opts);
-  return toRgb(() => normalised(bytes, maxPixels, true), bytes, label, format);
+  const { bytes, header, label, format, maxPixels } = await opened(input, opts);
+  return toRgb(() => normalised(bytes, header, maxPixels, true), bytes, label, format);
 }
 
 /**
@@ -274,9 +279,9 @@ export async function decodeImage(input: string | Buffer | EncodedImage, opts?: 
  */
 export async function decodeResized(input: string | Buffer, size: number, opts?: DecodeOptions): Promise<RgbImage> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
-  const { bytes, label, format, maxPixels } = await openImage(input, opts);
+  const { bytes, header, label, format, maxPixels } = await openImage(input, opts);
   const pipeline = () =>
-    normalised(bytes, maxPixels).resize(size, size, {
+    normalised(bytes, header, maxPixels).resize(size, size, {
       fit: 'cover',
       position: 'centre',
       kernel: 'lanczos3',
