@@ -63,7 +63,7 @@ export function checkOptions(o: unknown): void {
     throw new RangeError(`options.upsample must be "bilinear" or "guided", got ${describe(x.upsample)}`);
   }
   if (x.format !== undefined && !FORMAT_NAMES.includes(x.format)) {
-    throw new RangeError(`options.format must be one of ${FORMAT_NAMES.join(', ')}, got ${describe(x.format)}`);
+    throw new RangeError(`options.format must be one of ${ENCODE_FORMATS.join(', ')} (or jpg), got ${describe(x.format)}`);
   }
   if (x.raw !== undefined && typeof x.raw !== 'boolean') throw new TypeError(`options.raw must be a boolean, got ${describe(x.raw)}`);
   if (x.keepMetadata !== undefined && typeof x.keepMetadata !== 'boolean') {
