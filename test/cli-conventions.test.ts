@@ -145,7 +145,8 @@ test('--quality sets the JPEG and WebP quality; jpg is a format name', async () 
   assert.ok(sizes.jpg20! < sizes.jpg95!, JSON.stringify(sizes));
   assert.ok(sizes.webp20! < sizes.webp95!, JSON.stringify(sizes));
   const help = await runCli(['colorize', '--help']);
-  for (const flag of ['--quality N', '--strip-metadata', '--json', '--out -', '--saturation X']) assert.ok(help.stdout.includes(flag), flag);
+  for (const flag of ['--quality N', '--strip-metadata', '--json', '- writes the one output to stdout', '--saturation X'])
+    assert.ok(help.stdout.includes(flag), flag);
 });
 
 test('library: format "jpg" is JPEG; colorizeSamples gives encoded Buffers with a format, pixels without', async () => {

@@ -43,7 +43,12 @@ const STDIN_NAME = '<stdin>';
 
 /** The flags of `colorgan colorize`, by the library option each one sets. */
 export const COLORIZE_SCHEMA = {
-  out: { type: 'string', short: 'o', required: 'where the colorized photos go', help: 'output folder (created if needed)' },
+  out: {
+    type: 'string',
+    short: 'o',
+    required: 'where the colorized photos go',
+    help: 'output folder (created if needed); - writes the one output to stdout (one INPUT; messages go to stderr)',
+  },
   model: { type: 'string', arg: 'M', help: "general (default: the bundled general model) | sky (the paper's sky model) | a generator folder" },
   ...INFERENCE_OPTIONS,
   samples: {
@@ -78,7 +83,6 @@ export const COLORIZE_SCHEMA = {
 export const COLORIZE_USAGE = usageText('colorgan colorize INPUT... --out DIR [options]', COLORIZE_SCHEMA, {
   INPUT:
     "photo files or folders (folders are searched recursively and their layout is mirrored under --out; a folder's own name is not repeated); - reads one photo from stdin (written as stdin.EXT)",
-  '--out -': 'write the one output image to stdout (one INPUT, one output; messages go to stderr)',
 });
 
 /** One photo to colorize: its source file and the output path without extension. */
