@@ -1,18 +1,18 @@
 /**
  * The colorgan command line, run as a user would: `node bin/colorgan.js ...` on the
- * compiled dist/ (rebuilt in `before` when missing or older than src/). Uses the bundled
+ * compiled dist/ (rebuilt in `before` when missing or older than src/: helpers.ts). Uses the bundled
  * model; only structure is checked (paths, sizes, messages, exit codes), never colors.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/data/decode.js';
-import { bigPng } from './helpers.js';
+import { bigPng, ensureDistBuilt } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(here);
@@ -39,17 +39,6 @@ const lines = (s: string): string[] => s.split('\n').filter((l) => l.trim() !== 
 /** stderr lines that are not progress-bar lines. */
 const messages = (s: string): string[] => lines(s).filter((l) => !l.startsWith('colorizing '));
 
-async function newestMtime(dir: string, ext: string): Promise<number> {
-  let newest = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith(ext)) {
-      const st = await fs.stat(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
-      newest = Math.max(newest, st.mtimeMs);
-    }
-  }
-  return newest;
-}
-
 let tmp: string;
 let photos: string; // good photos in nested folders + bad files
 const GOOD = [
@@ -71,14 +60,7 @@ const BAD: Record<string, RegExp> = {
 const expectedSize = new Map<string, [number, number]>();
 
 before(async () => {
-  const dist = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  const built = await fs.stat(dist).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  if (built === 0 || (await newestMtime(path.join(ROOT, 'src'), '.ts')) > (await newestMtime(path.join(ROOT, 'dist', 'src'), '.js'))) {
-    execFileSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' });
-  }
+  await ensureDistBuilt();
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-cli-test-'));
   photos = path.join(tmp, 'photos');
   for (const rel of GOOD) {

@@ -120,7 +120,7 @@ test('library API: every argument checked, TypeError/RangeError naming it', asyn
     [img, { sample: -1 }, /^options\.sample must be an integer from 0/, RangeError],
     [img, { renderSize: 8 }, /^options\.renderSize must be an integer from 16 to 1024, got 8$/, RangeError],
     [img, { saturation: -0.5 }, /^options\.saturation must be a number from 0 to 4/, RangeError],
-    [img, { format: 'gif' }, /^options\.format must be one of png, jpeg, webp, got "gif"$/, RangeError],
+    [img, { format: 'gif' }, /^options\.format must be one of png, jpeg, webp \(or jpg\), got "gif"$/, RangeError],
     [img, { upsample: 'nearest' }, /^options\.upsample must be "bilinear" or "guided"/, RangeError],
     [img, { quality: 101 }, /^options\.quality must be an integer from 1 to 100/, RangeError],
     [img, { model: {} }, /^options\.model must be a model from loadModel\(\)/, TypeError],

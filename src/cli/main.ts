@@ -1,5 +1,16 @@
 /** The colorgan command line: subcommands are thin shells over the library. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { UsageError } from './args.js';
+import { packageRoot } from '../util/package-root.js';
+import { closestWord } from '../util/text.js';
+
+const COMMANDS = ['colorize', 'train', 'eval', 'web'] as const;
+
+/** The version in the package's package.json. */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version;
+}
 
 export const USAGE = `colorgan — colorize grayscale photos with a conditional GAN (DCGAN)
 
@@ -11,6 +22,7 @@ Usage:
   colorgan serve [--port P] [options]              an HTTP API: POST /v1/colorize, /healthz, /metrics
   colorgan queue add INPUT... --out DIR [options]  enqueue photos on Redis (also: queue status|failed|retry)
   colorgan worker [--redis URL] [options]          colorize queued photos (one per machine)
+  colorgan --version                               print the version
 
 Run "colorgan COMMAND --help" for the options of a command.`;
 
@@ -38,8 +50,14 @@ export async function main(argv: string[]): Promise<number> {
       case '-h':
         console.log(USAGE);
         return cmd === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+      case '--version':
+      case '-V':
+        console.log(packageVersion());
+        return 0;
+      default: {
+        const near = closestWord(cmd, COMMANDS);
+        throw new UsageError(`unknown command "${cmd}"${near ? `; did you mean "${near}"?` : ''}\n\n${USAGE}`);
+      }
     }
   } catch (err) {
     if (err instanceof UsageError) {

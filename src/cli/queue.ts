@@ -9,7 +9,8 @@ import { ADD_SCHEMA, QUEUE_SCHEMA, STATUS_SCHEMA } from '../queue/options.js';
 import { REQUEST_SCHEMA } from '../service/options.js';
 import type { TaskOptions } from '../service/pool.js';
 import { UsageError } from './args.js';
-import { collectJobs, FORMATS, outputsOf } from './colorize.js';
+import { FORMAT_EXTENSIONS } from '../data/formats.js';
+import { collectJobs, outputsOf } from './colorize.js';
 import { Progress, formatDuration } from './progress.js';
 
 const USAGE = `Usage:
@@ -82,11 +83,12 @@ async function addCommand(argv: string[]): Promise<number> {
   for (const k of Object.keys(REQUEST_SCHEMA) as (keyof typeof REQUEST_SCHEMA)[]) if (v[k] !== undefined) Object.assign(options, { [k]: v[k] });
   if (v.model !== undefined) options.model = v.model;
   const samples = v.samples ?? null;
+  if (positionals.includes('-')) throw new UsageError('queue add takes files and folders, not - (stdin): workers read the photos from storage');
   let failed = 0;
-  const found = await collectJobs(lib, positionals, { outDir: v.out, samples, ext: FORMATS[v.format] }, () => failed++);
+  const found = await collectJobs(lib, positionals, { outDir: v.out, samples, ext: FORMAT_EXTENSIONS[v.format], json: false }, () => failed++);
   const jobs = found.map((j) => ({
     input: path.resolve(j.src),
-    outputs: outputsOf(j, samples, FORMATS[v.format]).map((o) => path.resolve(o)),
+    outputs: outputsOf(j, samples, FORMAT_EXTENSIONS[v.format]).map((o) => path.resolve(o)),
     options: { ...options, samples: samples ?? 1 },
   }));
   const { addJobs } = await import('../queue/jobs.js');

@@ -3,6 +3,7 @@
  *
  * Every decode applies the same normalisation:
  *   - EXIF orientation applied (`.rotate()`), so the pixels are upright;
+ *   - a photo with an ICC profile converted through it to sRGB (8- and 16-bit alike);
  *   - alpha flattened onto white, then dropped;
  *   - 16-bit samples reduced to 8 bits, gray expanded to 3 channels (`toColourspace('srgb')`);
  *   - damaged files are errors, not silently half-gray images: `decodeImage` (what is
@@ -20,6 +21,17 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
 import { firstLine } from '../util/text.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, type EncodeFormatName } from './formats.js';
+
+export {
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_PIXELS,
+  DEFAULT_QUALITY,
+  ENCODE_FORMATS,
+  encodeFormatOf,
+  type EncodeFormat,
+  type EncodeFormatName,
+} from './formats.js';
 
 /** File extensions treated as images (lower case; matching is case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'];
@@ -28,10 +40,6 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.w
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
-
-import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from './limits.js';
-
-export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS };
 
 /**
  * What is wrong with an input, for callers that answer differently (the HTTP service:
@@ -66,8 +74,6 @@ export interface DecodeOptions {
   /** Name used in error messages when the input is a Buffer (default "<buffer>"). */
   name?: string;
 }
-
-export type EncodeFormat = 'png' | 'jpeg' | 'webp';
 
 // ---- internals -------------------------------------------------------------------------
 
@@ -239,8 +245,12 @@ export async function readRegularFile(file: string, maxBytes: number = DEFAULT_M
 }
 
 /** Orientation, alpha, depth and color-space normalisation shared by all decodes. */
-function normalised(bytes: Buffer, maxPixels: number, strict = false): sharp.Sharp {
-  return sharp(bytes, { ...(strict ? STRICT_INPUT : SHARP_INPUT), limitInputPixels: Math.floor(maxPixels) })
+function normalised(bytes: Buffer, header: sharp.Metadata, maxPixels: number, strict = false): sharp.Sharp {
+  const s = sharp(bytes, { ...(strict ? STRICT_INPUT : SHARP_INPUT), limitInputPixels: Math.floor(maxPixels) });
+  // sharp converts a tagged photo through its profile to sRGB, but a 16-bit one to P3
+  // (its wide processing space), which toColourspace('srgb') would then pass on as sRGB
+  // numbers: an sRGB pipeline makes it sRGB too. Untagged photos keep the default pipeline.
+  return (header.icc ? s.pipelineColourspace('srgb') : s)
     .rotate() // EXIF orientation
     .flatten({ background: { r: 255, g: 255, b: 255 } }); // no-op without alpha
 }
@@ -270,8 +280,8 @@ async function toRgb(make: () => sharp.Sharp, bytes: Buffer, label: string, form
 
 /** Decode a whole image at full resolution to upright 8-bit RGB (an opened one without reading its header again). */
 export async function decodeImage(input: string | Buffer | EncodedImage, opts?: DecodeOptions): Promise<RgbImage> {
-  const { bytes, label, format, maxPixels } = await opened(input, opts);
-  return toRgb(() => normalised(bytes, maxPixels, true), bytes, label, format);
+  const { bytes, header, label, format, maxPixels } = await opened(input, opts);
+  return toRgb(() => normalised(bytes, header, maxPixels, true), bytes, label, format);
 }
 
 /**
@@ -280,9 +290,9 @@ export async function decodeImage(input: string | Buffer | EncodedImage, opts?: 
  */
 export async function decodeResized(input: string | Buffer, size: number, opts?: DecodeOptions): Promise<RgbImage> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
-  const { bytes, label, format, maxPixels } = await openImage(input, opts);
+  const { bytes, header, label, format, maxPixels } = await openImage(input, opts);
   const pipeline = () =>
-    normalised(bytes, maxPixels).resize(size, size, {
+    normalised(bytes, header, maxPixels).resize(size, size, {
       fit: 'cover',
       position: 'centre',
       kernel: 'lanczos3',
@@ -292,20 +302,22 @@ export async function decodeResized(input: string | Buffer, size: number, opts?:
   return toRgb(pipeline, bytes, label, format);
 }
 
-/** Encode an RGB image as PNG, JPEG (quality 92 by default) or WebP. */
-export async function encodeImage(img: RgbImage, format: EncodeFormat, opts?: { quality?: number }): Promise<Buffer> {
+/** Encode an RGB image as PNG, JPEG ('jpg' too; quality {@link DEFAULT_QUALITY} by default) or WebP. */
+export async function encodeImage(img: RgbImage, format: EncodeFormatName, opts?: { quality?: number }): Promise<Buffer> {
   const { width, height, data } = img;
   if (data.length !== width * height * 3) {
     throw new Error(`encodeImage: ${width}×${height} RGB needs ${width * height * 3} bytes, got ${data.length}`);
   }
   const s = sharp(data, { raw: { width, height, channels: 3 } });
+  const quality = opts?.quality ?? DEFAULT_QUALITY;
   switch (format) {
     case 'png':
       return s.png().toBuffer();
     case 'jpeg':
-      return s.jpeg({ quality: opts?.quality ?? 92 }).toBuffer();
+    case 'jpg':
+      return s.jpeg({ quality }).toBuffer();
     case 'webp':
-      return s.webp({ quality: opts?.quality ?? 92 }).toBuffer();
+      return s.webp({ quality }).toBuffer();
     default:
       throw new Error(`encodeImage: unknown format ${String(format)}`);
   }

@@ -55,7 +55,7 @@ export interface ColorizeOptions {
   renderSize?: number;
   /** Chroma upsampling to full resolution (default: the model's, else 'bilinear'). */
   upsample?: UpsampleMethod;
-  /** Chroma gain applied to the prediction (1 = as predicted; default: the model's, else 1). */
+  /** Chroma gain: 0 = gray, 1 = as predicted (default: the model's own, inference.saturation in its colorgan.json, else 1). */
   saturation?: number;
 }
 

@@ -3,6 +3,9 @@
 /** Largest render size (short side of the model grid) accepted: memory and time grow with its square. */
 export const MAX_RENDER_SIZE = 1024;
 
+/** Most colorizations of one photo in one call (each is a full-resolution image). */
+export const MAX_SAMPLES = 1000;
+
 /** Largest chroma gain (`saturation`) accepted. */
 export const MAX_SATURATION = 4;
 

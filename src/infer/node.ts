@@ -9,7 +9,17 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
-import { decodeImage, encodeImage, openImage, DEFAULT_MAX_PIXELS, type EncodedImage, type EncodeFormat } from '../data/decode.js';
+import {
+  decodeImage,
+  encodeImage,
+  encodeFormatOf,
+  openImage,
+  DEFAULT_MAX_PIXELS,
+  type EncodedImage,
+  type EncodeFormat,
+  type EncodeFormatName,
+} from '../data/decode.js';
+import { attachMetadata, photoMetadataOf } from '../data/photo-metadata.js';
 import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
@@ -67,10 +77,15 @@ export interface ColorizeCallOptions extends ColorizeOptions {
   model?: GeneratorModel;
   /** Return the generator's direct output at model size instead of full resolution. */
   raw?: boolean;
-  /** Return an encoded image instead of pixels. */
-  format?: EncodeFormat;
-  /** JPEG/WebP quality with `format` (default 92). */
+  /** Return an encoded image instead of pixels ('jpg' is 'jpeg'). */
+  format?: EncodeFormatName;
+  /** JPEG/WebP quality with `format` (default DEFAULT_QUALITY, 92). */
   quality?: number;
+  /**
+   * Encoded outputs keep the input's EXIF (orientation set to 1), XMP and IPTC, and carry
+   * the sRGB profile if the input had a profile (default true; data/photo-metadata.ts).
+   */
+  keepMetadata?: boolean;
   /** Refuse inputs above this many pixels before decoding (default 100 MP). */
   maxPixels?: number;
   /** Name used in error messages for Buffer inputs. */
@@ -87,8 +102,14 @@ export interface PhotoOutput<T> {
 /** A photo opened and planned; its outputs come one at a time, so memory stays bounded by one photo. */
 export interface PlannedPhoto<T> {
   plan: ColorizePlan;
+  /** The photo's full-resolution size, upright (EXIF orientation applied). */
+  width: number;
+  height: number;
   outputs(): AsyncGenerator<PhotoOutput<T>, void, undefined>;
 }
+
+/** The options once checked, with the format's canonical name. */
+type ResolvedOptions = Omit<ColorizeCallOptions, 'format'> & { format?: EncodeFormat };
 
 /** A photo as opened: encoded (bytes and header) or the caller's pixels. */
 type Photo = { encoded: EncodedImage } | { pixels: RgbImage };
@@ -98,21 +119,34 @@ type Photo = { encoded: EncodedImage } | { pixels: RgbImage };
  * of it are made; nothing is decoded yet. With `format` the outputs are encoded images,
  * else RGB pixels (the model-size ones with `raw`).
  */
-export async function planColorize(input: ColorizeInput, count: number, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<PlannedPhoto<Buffer>>;
+export async function planColorize(
+  input: ColorizeInput,
+  count: number,
+  options: ColorizeCallOptions & { format: EncodeFormatName },
+): Promise<PlannedPhoto<Buffer>>;
 export async function planColorize(input: ColorizeInput, count: number, options?: ColorizeCallOptions): Promise<PlannedPhoto<RgbImage>>;
-export async function planColorize(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<PlannedPhoto<RgbImage | Buffer>> {
+export async function planColorize(input: ColorizeInput, count: number, given: ColorizeCallOptions = {}): Promise<PlannedPhoto<RgbImage | Buffer>> {
   checkInput(input);
   checkCount(count);
-  checkOptions(options);
+  checkOptions(given);
+  const options: ResolvedOptions = { ...given, format: given.format === undefined ? undefined : encodeFormatOf(given.format) };
   installNativePixelKernels();
   const c = toColorizer(options.model ?? (await loadModel()));
   const photo = await openPhoto(input, options);
   const header = 'encoded' in photo ? photo.encoded.header : null;
   const plan = choosePlan(header, c, { ...options, count, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS });
-  return { plan, outputs: () => outputsOf(photo, plan, c, count, options) };
+  const { width, height } = uprightSize(photo);
+  return { plan, width, height, outputs: () => outputsOf(photo, plan, c, count, options) };
 }
 
-async function openPhoto(input: ColorizeInput, o: ColorizeCallOptions): Promise<Photo> {
+function uprightSize(photo: Photo): { width: number; height: number } {
+  if ('pixels' in photo) return photo.pixels;
+  const { width = 0, height = 0, orientation = 1 } = photo.encoded.header;
+  // EXIF orientations 5–8 turn the photo by a quarter.
+  return orientation >= 5 ? { width: height, height: width } : { width, height };
+}
+
+async function openPhoto(input: ColorizeInput, o: ResolvedOptions): Promise<Photo> {
   if (typeof input === 'string' || Buffer.isBuffer(input)) return { encoded: await openImage(input, { maxPixels: o.maxPixels, name: o.name }) };
   if (input.data.length !== input.width * input.height * 3)
     throw new Error(`RGB input: expected ${input.width * input.height * 3} bytes, got ${input.data.length}`);
@@ -129,18 +163,24 @@ async function* outputsOf(
   plan: ColorizePlan,
   c: Colorizer,
   count: number,
-  o: ColorizeCallOptions,
+  o: ResolvedOptions,
 ): AsyncGenerator<PhotoOutput<RgbImage | Buffer>, void, undefined> {
-  const finish = (col: Colorization): Promise<RgbImage | Buffer> | RgbImage => {
+  // Every encoded output of every way gets the input's metadata the same way: written into its container.
+  const meta = 'encoded' in photo && o.format && o.keepMetadata !== false ? await photoMetadataOf(photo.encoded.header) : null;
+  const withMeta = (buf: Buffer, format: EncodeFormat): Buffer => (meta ? attachMetadata(buf, format, meta) : buf);
+  const finish = async (col: Colorization): Promise<RgbImage | Buffer> => {
     const img = o.raw ? col.raw : col.rgb;
-    return o.format ? encodeImage(img, o.format, { quality: o.quality }) : img;
+    return o.format ? withMeta(await encodeImage(img, o.format, { quality: o.quality }), o.format) : img;
   };
   const pixels = (): Promise<RgbImage> | RgbImage => ('pixels' in photo ? photo.pixels : decodeImage(photo.encoded));
   if (plan.kind !== 'general' && 'encoded' in photo && o.format) {
     const { encoded } = photo;
     const format = o.format;
     // One output; the general path only if the streaming way's decoder refuses the data.
-    yield lazily(o.sample ?? 0, async () => (await runStreamingPlan(plan, encoded, c, { ...o, format })) ?? finish(colorizeImage(c, await pixels(), o)));
+    yield lazily(o.sample ?? 0, async () => {
+      const streamed = await runStreamingPlan(plan, encoded, c, { ...o, format });
+      return streamed ? withMeta(streamed, format) : finish(colorizeImage(c, await pixels(), o));
+    });
     return;
   }
   for (const col of sampleColorizations(c, await pixels(), count, o)) yield lazily(col.sample, async () => finish(col));
@@ -150,7 +190,7 @@ async function* outputsOf(
  * Colorize a photo (path, encoded Buffer, or RGB pixels). Color inputs are made gray
  * first: only their luma is used. Returns RGB pixels, or an encoded image with `format`.
  */
-export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormat }): Promise<Buffer>;
+export async function colorize(input: ColorizeInput, options: ColorizeCallOptions & { format: EncodeFormatName }): Promise<Buffer>;
 export async function colorize(input: ColorizeInput, options?: ColorizeCallOptions): Promise<RgbImage>;
 export async function colorize(input: ColorizeInput, options: ColorizeCallOptions = {}): Promise<RgbImage | Buffer> {
   const { value } = await firstOutput((await planColorize(input, 1, options)).outputs());
@@ -164,14 +204,15 @@ async function firstOutput<T>(outputs: AsyncGenerator<PhotoOutput<T>, void, unde
   return first.value;
 }
 
-/** `count` different colorizations (different z) of one photo, as RGB pixels. */
-export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<RgbImage[]> {
-  // Checked before `format` is dropped (it is checked, not used: these are pixels).
-  checkInput(input);
-  checkCount(count);
-  checkOptions(options);
-  const planned = await planColorize(input, count, { ...options, format: undefined });
-  const out: RgbImage[] = [];
+/**
+ * `count` different colorizations (different z) of one photo: RGB pixels, or encoded
+ * images with `format`. They are all held at once; planColorize gives them one at a time.
+ */
+export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions & { format: EncodeFormatName }): Promise<Buffer[]>;
+export async function colorizeSamples(input: ColorizeInput, count: number, options?: ColorizeCallOptions): Promise<RgbImage[]>;
+export async function colorizeSamples(input: ColorizeInput, count: number, options: ColorizeCallOptions = {}): Promise<(RgbImage | Buffer)[]> {
+  const planned = await planColorize(input, count, options);
+  const out: (RgbImage | Buffer)[] = [];
   for await (const o of planned.outputs()) out.push(await o.value());
   return out;
 }

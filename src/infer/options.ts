@@ -4,10 +4,8 @@
  * parameters and the queue's job options. No heavy imports: flags are checked with these
  * before TensorFlow.js and sharp load.
  */
-import { MAX_RENDER_SIZE, MAX_SATURATION, UPSAMPLE_METHODS } from './limits.js';
-
-/** The encoded output formats (EncodeFormat of data/decode.ts); "jpg" is read as jpeg. */
-export const FORMAT_NAMES = ['png', 'jpeg', 'webp'] as const;
+import { DEFAULT_QUALITY, ENCODE_FORMATS, encodeFormatOf, type EncodeFormatName } from '../data/formats.js';
+import { MAX_RENDER_SIZE, MAX_SAMPLES, MAX_SATURATION, UPSAMPLE_METHODS } from './limits.js';
 
 /** How the model colors: grid size, chroma upsampling, chroma gain. */
 export const INFERENCE_OPTIONS = {
@@ -24,26 +22,27 @@ export const INFERENCE_OPTIONS = {
     defaultText: "the model's choice",
     help: "chroma to full resolution: bilinear | guided, edge-aware by the photo's luma",
   },
-  saturation: { type: 'number', min: 0, max: MAX_SATURATION, defaultText: "the model's, 1", help: 'chroma gain: 0 = gray, 1 = as predicted' },
+  saturation: {
+    type: 'number',
+    min: 0,
+    max: MAX_SATURATION,
+    defaultText: "the model's own, inference.saturation in its colorgan.json, else 1",
+    help: 'chroma gain: 0 = gray, 1 = as predicted',
+  },
 } as const;
 
 /** What comes out: the noise seed, how many samples, the encoding. */
 export const OUTPUT_OPTIONS = {
-  samples: {
-    type: 'int',
-    min: 1,
-    max: 64,
-    help: 'N colorizations per photo with different noise z (default: one)',
-  },
+  samples: { type: 'int', min: 1, max: MAX_SAMPLES, help: 'N colorizations per photo with different noise z (default: one)' },
   seed: { type: 'int', min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of the noise z' },
   format: {
     type: 'choice',
-    choices: FORMAT_NAMES,
+    choices: ENCODE_FORMATS,
     default: 'png',
     arg: 'F',
     unknownAs: '--format',
-    normalize: (f: string) => (f.toLowerCase() === 'jpg' ? 'jpeg' : f.toLowerCase()),
-    help: 'png | jpeg | webp',
+    normalize: (f: string) => encodeFormatOf(f.toLowerCase() as EncodeFormatName),
+    help: 'png | jpeg (or jpg) | webp',
   },
-  quality: { type: 'int', min: 1, max: 100, defaultText: '92', help: 'JPEG/WebP quality' },
+  quality: { type: 'int', min: 1, max: 100, default: DEFAULT_QUALITY, help: 'JPEG and WebP quality' },
 } as const;

@@ -16,7 +16,7 @@
  */
 import sharp from 'sharp';
 import { NET_SCALE } from '../color/yuv.js';
-import { openImage, STRICT_INPUT, type EncodedImage, type EncodeFormat } from '../data/decode.js';
+import { openImage, STRICT_INPUT, DEFAULT_QUALITY, type EncodedImage, type EncodeFormat } from '../data/decode.js';
 import { chromaGain, scaleChroma, toColorizer, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
 import { loadJpegAddon, loadStreamingAddon, type JpegAddon, type VipsAddon } from './native-pixels.js';
 import { choosePlan, type StreamingPlan } from './plan.js';
@@ -25,7 +25,7 @@ import type { Grid } from './grid.js';
 
 export interface StreamingOptions extends ColorizeOptions {
   format: EncodeFormat;
-  /** JPEG/WebP quality (default 92, like encodeImage). */
+  /** JPEG/WebP quality (default DEFAULT_QUALITY, like encodeImage). */
   quality?: number;
   /** Refuse (return null, so the general path reports it) above this many pixels. */
   maxPixels?: number;
@@ -83,7 +83,7 @@ async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, gr
   const { width: gw, height: gh } = grid;
   const uv = chromaOf(c, grid, lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, gw, gh), opts);
   try {
-    return await addon.finish(opened.handle, uv, gw, NET_SCALE, opts.quality ?? 92, gh);
+    return await addon.finish(opened.handle, uv, gw, NET_SCALE, opts.quality ?? DEFAULT_QUALITY, gh);
   } catch {
     return null;
   }
@@ -117,7 +117,7 @@ async function colorizePixelsVips(
   const uv = chromaOf(c, grid, y, opts);
   const t = sharpenTaps(width, height, gw, gh);
   try {
-    return await addon.sharpen(bytes, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? 92, gh);
+    return await addon.sharpen(bytes, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? DEFAULT_QUALITY, gh);
   } catch {
     return null; // e.g. corrupt data past the header: the general path names the cause
   }

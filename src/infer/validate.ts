@@ -2,9 +2,10 @@
  * Argument checks of the public colorize API (sharp-style: every argument validated, a
  * TypeError for a wrong type, a RangeError for a value out of range, naming the argument).
  */
-import { MAX_RENDER_SIZE, MAX_SATURATION } from './limits.js';
+import { ENCODE_FORMATS } from '../data/decode.js';
+import { MAX_RENDER_SIZE, MAX_SAMPLES, MAX_SATURATION } from './limits.js';
 
-const ENCODE_FORMATS = ['png', 'jpeg', 'webp'] as const;
+const FORMAT_NAMES: readonly unknown[] = [...ENCODE_FORMATS, 'jpg'];
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -61,10 +62,13 @@ export function checkOptions(o: unknown): void {
   if (x.upsample !== undefined && x.upsample !== 'bilinear' && x.upsample !== 'guided') {
     throw new RangeError(`options.upsample must be "bilinear" or "guided", got ${describe(x.upsample)}`);
   }
-  if (x.format !== undefined && !(ENCODE_FORMATS as readonly unknown[]).includes(x.format)) {
-    throw new RangeError(`options.format must be one of ${ENCODE_FORMATS.join(', ')}, got ${describe(x.format)}`);
+  if (x.format !== undefined && !FORMAT_NAMES.includes(x.format)) {
+    throw new RangeError(`options.format must be one of ${ENCODE_FORMATS.join(', ')} (or jpg), got ${describe(x.format)}`);
   }
   if (x.raw !== undefined && typeof x.raw !== 'boolean') throw new TypeError(`options.raw must be a boolean, got ${describe(x.raw)}`);
+  if (x.keepMetadata !== undefined && typeof x.keepMetadata !== 'boolean') {
+    throw new TypeError(`options.keepMetadata must be a boolean, got ${describe(x.keepMetadata)}`);
+  }
   if (x.name !== undefined && typeof x.name !== 'string') throw new TypeError(`options.name must be a string, got ${describe(x.name)}`);
   if (x.model !== undefined) {
     const m = x.model as { model?: unknown; meta?: unknown };
@@ -73,5 +77,5 @@ export function checkOptions(o: unknown): void {
 }
 
 export function checkCount(count: unknown): void {
-  integer('count', count, 1, 1000);
+  integer('count', count, 1, MAX_SAMPLES);
 }

@@ -2,7 +2,7 @@
  * The options of the batch queue's commands (`colorgan queue add|status|failed|retry`,
  * `colorgan worker`): one schema entry each, for flags and library calls alike.
  */
-import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
+import { DEFAULT_MAX_PIXELS } from '../data/formats.js';
 import { REQUEST_SCHEMA } from '../service/options.js';
 
 /** Where the queue is. */

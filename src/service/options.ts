@@ -3,7 +3,7 @@
  * checks) and of one colorize request (its query parameters or X-Colorgan-* headers:
  * the same entries as the CLI's flags, src/infer/options.ts).
  */
-import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
+import { DEFAULT_MAX_PIXELS } from '../data/formats.js';
 import { INFERENCE_OPTIONS, OUTPUT_OPTIONS } from '../infer/options.js';
 
 /** The limits of one request and of the server, as `colorgan serve` flags and `startService` options. */
@@ -26,5 +26,12 @@ export const SERVE_SCHEMA = {
   threads: { type: 'int', min: 1, defaultText: 'the cores shared out', help: 'compute threads of each colorize thread' },
 } as const;
 
+/** Samples one request may ask for: each is a full-size image in the answer's memory. */
+export const MAX_REQUEST_SAMPLES = 16;
+
 /** What one request may set: the CLI's colorize options. */
-export const REQUEST_SCHEMA = { ...INFERENCE_OPTIONS, ...OUTPUT_OPTIONS } as const;
+export const REQUEST_SCHEMA = {
+  ...INFERENCE_OPTIONS,
+  ...OUTPUT_OPTIONS,
+  samples: { ...OUTPUT_OPTIONS.samples, max: MAX_REQUEST_SAMPLES },
+} as const;

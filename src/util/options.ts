@@ -11,6 +11,7 @@
  * `--resume` (default false) sets true, `--no-flip` (default true) sets false.
  */
 import { parseArgs } from 'node:util';
+import { closestWord } from './text.js';
 
 export type OptionType = 'int' | 'number' | 'string' | 'boolean' | 'list' | 'choice';
 
@@ -266,6 +267,13 @@ export function parseArgsTable(schema: Schema): Record<string, ParseArgsOption> 
   return table;
 }
 
+/** parseArgs' "Unknown option '--frmat'. …" with the closest flag: "Unknown option '--frmat'; did you mean --format?". */
+function withSuggestion(message: string, flags: string[]): string {
+  const m = /^Unknown option '--([^'=]+)'/.exec(message);
+  const near = m ? closestWord(m[1]!, flags) : null;
+  return near ? `Unknown option '--${m![1]}'; did you mean --${near}?` : message;
+}
+
 /** A flag's text as the option's value, or a usage error naming the flag and the text. */
 function flagValue(flag: string, spec: OptionSpec, raw: string | boolean | string[]): unknown {
   if (spec.type === 'boolean') return !(spec.default ?? false);
@@ -325,10 +333,11 @@ export function parseCommandLine<Sc extends Schema, WithDefaults extends boolean
   how: CommandLineOptions<WithDefaults> = {},
 ): ParsedCommandLine<FlagsOf<Sc, WithDefaults>> {
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  const table = parseArgsTable(schema);
   try {
-    parsed = parseArgs({ args: argv, options: parseArgsTable(schema), allowPositionals: how.positionals !== undefined, strict: true });
+    parsed = parseArgs({ args: argv, options: table, allowPositionals: how.positionals !== undefined, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError(withSuggestion((err as Error).message.split('\n')[0]!, Object.keys(table)));
   }
   const { values: raw, positionals } = parsed;
   const values: Record<string, unknown> = {};
