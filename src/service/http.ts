@@ -40,9 +40,10 @@ export interface Service {
 const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /** HTTP status and error cause of each way a request fails. */
-const STATUS_OF: Record<TaskErrorKind | 'bad-request' | 'draining' | 'full', number> = {
+const STATUS_OF: Record<TaskErrorKind | 'bad-request' | 'method' | 'draining' | 'full', number> = {
   'bad-request': 400,
   'bad-option': 400,
+  method: 405,
   'too-large': 413,
   unsupported: 415,
   corrupt: 422,
@@ -131,6 +132,7 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
     const status = STATUS_OF[cause];
     metrics.errors.inc({ cause });
     const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json' };
+    if (status === 405) headers.Allow = route === '/v1/colorize' ? 'POST' : 'GET, HEAD';
     if (status === 503) {
       const wait = Math.ceil(((pool.queued + pool.running) / concurrency + 1) * secondsPerPhoto);
       headers['Retry-After'] = String(Math.min(60, Math.max(1, wait)));
@@ -206,10 +208,10 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
     const url = new URL(req.url ?? '/', 'http://service');
     const route = url.pathname;
     if (route === '/v1/colorize') {
-      if (req.method !== 'POST') return fail(req, res, route, 'bad-request', 'use POST with the photo as the body');
+      if (req.method !== 'POST') return fail(req, res, route, 'method', 'use POST with the photo as the body');
       return void colorizeRoute(req, res, url);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(req, res, 'other', 'bad-request', `${req.method} is not served here`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(req, res, 'other', 'method', `${req.method} is not served here`);
     if (route === '/healthz') {
       const status = draining ? 503 : 200;
       const body = JSON.stringify({ status: draining ? 'draining' : 'ok', threads: pool.size, inFlight: pool.running, queued: pool.queued });
