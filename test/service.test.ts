@@ -23,7 +23,7 @@ async function grayJpeg(width: number, height: number): Promise<Buffer> {
 }
 
 async function post(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', body, headers });
+  return fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]), headers });
 }
 
 before(async () => {
@@ -145,7 +145,13 @@ test('/healthz and /metrics', async () => {
   const ok = Number(/colorgan_http_requests_total\{route="\/v1\/colorize",code="200"\} (\d+)/.exec(text)?.[1]);
   assert.equal(ok, svc.metrics.requests.get({ route: '/v1/colorize', code: '200' }));
   assert.ok(ok >= 5);
-  for (const name of ['colorgan_errors_total', 'colorgan_colorize_duration_seconds_bucket', 'colorgan_queue_depth', 'colorgan_in_flight', 'process_resident_memory_bytes']) {
+  for (const name of [
+    'colorgan_errors_total',
+    'colorgan_colorize_duration_seconds_bucket',
+    'colorgan_queue_depth',
+    'colorgan_in_flight',
+    'process_resident_memory_bytes',
+  ]) {
     assert.ok(text.includes(name), name);
   }
 });
@@ -168,7 +174,9 @@ test('close(): the request in progress is answered, new ones are refused', async
 
 test('colorgan serve: curl-style POST gives a PNG of the same size; SIGTERM stops it cleanly', async () => {
   await ensureDistBuilt();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/colorgan.js'), 'serve', '--port', '0', '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/colorgan.js'), 'serve', '--port', '0', '--concurrency', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
