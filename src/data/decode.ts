@@ -20,6 +20,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../color/yuv.js';
 import { firstLine } from '../util/text.js';
+import { DEFAULT_MAX_PIXELS } from '../util/image-limits.js';
 
 /** File extensions treated as images (lower case; matching is case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'];
@@ -29,8 +30,7 @@ export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-/** Default refusal threshold: 100 megapixels (≈300 MB of decoded RGB). */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+export { DEFAULT_MAX_PIXELS } from '../util/image-limits.js';
 
 /** Default byte-size limit of an input file (checked before it is read). */
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
