@@ -339,6 +339,8 @@ test('web app in Chromium', { timeout: 600_000 }, async (t) => {
       }
     });
 
+    await page.close(); // one page at a time from here on (its worker holds memory)
+
     await t.test('several photos at once: each with its own result and download', async () => {
       const p = await open('&nosw');
       const files = [small, example, big];
@@ -434,7 +436,6 @@ test('web app in Chromium', { timeout: 600_000 }, async (t) => {
       await p.close();
     });
 
-    await page.close();
     assert.deepEqual(external, [], 'no requests leave the app');
     assert.deepEqual(pageErrors, [], 'no uncaught page errors');
     writeFileSync(path.join(OUT, 'web-e2e.json'), JSON.stringify(figures, null, 2));

@@ -378,7 +378,7 @@ function showBitmap(canvas: HTMLCanvasElement, bmp: ImageBitmap, opts?: ImageBit
 
 function drawThumb(p: Photo): void {
   if (!p.after) return;
-  const s = Math.min(1, (48 * devicePixelRatio) / Math.min(p.after.width, p.after.height));
+  const s = Math.min(1, (40 * devicePixelRatio) / Math.min(p.after.width, p.after.height));
   const size = { resizeWidth: Math.max(1, Math.round(p.after.width * s)), resizeHeight: Math.max(1, Math.round(p.after.height * s)) };
   showBitmap(p.el.thumb, p.after, { ...size, resizeQuality: 'medium' });
 }
@@ -488,6 +488,7 @@ function addFiles(files: File[]): void {
     const nameEl = document.createElement('span');
     nameEl.className = 'photo-name';
     nameEl.textContent = name;
+    nameEl.title = name;
     const state = document.createElement('span');
     state.className = 'photo-state';
     show.append(thumb, nameEl, state);
