@@ -269,9 +269,14 @@ async function colorizeTask(p: Photo): Promise<void> {
     } else if (p.id === selectedId) drawSelected();
   } catch (err) {
     const e = err as WorkerError;
-    // A photo that was colorized before keeps its result (and its buttons).
+    // A photo that was colorized before keeps its result (and its buttons), and its
+    // settings go back to that result's (else the scheduler would retry in a loop).
     p.state = first ? 'error' : 'done';
     if (first) p.error = e.message;
+    else {
+      p.params = { ...p.shown! };
+      if (p.id === selectedId) showSettings(p);
+    }
     showError(`${p.name}: ${e.message}`);
   } finally {
     activity = null;
@@ -292,6 +297,10 @@ async function suggestTask(p: Photo): Promise<void> {
       samples,
       size: Math.round(240 * devicePixelRatio),
     });
+    if (!photos.includes(p)) {
+      for (const b of r.images) b.close();
+      return;
+    }
     for (const b of p.suggestions?.images ?? []) b.close();
     p.suggestions = { key, samples, images: r.images };
     if (p.id === selectedId) drawSuggestions(p);
@@ -454,14 +463,18 @@ function fitCompare(): void {
 }
 addEventListener('resize', fitCompare);
 
+/** The controls show this photo's settings. */
+function showSettings(p: Photo): void {
+  saturation.value = String(p.params.saturation ?? readyInfo?.defaultSaturation ?? 1);
+  showSaturation();
+  renderSelect.value = p.params.renderSize ? String(p.params.renderSize) : '';
+}
+
 function select(p: Photo): void {
   const changed = selectedId !== p.id;
   selectedId = p.id;
   if (changed) setSplit(50); // every photo starts in the middle
-  // The controls show this photo's settings.
-  saturation.value = String(p.params.saturation ?? readyInfo?.defaultSaturation ?? 1);
-  showSaturation();
-  renderSelect.value = p.params.renderSize ? String(p.params.renderSize) : '';
+  showSettings(p);
   drawSelected();
   drawSuggestions(p);
   pump();
