@@ -48,6 +48,7 @@ test('strict CSP, no framing, and the isolation headers on every page', async ()
   assert.doesNotMatch(csp, /unsafe-inline|'unsafe-eval'/);
   assert.equal(r.headers['x-frame-options'], 'DENY');
   assert.equal(r.headers['cross-origin-opener-policy'], 'same-origin');
+  assert.equal(r.headers['cross-origin-embedder-policy'], 'require-corp', 'with COOP: cross-origin isolated, so the page gets threaded wasm');
 });
 
 test('a request for another Host is refused (421); localhost and the address itself are served', async () => {

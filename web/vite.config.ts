@@ -83,6 +83,8 @@ export default defineConfig({
   preview: {
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
+  // The worker (web/src/worker.ts) is an ES module, like the page.
+  worker: { format: 'es' },
   build: {
     outDir: path.join(here, 'dist'),
     emptyOutDir: true,

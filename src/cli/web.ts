@@ -49,7 +49,7 @@ function newestMtime(p: string, skip: Set<string> = new Set()): number {
 }
 
 /** Library folders the page imports (pure TS shared with Node; see web/src). */
-const SHARED_SRC = ['src/infer', 'src/color', 'src/models', 'src/backend/kernels', 'src/util'];
+const SHARED_SRC = ['src/infer', 'src/color', 'src/models', 'src/backend/kernels', 'src/util', 'src/data/formats.ts'];
 
 /** Sources of the built app: web/ (minus dist), the shared library code, the bundled model, the lock file. */
 function sourcesMtime(): number {

@@ -1,11 +1,14 @@
 /**
- * Photo decoding in the page: sniff the format and size from the file header (so a huge
- * photo is refused before it is decoded), then createImageBitmap (EXIF orientation
- * applied) → canvas (alpha flattened onto white, like the Node decoder) → RgbImage.
+ * Photo decoding in the worker (worker.ts): sniff the format and size from the file
+ * header (so a huge photo is refused before it is decoded), then createImageBitmap (EXIF
+ * orientation applied) → OffscreenCanvas (alpha flattened onto white, like the Node
+ * decoder) → RgbImage. Also the small copies the page shows (previews, suggestions).
  */
 import { grayLevel, type RgbImage } from '../../src/color/yuv.js';
+import { DEFAULT_MAX_PIXELS } from '../../src/data/formats.js';
 
-export const MAX_PIXELS = 50_000_000;
+/** The page refuses what the command line refuses (`colorgan colorize --max-pixels`' default). */
+export const MAX_PIXELS = DEFAULT_MAX_PIXELS;
 
 export class InputError extends Error {}
 
@@ -96,13 +99,53 @@ const SUPPORTED = 'JPEG, PNG, WebP, GIF, BMP or AVIF';
 export interface Decoded {
   /** Interleaved RGB of the upright photo. */
   img: RgbImage;
+  /** A small copy (long side ≤ SMALL_LONG_SIDE, short side ≥ SMALL_SHORT_SIDE when the photo has it) for suggestions. */
+  small: RgbImage;
   format: string;
   /** True when the photo has color (the model only uses its brightness). */
   hasColor: boolean;
 }
 
+/** Size of the small copy suggestions are colorized on: cheap, and at least the largest render size on its short side. */
+const SMALL_LONG_SIDE = 640;
+const SMALL_SHORT_SIDE = 256;
+
+/** Width and height of `w`×`h` scaled by `s` (at least 1 px each). */
+const scaled = (w: number, h: number, s: number) => ({ width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) });
+
+/** Draw `source` on a white canvas of `width`×`height` and read it back as RGB. */
+function readRgb(source: ImageBitmap, width: number, height: number): { img: RgbImage; hasColor: boolean } {
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new InputError('Not enough memory for a canvas of this size.');
+  ctx.fillStyle = '#fff'; // transparent pixels become white, like the command line
+  ctx.fillRect(0, 0, width, height);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(source, 0, 0, width, height);
+  let rgba: Uint8ClampedArray;
+  try {
+    rgba = ctx.getImageData(0, 0, width, height).data;
+  } catch {
+    throw new InputError(`Not enough memory to read a ${width}×${height} photo. Please use a smaller version.`);
+  }
+  const n = width * height;
+  const data = new Uint8Array(n * 3);
+  let hasColor = false;
+  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+    const r = rgba[j],
+      g = rgba[j + 1],
+      b = rgba[j + 2];
+    data[k] = r;
+    data[k + 1] = g;
+    data[k + 2] = b;
+    if (!hasColor && (Math.abs(r - g) > 2 || Math.abs(g - b) > 2)) hasColor = true;
+  }
+  return { img: { width, height, data }, hasColor };
+}
+
 /** Decode a file/blob into RGB pixels, with clear errors for unusable input. */
 export async function decodePhoto(blob: Blob): Promise<Decoded> {
+  if (!(blob instanceof Blob)) throw new TypeError('decodePhoto: expected a Blob');
   if (blob.size === 0) throw new InputError('This file is empty.');
   const head = new Uint8Array(await blob.slice(0, 512 * 1024).arrayBuffer());
   const s = sniff(head);
@@ -127,53 +170,75 @@ export async function decodePhoto(blob: Blob): Promise<Decoded> {
   try {
     const { width, height } = bitmap;
     checkSize(width, height);
-    const canvas = document.createElement('canvas');
-    canvas.width = width;
-    canvas.height = height;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    if (!ctx) throw new InputError('Not enough memory for a canvas of this size.');
-    ctx.fillStyle = '#fff'; // transparent pixels become white, like the command line
-    ctx.fillRect(0, 0, width, height);
-    ctx.drawImage(bitmap, 0, 0);
-    let rgba: Uint8ClampedArray;
-    try {
-      rgba = ctx.getImageData(0, 0, width, height).data;
-    } catch {
-      throw new InputError(`Not enough memory to read a ${width}×${height} photo. Please use a smaller version.`);
-    }
-    const n = width * height;
-    const data = new Uint8Array(n * 3);
-    let hasColor = false;
-    for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
-      const r = rgba[j],
-        g = rgba[j + 1],
-        b = rgba[j + 2];
-      data[k] = r;
-      data[k + 1] = g;
-      data[k + 2] = b;
-      if (!hasColor && (Math.abs(r - g) > 2 || Math.abs(g - b) > 2)) hasColor = true;
-    }
-    return { img: { width, height, data }, format: s.format, hasColor };
+    const { img, hasColor } = readRgb(bitmap, width, height);
+    const f = Math.min(1, Math.max(SMALL_LONG_SIDE / Math.max(width, height), SMALL_SHORT_SIDE / Math.min(width, height)));
+    const small =
+      f === 1
+        ? img
+        : (() => {
+            const d = scaled(width, height, f);
+            return readRgb(bitmap, d.width, d.height).img;
+          })();
+    return { img, small, format: s.format, hasColor };
   } finally {
     bitmap.close();
   }
 }
 
-/** RGB → RGBA ImageData (optionally the gray luma only). */
-export function toImageData(img: RgbImage, gray = false): ImageData {
-  const n = img.width * img.height;
-  const out = new ImageData(img.width, img.height);
+/** Size of a preview of `width`×`height` whose long side is at most `maxSide`. */
+export function previewSize(width: number, height: number, maxSide: number): { width: number; height: number } {
+  return scaled(width, height, Math.min(1, maxSide / Math.max(width, height)));
+}
+
+/**
+ * RGB → RGBA ImageData of `width`×`height` (a downscale: each output pixel is the mean of
+ * the input pixels it covers), optionally the gray luma only. Equal sizes copy.
+ */
+export function toImageData(img: RgbImage, width = img.width, height = img.height, gray = false): ImageData {
+  if (width > img.width || height > img.height || width < 1 || height < 1)
+    throw new RangeError(`toImageData: ${width}×${height} is not a downscale of ${img.width}×${img.height}`);
+  const out = new ImageData(width, height);
   const d = out.data;
   const s = img.data;
-  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
-    if (gray) {
-      d[j] = d[j + 1] = d[j + 2] = grayLevel(s[k], s[k + 1], s[k + 2]);
-    } else {
-      d[j] = s[k];
-      d[j + 1] = s[k + 1];
-      d[j + 2] = s[k + 2];
+  const sw = img.width;
+  // Source column range of each output column.
+  const x0 = new Int32Array(width + 1);
+  for (let x = 0; x <= width; x++) x0[x] = Math.floor((x * img.width) / width);
+  const acc = new Float64Array(width * 3);
+  for (let y = 0, j = 0; y < height; y++) {
+    const ya = Math.floor((y * img.height) / height);
+    const yb = Math.floor(((y + 1) * img.height) / height);
+    acc.fill(0);
+    for (let sy = ya; sy < yb; sy++) {
+      const row = sy * sw * 3;
+      for (let x = 0; x < width; x++) {
+        let r = 0,
+          g = 0,
+          b = 0;
+        for (let sx = x0[x], k = row + sx * 3; sx < x0[x + 1]; sx++, k += 3) {
+          r += s[k];
+          g += s[k + 1];
+          b += s[k + 2];
+        }
+        acc[x * 3] += r;
+        acc[x * 3 + 1] += g;
+        acc[x * 3 + 2] += b;
+      }
     }
-    d[j + 3] = 255;
+    for (let x = 0; x < width; x++, j += 4) {
+      const n = (yb - ya) * (x0[x + 1] - x0[x]);
+      const r = acc[x * 3] / n,
+        g = acc[x * 3 + 1] / n,
+        b = acc[x * 3 + 2] / n;
+      if (gray) {
+        d[j] = d[j + 1] = d[j + 2] = grayLevel(r, g, b);
+      } else {
+        d[j] = r;
+        d[j + 1] = g;
+        d[j + 2] = b;
+      }
+      d[j + 3] = 255;
+    }
   }
   return out;
 }

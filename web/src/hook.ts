@@ -20,8 +20,10 @@ export interface HookResult {
 }
 
 export interface ColorganHook {
-  ready: Promise<{ backend: string; detail: string }>;
-  lastResult(): HookResult | null;
+  /** The backend; `threads`: wasm threads in use (0 for other backends). */
+  ready: Promise<{ backend: string; detail: string; threads: number }>;
+  /** The selected photo's shown colorization at full resolution (from the worker), or null. */
+  lastResult(): Promise<HookResult | null>;
   /** Colorize without the UI (tests, benchmarks); `repeat` times, reporting each run's time. */
   colorizeFromUrl(url: string, seed?: number, sample?: number, repeat?: number, renderSize?: number): Promise<HookResult & { runsMs: number[] }>;
 }

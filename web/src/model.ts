@@ -1,24 +1,21 @@
 /**
- * Compute backend and model loading in the page. WebGL first (GPU); if WebGL is missing,
- * or only a software rasterizer (SwiftShader, llvmpipe) is behind it, wasm with our
- * kernels registered; the pure-JS cpu backend as the last resort.
+ * Compute backend and model loading, in the worker (worker.ts). WebGL first (GPU, through
+ * an OffscreenCanvas); if WebGL is missing, or only a software rasterizer (SwiftShader,
+ * llvmpipe) is behind it, wasm with our kernels registered — threaded (one thread per
+ * core) when the page is cross-origin isolated, else single-threaded; the pure-JS cpu
+ * backend as the last resort.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../../src/backend/kernels/index.js';
 import { toColorizer, type Colorizer } from '../../src/infer/colorizer.js';
 import type { ModelMetadata } from '../../src/models/metadata.js';
-
-export interface BackendInfo {
-  name: string;
-  /** Human-readable details (renderer, threads, SIMD). */
-  detail: string;
-}
+import type { BackendInfo } from './protocol.js';
 
 /** The WebGL renderer string, or null without WebGL. */
 function webglRenderer(): string | null {
   try {
-    const c = document.createElement('canvas');
+    const c = new OffscreenCanvas(1, 1);
     const gl = (c.getContext('webgl2') ?? c.getContext('webgl')) as WebGLRenderingContext | null;
     if (!gl) return null;
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
@@ -33,11 +30,34 @@ function webglRenderer(): string | null {
 const isSoftware = (renderer: string) => /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
 
 /**
+ * Run `fn` while navigator.hardwareConcurrency reads `n`. The wasm backend's C++ side caps
+ * its thread pool at half the logical cores, read while the module initializes (one
+ * thread on a 2-core machine); this worker is the only one computing while a photo is
+ * colorized, so it asks for all of them (src/backend/threads.ts does the same in Node).
+ */
+async function withReportedCores<T>(n: number, fn: () => Promise<T>): Promise<T> {
+  if (!self.crossOriginIsolated) return fn();
+  try {
+    Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => n });
+  } catch {
+    return fn();
+  }
+  try {
+    return await fn();
+  } finally {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency; // back to the prototype's getter
+  }
+}
+
+/**
+ * @param base       the app's URL (the wasm binaries are under wasm/)
  * @param preferred  force a backend ('webgl' | 'wasm' | 'cpu'), e.g. from `?backend=`;
  *                   'webgl' also accepts a software renderer.
  */
-export async function initBackend(preferred?: string | null): Promise<BackendInfo> {
-  setWasmPaths(new URL('wasm/', document.baseURI).href);
+export async function initBackend(base: string, preferred: string | null): Promise<BackendInfo> {
+  setWasmPaths(new URL('wasm/', base).href);
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  if (self.crossOriginIsolated) setThreadsCount(cores);
   registerWasmKernels();
   const renderer = webglRenderer();
   let order: string[];
@@ -47,19 +67,21 @@ export async function initBackend(preferred?: string | null): Promise<BackendInf
   const tried: string[] = [];
   for (const name of order) {
     try {
-      if (await tf.setBackend(name)) {
+      if (await (name === 'wasm' ? withReportedCores(2 * cores, () => tf.setBackend(name)) : tf.setBackend(name))) {
         await tf.ready();
         let detail = '';
+        let threads = 0;
         if (name === 'webgl')
           detail = `${renderer ?? 'unknown renderer'}${renderer && isSoftware(renderer) ? ' (software)' : ''}, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE') ? 'float32' : 'float16'}`;
         if (name === 'wasm') {
           const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
           const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-          detail = `${simd ? 'SIMD' : 'no SIMD'}, ${mt ? `threaded build, ${getThreadsCount()} thread(s)` : 'single-threaded (page not cross-origin isolated)'}`;
+          threads = mt ? getThreadsCount() : 1;
+          detail = `${threads} thread${threads === 1 ? '' : 's'}, ${simd ? 'SIMD' : 'no SIMD'}${mt ? '' : ', single-threaded: the page is not cross-origin isolated'}`;
           if (!renderer) detail += ', no WebGL';
-          else if (isSoftware(renderer)) detail += `, WebGL is software-only (${renderer})`;
+          else if (isSoftware(renderer)) detail += ', WebGL is software-only';
         }
-        return { name, detail: detail + (tried.length ? `; ${tried.join(', ')} failed` : '') };
+        return { name, threads, detail: detail + (tried.length ? `; ${tried.join(', ')} failed` : '') };
       }
     } catch (err) {
       console.warn(`backend ${name} failed`, err);
@@ -69,16 +91,16 @@ export async function initBackend(preferred?: string | null): Promise<BackendInf
   throw new Error('No TensorFlow.js backend could be initialized in this browser.');
 }
 
-/** Load the bundled model (same-origin: ./model/). */
-export async function loadColorizer(onProgress?: (fraction: number) => void): Promise<Colorizer> {
-  const base = new URL('model/', document.baseURI).href;
-  const metaRes = await fetch(`${base}colorgan.json`);
+/** Load the bundled model (same-origin: model/ under `base`). */
+export async function loadColorizer(base: string, onProgress?: (fraction: number) => void): Promise<Colorizer> {
+  const dir = new URL('model/', base).href;
+  const metaRes = await fetch(`${dir}colorgan.json`);
   if (!metaRes.ok) throw new Error(`could not load the model metadata (${metaRes.status})`);
   const meta = (await metaRes.json()) as ModelMetadata;
   if (meta.format !== 'colorgan-generator') throw new Error(`the bundled model is not a colorgan generator (format "${meta.format}")`);
-  const model = await tf.loadLayersModel(`${base}model.json`, { onProgress });
+  const model = await tf.loadLayersModel(`${dir}model.json`, { onProgress });
   // Warm up (shader compilation / wasm setup) so the first photo is not slower.
   const { size, zDim } = meta.config;
   tf.tidy(() => (model.predict([tf.zeros([1, size, size, 1]), tf.zeros([1, zDim])]) as tf.Tensor).dataSync());
-  return toColorizer({ model, meta, source: base });
+  return toColorizer({ model, meta, source: dir });
 }
