@@ -5,7 +5,7 @@
  * else `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD) with our training kernels.
  * The pure-JS `cpu` backend is only used as a numerical reference in tests.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { registerWasmKernels } from './kernels/index.js';
 import { enableNativeConvolutions, loadNativeAddon } from './native.js';
 import { wasmDistDir } from '../util/wasm-files.js';
