@@ -28,7 +28,7 @@ export type AddonName = keyof typeof ADDONS;
 export type AddonSource = 'source' | 'prebuilt';
 
 /** What `native/build.mjs --prebuild` writes beside the prebuilt addons. */
-interface PrebuildManifest {
+export interface PrebuildManifest {
   platform: string;
   arch: string;
   libc: string;
@@ -81,33 +81,55 @@ function cpuFlags(): Set<string> | null {
   }
 }
 
-let mismatch: { manifest: PrebuildManifest | null; why: string } | undefined;
+/** What a prebuilt addon's fit is judged on. */
+export interface Machine {
+  platform: string;
+  arch: string;
+  /** '' for another C library than glibc. */
+  glibc: string;
+  /** null where they cannot be read (then not checked). */
+  cpuFlags: Set<string> | null;
+}
 
-/** The manifest of the prebuilt addons if they fit this machine, else null and why not. */
-function prebuilt(): { manifest: PrebuildManifest | null; why: string } {
-  if (mismatch) return mismatch;
-  const dir = prebuiltDir();
+/** This machine. */
+export function thisMachine(): Machine {
+  return { platform: process.platform, arch: process.arch, glibc: glibcVersion(), cpuFlags: cpuFlags() };
+}
+
+/**
+ * The prebuilt addons in `dir` (a prebuilds/<platform>-<arch> folder) if they fit `machine`,
+ * else null and why not: no manifest, a bad one, another platform, an older glibc, a CPU
+ * without a needed feature, a file of the manifest missing.
+ */
+export function checkPrebuilt(dir: string, machine: Machine): { manifest: PrebuildManifest | null; why: string } {
   const rel = path.join('prebuilds', path.basename(dir));
-  const fail = (why: string) => (mismatch = { manifest: null, why });
+  const fail = (why: string) => ({ manifest: null, why });
   const file = path.join(dir, 'manifest.json');
-  if (!existsSync(file)) return fail(`no prebuilt addons for ${process.platform}-${process.arch}`);
+  if (!existsSync(file)) return fail(`no prebuilt addons for ${machine.platform}-${machine.arch}`);
   let m: PrebuildManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as PrebuildManifest;
-    if (typeof m.glibc !== 'string' || !Array.isArray(m.cpuFlags) || !Array.isArray(m.files)) throw new Error('a field is missing');
+    const ok = typeof m.glibc === 'string' && [m.cpuFlags, m.files, m.addons].every((a) => Array.isArray(a)) && typeof m.libvips === 'string';
+    if (!ok) throw new Error('a field is missing or of the wrong type');
   } catch (err) {
     return fail(`${path.join(rel, 'manifest.json')}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (m.platform !== process.platform || m.arch !== process.arch) return fail(`${rel} holds addons for ${m.platform}-${m.arch}`);
-  const glibc = glibcVersion();
-  if (!glibc) return fail('they need glibc and this system has another C library');
-  if (compareVersions(glibc, m.glibc) < 0) return fail(`they need glibc ${m.glibc} or later, this system has ${glibc}`);
-  const flags = cpuFlags();
-  const lacking = flags ? m.cpuFlags.filter((f) => !flags.has(f)) : [];
+  if (m.platform !== machine.platform || m.arch !== machine.arch) return fail(`${rel} holds addons for ${m.platform}-${m.arch}`);
+  if (!machine.glibc) return fail('they need glibc and this system has another C library');
+  if (compareVersions(machine.glibc, m.glibc) < 0) return fail(`they need glibc ${m.glibc} or later, this system has ${machine.glibc}`);
+  const lacking = machine.cpuFlags ? m.cpuFlags.filter((f) => !machine.cpuFlags?.has(f)) : [];
   if (lacking.length) return fail(`this CPU lacks ${lacking.join(', ')}`);
   const absent = m.files.find((f) => !existsSync(path.join(dir, f)));
   if (absent) return fail(`${path.join(rel, absent)} is missing`);
-  return (mismatch = { manifest: m, why: '' });
+  return { manifest: m, why: '' };
+}
+
+let fit: { manifest: PrebuildManifest | null; why: string } | undefined;
+
+/** The package's prebuilt addons for this machine, checked once. */
+function prebuilt(): { manifest: PrebuildManifest | null; why: string } {
+  fit ??= checkPrebuilt(prebuiltDir(), thisMachine());
+  return fit;
 }
 
 /**
