@@ -9,7 +9,7 @@
 //                       @img/sharp-libvips-dev, whose version matches sharp's libvips)
 //
 //   node native/build.mjs             fail with a message if an addon cannot be built
-//   node native/build.mjs --optional  the package's install script: nothing to do when the
+//   node native/build.mjs --optional  the install script: in an installed package nothing to do when the
 //                                     shipped prebuilt addons fit this machine; otherwise
 //                                     build what it can, print why an addon was skipped, exit 0
 //   node native/build.mjs --prebuild  `prepack`: all three into prebuilds/<platform>-<arch>/
@@ -158,8 +158,10 @@ function writePrebuildManifest() {
   console.error(`colorgan: prebuilt ${manifest.addons.join(', ')} for ${platform} (glibc ≥ ${glibc}) in ${path.relative(process.cwd(), outDir)}`);
 }
 
-// The install script of an installed colorgan: nothing to build when the prebuilt addons fit.
-if (optional && !prebuild && process.env.COLORGAN_NATIVE !== '0') {
+// The install script of an installed colorgan (no src/: a clone always builds from source):
+// nothing to build when the prebuilt addons fit.
+const installed = !existsSync(path.join(here, '..', 'src'));
+if (optional && installed && !prebuild && process.env.COLORGAN_NATIVE !== '0') {
   const loader = path.join(here, '..', 'dist', 'src', 'native', 'addons.js');
   if (existsSync(loader)) {
     const { prebuiltMismatch } = await import(pathToFileURL(loader).href);
