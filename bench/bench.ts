@@ -18,7 +18,7 @@
  *   unet-train-ratio-vs-pytorch: X
  *   unet-infer-ratio-vs-reference: Y
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/util/tf.js';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promises as fs, existsSync } from 'node:fs';
@@ -601,7 +601,7 @@ function summarySection({ o, info, ref, refNote, results }: Run): string[] {
   p(
     `node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`,
   );
-  p(`ours: tfjs ${tf.version.tfjs} backend ${describeBackend(info)}`);
+  p(`ours: tfjs ${tf.version_core} backend ${describeBackend(info)}`);
   if (ref) {
     const blas = ref.blas_loaded?.find((l) => /openblas[^/]*\.so/.test(l)) ?? ref.blas_loaded?.[0] ?? ref.blas ?? '?';
     p(`reference: PyTorch ${ref.torch}, ${ref.threads} threads, mkldnn ${ref.mkldnn ? 'available' : 'not available'}, BLAS ${blas}`);

@@ -59,15 +59,15 @@ function medianMs(f: () => void, n: number): number {
   return ts[ts.length >> 1]!;
 }
 
-type Tf = typeof import('@tensorflow/tfjs');
-type Tensor = import('@tensorflow/tfjs').Tensor;
-type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
+type Tf = typeof import('../src/util/tf.js');
+type Tensor = import('../src/util/tf.js').Tensor;
+type Tensor4D = import('../src/util/tf.js').Tensor4D;
 
 /** What the child measures with: tfjs on the initialized backend and the stock kernel to compare against. */
 interface Kit {
   tf: Tf;
-  backend: import('@tensorflow/tfjs').KernelBackend;
-  stock: import('@tensorflow/tfjs').KernelConfig;
+  backend: import('../src/util/tf.js').KernelBackend;
+  stock: import('../src/util/tf.js').KernelConfig;
   setFilterCache: (on: boolean) => void;
   threads: number;
   reps: number;
@@ -96,7 +96,7 @@ function measureShape(sh: Shape, { tf, backend, stock, setFilterCache, threads, 
         inputs: { dy, filter: f },
         backend,
         attrs: { strides: sh.s, pad: sh.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: sh.x } as never,
-      }) as import('@tensorflow/tfjs').TensorInfo;
+      }) as import('../src/util/tf.js').TensorInfo;
       backend.disposeData(out.dataId);
     },
     Math.max(3, reps >> 1),
@@ -139,7 +139,7 @@ function measureShape(sh: Shape, { tf, backend, stock, setFilterCache, threads, 
 
 /** The child process: one thread count, every shape; prints its rows as one JSON line. */
 async function child(threads: number, reps: number): Promise<void> {
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('../src/util/tf.js');
   const { initBackend } = await import('../src/backend/node.js');
   const { stockWasmKernel } = await import('../src/backend/kernels/index.js');
   const { setBackpropInputFilterCache } = await import('../src/backend/kernels/conv2d-backprop-input.js');

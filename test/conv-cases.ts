@@ -3,7 +3,7 @@
  * run on the pure-JS `cpu` backend (the reference) and on wasm.
  */
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/util/tf.js';
 
 export type Pad = 'same' | 'valid' | number;
 export type Strides = number | [number, number];
@@ -129,8 +129,8 @@ export async function worstErrorVsCpu(keys: readonly (keyof Results)[], seedOf: 
 /** Weights and input of a tiny encoder/decoder (4×4 conv, stride 2, then its transpose) for the gradient-step leak tests. */
 export function encoderDecoder(): { w1: tf.Variable<tf.Rank.R4>; w2: tf.Variable<tf.Rank.R4>; x: tf.Tensor4D } {
   return {
-    w1: tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1)),
-    w2: tf.variable(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]).mul<tf.Tensor4D>(0.1)),
+    w1: tf.variable(tf.mul<tf.Tensor4D>(tf.tensor4d(rand(4 * 4 * 3 * 16, 1), [4, 4, 3, 16]), 0.1)),
+    w2: tf.variable(tf.mul<tf.Tensor4D>(tf.tensor4d(rand(4 * 4 * 3 * 16, 2), [4, 4, 3, 16]), 0.1)),
     x: tf.tensor4d(rand(4 * 32 * 32 * 3, 3), [4, 32, 32, 3]),
   };
 }

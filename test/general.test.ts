@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/util/tf.js';
 import { initBackend } from '../src/backend/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { buildDiscriminator, withFeatures, FEATURE_LAYERS } from '../src/models/discriminator.js';

@@ -3,8 +3,8 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend } from '@tensorflow/tfjs';
+import * as tf from '../src/util/tf.js';
+import type { KernelBackend } from '../src/util/tf.js';
 import { initBackend } from '../src/backend/node.js';
 import { disableNativeConvolutions } from '../src/backend/native.js';
 import { encoderDecoder, rand, relL2, worstErrorVsCpu } from './conv-cases.js';
@@ -73,8 +73,8 @@ test('no leaked tensors, data ids or wasm bytes over repeated gradient steps', a
       return tf.mean(tf.square(tf.sub(y, x))) as tf.Scalar;
     });
     tf.tidy(() => {
-      w1.assign(w1.sub(grads[w1.name]!.mul(0.01)));
-      w2.assign(w2.sub(grads[w2.name]!.mul(0.01)));
+      w1.assign(tf.sub(w1, tf.mul(grads[w1.name]!, 0.01)));
+      w2.assign(tf.sub(w2, tf.mul(grads[w2.name]!, 0.01)));
     });
     tf.dispose([value, ...Object.values(grads)]);
   };

@@ -9,8 +9,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend } from '@tensorflow/tfjs';
+import * as tf from '../src/util/tf.js';
+import type { KernelBackend } from '../src/util/tf.js';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/node.js';
 import { loadNativeAddon, enableNativeConvolutions, disableNativeConvolutions, nativeConvolutionsActive } from '../src/backend/native.js';
@@ -92,11 +92,11 @@ test('native Concat, SplitV and inference batch norm match cpu', { skip: !dnnl &
       const a = tf.tensor4d(rand(3 * 5 * 7 * 4, 1), [3, 5, 7, 4]);
       const b = tf.tensor4d(rand(3 * 5 * 7 * 2, 2), [3, 5, 7, 2]);
       const r: tf.Tensor[] = [];
-      for (let axis = 0; axis < 4; axis++) r.push(tf.concat([a, a.mul(2), a.add(1)], axis));
+      for (let axis = 0; axis < 4; axis++) r.push(tf.concat([a, tf.mul(a, 2), tf.add(a, 1)], axis));
       r.push(tf.concat([a, b], -1), tf.concat([a, tf.zeros([3, 5, 7, 0])], 3));
       r.push(...tf.split(a, [1, -1, 2], 1), ...tf.split(b, 2, 3), ...tf.split(a, [0, 4], 3));
       // the gradient of a concat is a SplitV
-      r.push(...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.concat([p, q], 3).square()))([a, b]));
+      r.push(...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.concat([p, q], 3))))([a, b]));
       const C = 4;
       const [m, v, off, sc] = [3, 4, 5, 6].map((k) => tf.tensor1d(rand(C, k).map((x, i) => (k === 4 ? 0.5 + Math.abs(x) : x + i))));
       r.push(tf.batchNorm(a, m!, v!, off!, sc!, 1e-3), tf.batchNorm(a, m!, v!, undefined, undefined, 1e-3));

@@ -48,9 +48,13 @@ interface WorkerProc {
 }
 
 function startWorker(): WorkerProc {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/colorgan.js'), 'worker', '--redis', url, '--name', 'test', '--lock-seconds', '2', '--threads', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/colorgan.js'), 'worker', '--redis', url, '--name', 'test', '--lock-seconds', '2', '--threads', '1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   workers.push(child);
   const lines: string[] = [];
   let buf = '';

@@ -13,11 +13,12 @@ import { existsSync } from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nodeTs = pathToFileURL(path.join(root, 'src', 'backend', 'node.ts')).href;
+const tfTs = pathToFileURL(path.join(root, 'src', 'util', 'tf.ts')).href;
 
 /** Child process with `threads`; the native addon off unless `native` (these test wasm's own threads). */
 function runChild(threads: number, native = false): { status: number | null; out: Record<string, unknown>; stderr: string } {
   const code = `
-    import * as tf from '@tensorflow/tfjs';
+    const tf = await import(${JSON.stringify(tfTs)});
     const { initBackend } = await import(${JSON.stringify(nodeTs)});
     const info = await initBackend(${threads > 0 ? `{ threads: ${threads} }` : '{}'});
     const wasm = await import('@tensorflow/tfjs-backend-wasm');

@@ -7,8 +7,8 @@
  * threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
  * (The same addon's pixel loops are the colorizer's business: infer/native-pixels.ts.)
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
+import type { KernelConfig, KernelFunc, TensorInfo } from '../util/tf.js';
 import { loadAddon } from '../native/addons.js';
 import { wasmHeapBuffer, type WasmBackendLike } from './kernels/util.js';
 

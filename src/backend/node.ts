@@ -5,10 +5,11 @@
  * else `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD) with our training kernels.
  * The pure-JS `cpu` backend is only used as a numerical reference in tests.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { registerWasmKernels } from './kernels/index.js';
 import { enableNativeConvolutions, loadNativeAddon } from './native.js';
 import { wasmDistDir } from '../util/wasm-files.js';
+import { nativeStatus } from '../native/addons.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -74,8 +75,10 @@ async function init(opts: BackendOptions): Promise<BackendInfo> {
   }
   await tf.ready();
   tf.enableProdMode(); // no Node advice banner; no per-op debug checks
-  if (opts.verbose) {
+  // COLORGAN_VERBOSE=1: the same lines from any command (colorize, the library), with where each addon came from.
+  if (opts.verbose || process.env.COLORGAN_VERBOSE === '1') {
     process.stderr.write(`backend: ${describeBackend(info)}\n`);
+    if (info.name === 'wasm') process.stderr.write(`${nativeStatus()}\n`);
   }
   return info;
 }

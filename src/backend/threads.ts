@@ -25,7 +25,7 @@
  * unref all workers after init, and the process exits on its own.
  * threads = 1 keeps the default (non-threaded SIMD) build.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';

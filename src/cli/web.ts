@@ -75,9 +75,16 @@ export function webBuildStale(): boolean {
  * Vite is a development dependency: without it, an existing web/dist is still served.
  */
 export async function buildWeb(opts: { force?: boolean; log?: (msg: string) => void } = {}): Promise<boolean> {
-  if (!opts.force && !webBuildStale()) return false;
   const config = path.join(webDir(), 'vite.config.ts');
-  if (!existsSync(config)) throw new Error(`${config} not found (the web app sources are not part of this install)`);
+  // An installed package ships the app built at pack time (web/dist), not its sources.
+  if (!existsSync(config)) {
+    if (existsSync(path.join(webDistDir(), 'index.html'))) {
+      if (opts.force) opts.log?.('web: this install has the built app but not its sources; serving it as it is');
+      return false;
+    }
+    throw new Error(`${webDistDir()}: the built web app is missing, and its sources (${config}) are not part of this install`);
+  }
+  if (!opts.force && !webBuildStale()) return false;
   let vite: typeof import('vite');
   try {
     vite = await import('vite');

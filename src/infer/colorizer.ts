@@ -12,7 +12,7 @@
  * and raw model-size images are computed when first read. Samples come one at a time
  * (sampleColorizations), so N samples of a photo never hold N full-size images.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../util/tf.js';
 import { chromaFromNet, type RgbImage } from '../color/yuv.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import { predictUv, noiseFor } from './generate.js';

@@ -3,7 +3,7 @@
  * Noise z comes from a seeded PRNG, so a (photo, seed, sample) triple gives the same
  * colorization in Node and in the page.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { gaussian, mulberry32 } from '../util/rng.js';
 import { gridDims, type GridSize } from './sharpen.js';
 

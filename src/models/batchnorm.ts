@@ -9,7 +9,7 @@
  * model used for training. The saved model is a stock tfjs BatchNormalization, so any
  * TF.js loader (and the browser) reads it without custom classes.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 
 interface BnLayer extends tf.layers.Layer {
   momentum: number;

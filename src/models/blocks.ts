@@ -1,5 +1,5 @@
 /** Layer blocks shared by the networks. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 
 export interface InitOptions {
   /** Seed for the weight initializers (reproducible runs). */

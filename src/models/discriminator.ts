@@ -7,7 +7,7 @@
  * Its hidden activations also serve as the feature space of the feature-matching loss
  * (the paper's proposed "loss in a feature space", made self-contained: no pretrained net).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
 import { convBlock, type InitOptions } from './blocks.js';

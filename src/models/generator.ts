@@ -11,7 +11,7 @@
  *   (y, z-channel) is concatenated with them and one more conv mixes them into U,V
  *   (paper Fig. 4). The copy carries the full-resolution gray edges to the output.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
 import { convBlock, seeded, type InitOptions } from './blocks.js';

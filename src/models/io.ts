@@ -5,7 +5,7 @@
  * half-written model. A model is serialized once (modelFiles) and the same bytes can be
  * written to several folders. Metadata is checked when read (parseMetadata).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseMetadata, type ModelMetadata } from './metadata.js';

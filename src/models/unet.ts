@@ -19,7 +19,7 @@
  * Every layer is a stock tfjs layer (the broadcast add is a standard Add of [1,1,C] and
  * [h,w,C]), so the saved model loads in any TF.js without custom classes.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
 import { convBlock, type InitOptions } from './blocks.js';
 

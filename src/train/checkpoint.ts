@@ -15,7 +15,7 @@
  * run (no path outside it is followed). state.json holds the typed run state (./state.ts),
  * checked when a checkpoint is loaded.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

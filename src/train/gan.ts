@@ -37,7 +37,7 @@
  * a loss in D's feature space — the paper's proposed feature-space loss without a
  * pretrained network. Only G's variables get its gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 import { useFastBatchNorm } from '../models/batchnorm.js';

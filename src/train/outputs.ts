@@ -4,7 +4,7 @@
  * the loss log and curves. G is serialized once per epoch and the same bytes go to the
  * checkpoint and both exports, each folder written atomically.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../util/tf.js';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { ModelConfig } from '../models/config.js';

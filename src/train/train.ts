@@ -12,7 +12,7 @@
  * (seed, e), so a run resumed from a checkpoint continues exactly as an uninterrupted one
  * would.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../util/tf.js';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { buildGenerator } from '../models/generator.js';

@@ -1,5 +1,5 @@
 /** Per-epoch validation of the generator: L1 and squared error of its U,V on the validation photos, per source. */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../util/tf.js';
 import type { Dataset } from '../data/dataset.js';
 import { predictUv, noiseFor } from '../infer/generate.js';
 

@@ -7,8 +7,8 @@
  * [Ci,H,W,N] convolved (stride 1, dilation s) with dy transposed to [OH,OW,N,Co] as the
  * filter gives [Ci,K,K,Co]. So the fast XNNPACK forward conv does the work.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend } from '@tensorflow/tfjs';
+import * as tf from '../../util/tf.js';
+import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend } from '../../util/tf.js';
 import { callKernel, release } from './util.js';
 
 interface Attrs {

@@ -28,8 +28,8 @@
  * backend's disposeData frees the cache entry (and with it XNNPACK's packed operator)
  * the moment the source filter is freed. Every other temporary is freed before return.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '@tensorflow/tfjs';
+import * as tf from '../../util/tf.js';
+import type { KernelConfig, KernelFunc, TensorInfo, KernelBackend, DataId } from '../../util/tf.js';
 import { callKernel, release, wasmHeapBuffer, type WasmBackendLike } from './util.js';
 
 interface Attrs {

@@ -1,6 +1,6 @@
 /** Kernels of ours registered on top of tfjs-backend-wasm (shared by Node and the browser). */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig } from '@tensorflow/tfjs';
+import * as tf from '../../util/tf.js';
+import type { KernelConfig } from '../../util/tf.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 

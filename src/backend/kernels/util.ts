@@ -3,8 +3,8 @@
  * Inside a kernel we must free every temporary we create (disposeData), since the
  * engine only tracks the kernel's returned output.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { TensorInfo, NamedAttrMap, KernelBackend, DataId } from '@tensorflow/tfjs';
+import * as tf from '../../util/tf.js';
+import type { TensorInfo, NamedAttrMap, KernelBackend, DataId } from '../../util/tf.js';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that our kernels use. */
 export interface WasmBackendLike extends KernelBackend {
