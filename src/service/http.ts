@@ -226,6 +226,9 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
   // A request must arrive whole within the timeout (slow senders do not hold a slot forever).
   server.requestTimeout = timeoutMs;
   server.headersTimeout = Math.min(timeoutMs, 60_000);
+  // Idle keep-alive connections outlive the longest Retry-After (60 s), so a client that
+  // waits as told does not reuse a socket the server is just closing.
+  server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
