@@ -22,7 +22,7 @@ export const ADD_SCHEMA = {
 /** `colorgan worker`. */
 export const WORKER_SCHEMA = {
   ...QUEUE_SCHEMA,
-  concurrency: { type: 'int', min: 1, max: 64, default: 1, help: 'photos this worker colorizes at once (one thread each)' },
+  concurrency: { type: 'int', min: 1, max: 64, defaultText: 'the number of cores', help: 'photos this worker colorizes at once (one thread each)' },
   threads: { type: 'int', min: 1, defaultText: 'the cores shared out', help: 'compute threads of each colorize thread' },
   timeout: { type: 'number', min: 1, max: 86400, default: 600, arg: 'S', help: 'seconds one photo may take before its attempt fails (and is retried)' },
   lockSeconds: {

@@ -11,6 +11,7 @@
  * an I/O error) is retried with backoff (jobs.ts JOB_OPTIONS).
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ImageDecodeError, openImage } from '../index.js';
 import { removeTempsOf, writeFileAtomic } from '../util/atomic.js';
@@ -69,7 +70,9 @@ export async function startQueueWorker(options: WorkerOptions = {}, events: Work
   const o = resolveOptions(WORKER_SCHEMA, options, 'worker: ');
   const connection = connectionOf(o.redis);
   await checkRedisReachable(o.redis);
-  const pool = await ColorizePool.create({ size: o.concurrency, threads: o.threads });
+  // One photo per core: most of a photo's time is decoding, upsampling and encoding, one core each.
+  const concurrency = o.concurrency ?? os.availableParallelism();
+  const pool = await ColorizePool.create({ size: concurrency, threads: o.threads });
 
   async function runJob(job: Job<ColorizeJobData>): Promise<JobOutcome> {
     const d = checkJob(job.data);
@@ -102,7 +105,7 @@ export async function startQueueWorker(options: WorkerOptions = {}, events: Work
   const lockDuration = o.lockSeconds * 1000;
   const worker = new Worker<ColorizeJobData, JobOutcome>(o.name, runJob, {
     connection,
-    concurrency: o.concurrency,
+    concurrency,
     lockDuration,
     stalledInterval: lockDuration,
     // A photo whose worker died this many times is failed rather than retried forever.
