@@ -109,7 +109,15 @@ try {
     });
     const secs = (performance.now() - first) / 1000;
     const memPerJob = ((await usedMemory(url)) - memBefore) / N;
-    await Promise.all(procs.map((p) => new Promise((r) => (p.once('exit', r), p.kill('SIGTERM')))));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((r) => {
+            p.once('exit', r);
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
     console.log(
       `${w} worker${w > 1 ? 's' : ' '} × concurrency ${concurrency}: ${(N / secs).toFixed(2)} photos/s (${secs.toFixed(1)} s; Redis ≈ ${(memPerJob / 1024).toFixed(1)} kB per kept job)`,
     );
