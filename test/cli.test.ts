@@ -230,7 +230,7 @@ describe('colorgan colorize', () => {
       [['frobnicate'], 2, /^colorgan frobnicate: unknown command "frobnicate"/],
       [['colorize', img], 2, /^colorgan colorize: missing --out DIR/],
       [['colorize', '--out', o], 2, /^colorgan colorize: no INPUT given/],
-      [['colorize', img, '--out', o, '--samples', '0'], 2, /^colorgan colorize: --samples must be an integer >= 1, got "0"$/],
+      [['colorize', img, '--out', o, '--samples', '0'], 2, /^colorgan colorize: --samples must be an integer from 1 to 1000, got "0"$/],
       [['colorize', img, '--out', o, '--format', 'gif'], 2, /^colorgan colorize: unknown --format "gif"/],
       [['colorize', img, '--out', o, '--bogus'], 2, /^colorgan colorize: Unknown option '--bogus'/],
       [
