@@ -5,7 +5,7 @@
  */
 import { parseCommandLine, usageText } from '../util/options.js';
 import { SERVE_SCHEMA } from '../service/options.js';
-import { SIGNAL_EXIT } from './signals.js';
+import { runUntilSignal } from './signals.js';
 
 export const SERVE_USAGE = `${usageText(
   `Usage: colorgan serve [--port P] [--host ADDR] [--concurrency N] [options]
@@ -25,15 +25,5 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { startService } = await import('../service/http.js');
   const service = await startService(values);
   console.log(`colorgan serve: listening on ${service.url} (${service.concurrency} colorize threads; ${service.backend})`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  const quit = () => process.exit(SIGNAL_EXIT[signal] ?? 1);
-  process.once('SIGINT', quit);
-  process.once('SIGTERM', quit);
-  console.error(`${signal}: finishing the requests in progress, refusing new ones (again to quit at once)`);
-  await service.close();
-  console.error('stopped');
-  return 0;
+  return runUntilSignal('the requests in progress, refusing new ones', () => service.close());
 }

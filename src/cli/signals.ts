@@ -31,3 +31,26 @@ export function watchSignals(what: string): StopFlag {
     },
   };
 }
+
+/**
+ * For servers (serve, worker): wait for SIGINT or SIGTERM, then `stop()` gracefully
+ * (`what` says what it finishes); a second signal exits at once. Resolves with exit code 0.
+ */
+export async function runUntilSignal(what: string, stop: () => Promise<void>): Promise<number> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  const quit = () => process.exit(SIGNAL_EXIT[signal] ?? 1);
+  process.once('SIGINT', quit);
+  process.once('SIGTERM', quit);
+  console.error(`${signal}: finishing ${what} (again to quit at once)`);
+  await stop();
+  console.error('stopped');
+  return 0;
+}

@@ -5,7 +5,7 @@
  */
 import { parseCommandLine, usageText } from '../util/options.js';
 import { WORKER_SCHEMA } from '../queue/options.js';
-import { SIGNAL_EXIT } from './signals.js';
+import { runUntilSignal } from './signals.js';
 
 const USAGE = `${usageText(
   `Usage: colorgan worker [--redis URL] [--name Q] [--concurrency N] [options]
@@ -29,15 +29,5 @@ export async function workerCommand(argv: string[]): Promise<number> {
     failed: (job, reason, final) => console.log(`${final ? 'failed' : 'retry'} ${job.id} ${job.data.input}: ${reason}`),
   });
   console.log(`colorgan worker: queue ${values.name ?? WORKER_SCHEMA.name.default} at ${values.redis ?? WORKER_SCHEMA.redis.default} (${worker.backend})`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  const quit = () => process.exit(SIGNAL_EXIT[signal] ?? 1);
-  process.once('SIGINT', quit);
-  process.once('SIGTERM', quit);
-  console.error(`${signal}: finishing the jobs in progress (again to quit at once)`);
-  await worker.close();
-  console.error('stopped');
-  return 0;
+  return runUntilSignal('the jobs in progress', () => worker.close());
 }
