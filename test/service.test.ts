@@ -197,3 +197,15 @@ test('colorgan serve: curl-style POST gives a PNG of the same size; SIGTERM stop
   assert.equal(await exited, 0, err);
   assert.match(err, /SIGTERM: finishing/);
 });
+
+test('a chunked body over --max-bytes (no Content-Length) is refused with 413 as it arrives', async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < 6; i++) c.enqueue(new Uint8Array(1024 * 1024));
+      c.close();
+    },
+  });
+  const res = await fetch(`${svc.url}/v1/colorize`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+  assert.equal(res.status, 413);
+  assert.equal(((await res.json()) as { cause: string }).cause, 'too-large');
+});

@@ -94,11 +94,14 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return; // the rest is let through unkept; the 413 closes the connection
       size += c.length;
       if (size > max) {
+        over = true;
+        chunks.length = 0;
         reject(new RequestError('too-large', `request body is over the ${max}-byte limit`));
-        req.destroy();
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
