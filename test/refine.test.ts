@@ -22,6 +22,7 @@ import { loadModel, colorize } from '../src/infer/node.js';
 import { choosePlan } from '../src/infer/plan.js';
 import { upsampleChroma } from '../src/infer/refine.js';
 import { mulberry32, gaussian } from '../src/util/rng.js';
+import { ensureDistBuilt, runCli } from './helpers.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'photos');
 const PHOTO = path.join(FIXTURES, 'sunrise3.jpg');
@@ -182,4 +183,29 @@ test('upsampleChroma doubles a grid bilinearly and keeps a constant plane', () =
   const up = upsampleChroma(uv, { width: 6, height: 4 });
   assert.equal(up.length, 12 * 8 * 2);
   for (let i = 0; i < up.length; i++) assert.ok(Math.abs(up[i] - (i % 2 ? -0.25 : 0.5)) < 1e-6);
+});
+
+test("colorgan colorize --no-refine writes exactly the base model's output; without it the stage is used", async () => {
+  await ensureDistBuilt();
+  const dir = path.join(tmp, 'cli-model');
+  const cfgStage = { arch: 'refine' as const, size: 32, ngf: 8, ndf: 8, zDim: 1, bnMomentum: 0.9 };
+  const G = await loadModelFromDir(baseDir);
+  await saveModel(G, dir, { ...(await readMetadata(baseDir)), refine: ['refine-1'] });
+  const R = buildRefineGenerator(cfgStage, { seed: 4 });
+  await saveModel(R, path.join(dir, 'refine-1'), generatorMetadata(cfgStage));
+  G.dispose();
+  R.dispose();
+  const outs: Record<string, Buffer> = {};
+  for (const [name, args] of [
+    ['base', ['--model', baseDir]],
+    ['skipped', ['--model', dir, '--no-refine']],
+    ['refined', ['--model', dir]],
+  ] as const) {
+    const out = path.join(tmp, `cli-${name}`);
+    const r = await runCli(['colorize', PHOTO, '--out', out, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    outs[name] = await fs.readFile(path.join(out, 'sunrise3.png'));
+  }
+  assert.ok(outs.base.equals(outs.skipped), '--no-refine: the same bytes as the base model');
+  assert.ok(!outs.base.equals(outs.refined), 'the stage changes the output');
 });

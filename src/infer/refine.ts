@@ -36,10 +36,17 @@ export function refineNoise(seed: number, sample: number, stage: number, n: numb
 }
 
 /**
- * One stage on a batch: luma `y` on the fine grid (shared by every sample), each sample's
- * chroma on the coarse grid, its noise; returns each sample's chroma on the fine grid.
+ * One stage on a batch: the luma on the fine grid (one shared by every row, or one per
+ * row), each row's chroma on the coarse grid and its noise; returns each row's chroma on
+ * the fine grid.
  */
-export function runRefineStage(stage: RefineStage, fine: Grid, y: Float32Array, coarseUvs: Float32Array[], noises: Float32Array[]): Float32Array[] {
+export function runRefineStage(
+  stage: RefineStage,
+  fine: Grid,
+  y: Float32Array | Float32Array[],
+  coarseUvs: Float32Array[],
+  noises: Float32Array[],
+): Float32Array[] {
   const n = coarseUvs.length;
   if (n === 0) return [];
   const { width: w, height: h } = fine;
@@ -49,7 +56,7 @@ export function runRefineStage(stage: RefineStage, fine: Grid, y: Float32Array, 
   const uvBuf = new Float32Array(n * w * h * 2);
   const zBuf = new Float32Array(n * w * h * zc);
   for (let i = 0; i < n; i++) {
-    yBuf.set(y, i * w * h);
+    yBuf.set(Array.isArray(y) ? y[i] : y, i * w * h);
     uvBuf.set(upsampleChroma(coarseUvs[i], coarse), i * w * h * 2);
     zBuf.set(noises[i], i * w * h * zc);
   }

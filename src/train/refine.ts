@@ -279,13 +279,16 @@ function validation(G: tf.LayersModel | null, sets: Map<string, StageSet>, zDim:
     let sq = 0;
     const BATCH = 16;
     for (let i = 0; i < n; i += BATCH) {
-      const ks = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => i + j); // one photo per stage call: each has its own luma
-      const stage = G ? asStage(G, zDim, S) : null;
-      const preds = ks.map((k) =>
-        stage
-          ? runRefineStage(stage, grid, set.ds.y.subarray(k * S * S, (k + 1) * S * S), [coarseOf(set, k)], [refineNoise(12345, k, 1, S * S * zDim)])[0]
-          : coarseUp(set, k),
-      );
+      const ks = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => i + j);
+      const preds = G
+        ? runRefineStage(
+            asStage(G, zDim, S),
+            grid,
+            ks.map((k) => set.ds.y.subarray(k * S * S, (k + 1) * S * S)),
+            ks.map((k) => coarseOf(set, k)),
+            ks.map((k) => refineNoise(12345, k, 1, S * S * zDim)),
+          )
+        : ks.map((k) => coarseUp(set, k));
       preds.forEach((p, j) => {
         const ref = set.ds.uv.subarray(ks[j] * S * S * 2, (ks[j] + 1) * S * S * 2);
         let a = 0;
