@@ -22,7 +22,9 @@ import { loadModel, colorize } from '../src/infer/node.js';
 import { choosePlan } from '../src/infer/plan.js';
 import { upsampleChroma } from '../src/infer/refine.js';
 import { mulberry32, gaussian } from '../src/util/rng.js';
-import { ensureDistBuilt, runCli } from './helpers.js';
+import { execFile } from 'node:child_process';
+import sharp from 'sharp';
+import { ensureDistBuilt, runCli, ROOT } from './helpers.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'photos');
 const PHOTO = path.join(FIXTURES, 'sunrise3.jpg');
@@ -208,4 +210,40 @@ test("colorgan colorize --no-refine writes exactly the base model's output; with
   }
   assert.ok(outs.base.equals(outs.skipped), '--no-refine: the same bytes as the base model');
   assert.ok(!outs.base.equals(outs.refined), 'the stage changes the output');
+});
+
+test('a 12 MP photo through the general model with a 128-pixel refinement stage stays under 1.5 GB peak memory', async () => {
+  await ensureDistBuilt();
+  const dir = path.join(tmp, 'general-with-stage');
+  const general = path.join(ROOT, 'models', 'general');
+  await fs.mkdir(dir, { recursive: true });
+  for (const f of ['model.json', 'weights.bin']) await fs.copyFile(path.join(general, f), path.join(dir, f));
+  await fs.writeFile(path.join(dir, 'colorgan.json'), JSON.stringify({ ...(await readMetadata(general)), refine: ['refine-1'] }));
+  const cfg = { arch: 'refine' as const, size: 128, ngf: 32, ndf: 32, zDim: 1, bnMomentum: 0.9 };
+  const R = buildRefineGenerator(cfg, { seed: 1 });
+  await saveModel(R, path.join(dir, 'refine-1'), generatorMetadata(cfg));
+  R.dispose();
+  const photo = path.join(tmp, 'twelve.jpg');
+  await sharp(path.join(ROOT, 'examples', 'shine1-original.jpg'))
+    .resize(4000, 3000, { fit: 'fill' })
+    .jpeg({ quality: 90 })
+    .toFile(photo);
+  const probe = path.join(tmp, 'maxrss.mjs');
+  await fs.writeFile(probe, `process.on('exit', () => process.stderr.write('maxrss-kb ' + process.resourceUsage().maxRSS + '\\n'));\n`);
+  const out = path.join(tmp, 'twelve-out');
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      process.execPath,
+      ['--import', probe, path.join(ROOT, 'bin', 'colorgan.js'), 'colorize', photo, '--model', dir, '--out', out, '--json'],
+      { cwd: ROOT },
+      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.split('\n')[0]).plan, 'general');
+  const m = await sharp(path.join(out, 'twelve.png')).metadata();
+  assert.deepEqual([m.width, m.height], [4000, 3000]);
+  const rssMb = Number(/maxrss-kb (\d+)/.exec(r.stderr)![1]) / 1024;
+  assert.ok(rssMb < 1536, `peak memory ${rssMb.toFixed(0)} MB`);
+  console.log(`# 12 MP with refine-1: peak RSS ${rssMb.toFixed(0)} MB`);
 });
