@@ -5,7 +5,9 @@
  * ratio per source (each source counts once in the mean) and the median time per megapixel
  * (colorizer only: luma → model(s) → upsampled chroma → full-resolution RGB; decoding not
  * counted). With --sheet, a crop sheet at 100% zoom (gray | base | refined | original) of
- * the validation photos where the stage changed the colors most.
+ * the validation photos where the stage changed the colors most. A control, the base model
+ * at a lower chroma gain (--control-gain, default 0.75), tells a gain from desaturation
+ * (which raises PSNR too, README's calibration table) from a gain in detail.
  *
  *   node --import tsx bench/refine-compare.ts --model RUN/model [--per-source N] [--sheet docs/x.jpg] DATA...
  */
@@ -23,7 +25,14 @@ import { renderGrid } from '../src/report/grid.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 
 const { values: v, positionals: dirs } = parseArgs({
-  options: { model: { type: 'string' }, 'per-source': { type: 'string' }, sheet: { type: 'string' }, crop: { type: 'string', default: '256' }, rows: { type: 'string', default: '6' } },
+  options: {
+    model: { type: 'string' },
+    'per-source': { type: 'string' },
+    sheet: { type: 'string' },
+    crop: { type: 'string', default: '256' },
+    rows: { type: 'string', default: '6' },
+    'control-gain': { type: 'string', default: '0.75' },
+  },
   allowPositionals: true,
 });
 if (!v.model) throw new Error('--model DIR (a model folder with refine-1/) is required');
@@ -33,7 +42,8 @@ if (!c.refine?.length) throw new Error(`${v.model}: has no refinement stages (co
 const ds = await loadDatasets(dirs, { size: c.meta.config.size });
 const parts = splitBySource(ds.files, 1, 0.3);
 
-const SYSTEMS = ['base', 'refined'] as const;
+const SYSTEMS = ['base', 'control', 'refined'] as const;
+const controlGain = Number(v['control-gain']);
 type Sys = (typeof SYSTEMS)[number];
 const KEYS = ['psnr', 'ssim', 'auc', 'colorfulnessRatio'] as const;
 type Rows = Record<Sys, Record<(typeof KEYS)[number], number[]> & { msPerMp: number[] }>;
@@ -83,7 +93,7 @@ for (const [source, files] of groupBySource(parts.val)) {
     const out: Partial<Record<Sys, RgbImage>> = {};
     for (const s of SYSTEMS) {
       const t = performance.now();
-      const img = colorizeImage(c, gray, { refine: s === 'refined' }).rgb;
+      const img = colorizeImage(c, gray, { refine: s === 'refined', ...(s === 'control' ? { saturation: controlGain } : {}) }).rgb;
       rows[s].msPerMp.push((performance.now() - t) / mp);
       out[s] = img;
       const m = compareImages(img, truth);
@@ -103,25 +113,29 @@ const median = (a: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;
 };
 console.log(`model ${c.source} (${c.refine.length} refinement stage${c.refine.length > 1 ? 's' : ''}); ${count} validation photos, full resolution`);
-console.log('| source | photos | PSNR base | PSNR refined | Δ dB | SSIM base | SSIM refined | AuC base | AuC refined | colorfulness ratio base | refined |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`columns: base (the model's defaults) | control (base at saturation ${controlGain}) | refined (base + refine stages, the model's defaults)`);
+console.log(
+  '| source | photos | PSNR base / control / refined | Δ dB refined − base | SSIM base / control / refined | AuC base / control / refined | colorfulness ratio base / control / refined |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 const overall = empty();
 const f2 = (x: number) => x.toFixed(2);
 const f4 = (x: number) => x.toFixed(4);
-for (const [source, r] of table) {
-  const [b, e] = [r.base, r.refined];
+const line = (name: string, n: number, r: Rows) => {
+  const three = (k: (typeof KEYS)[number], f: (x: number) => string) => SYSTEMS.map((s) => f(mean(r[s][k]))).join(' / ');
   console.log(
-    `| ${source} | ${b.psnr.length} | ${f2(mean(b.psnr))} | ${f2(mean(e.psnr))} | ${(mean(e.psnr) - mean(b.psnr)).toFixed(3)} | ${f4(mean(b.ssim))} | ${f4(mean(e.ssim))} | ${f2(mean(b.auc))} | ${f2(mean(e.auc))} | ${f2(mean(b.colorfulnessRatio))} | ${f2(mean(e.colorfulnessRatio))} |`,
+    `| ${name} | ${n} | ${three('psnr', f2)} | ${(mean(r.refined.psnr) - mean(r.base.psnr)).toFixed(3)} | ${three('ssim', f4)} | ${three('auc', f2)} | ${three('colorfulnessRatio', f2)} |`,
   );
+};
+for (const [source, r] of table) {
+  line(source, r.base.psnr.length, r);
   for (const s of SYSTEMS) {
     for (const k of KEYS) overall[s][k].push(mean(r[s][k]));
     overall[s].msPerMp.push(...r[s].msPerMp);
   }
 }
+line('mean over sources', count, overall);
 const [b, e] = [overall.base, overall.refined];
-console.log(
-  `| mean over sources | ${count} | ${f2(mean(b.psnr))} | ${f2(mean(e.psnr))} | ${(mean(e.psnr) - mean(b.psnr)).toFixed(3)} | ${f4(mean(b.ssim))} | ${f4(mean(e.ssim))} | ${f2(mean(b.auc))} | ${f2(mean(e.auc))} | ${f2(mean(b.colorfulnessRatio))} | ${f2(mean(e.colorfulnessRatio))} |`,
-);
 console.log(`time per megapixel (median over photos, colorizer only): base ${median(b.msPerMp).toFixed(0)} ms, refined ${median(e.msPerMp).toFixed(0)} ms`);
 
 if (v.sheet) {
@@ -142,7 +156,11 @@ if (v.sheet) {
     rows.push([gray, base, refined, truth].map((img) => cut(img, p.x, p.y, w, h)));
     process.stderr.write(`sheet: ${p.file} at (${p.x}, ${p.y}), mean |Δ| ${p.diff.toFixed(2)} levels\n`);
   }
-  const png = await renderGrid(rows, { titles: ['gray', 'base + guided', 'base + refine ×2', 'original'], cell: crop, rowLabels: pickRows.map((p) => p.file.split('/').pop()!) });
+  const png = await renderGrid(rows, {
+    titles: ['gray', 'base + guided', 'base + refine ×2', 'original'],
+    cell: crop,
+    rowLabels: pickRows.map((p) => p.file.split('/').pop()!),
+  });
   await writeFileAtomic(v.sheet, await sharp(png).jpeg({ quality: 88 }).toBuffer());
   console.log(`crop sheet (${crop}×${crop} at 100%, the ${rows.length} photos the stage changed most): ${v.sheet}`);
 }
