@@ -155,6 +155,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`${values.clients} clients × ${values.seconds} s, ${values.width}×${values.height} JPEG → JPEG`);
   console.log(`answers by status: ${JSON.stringify(r.statuses)}; 503 without Retry-After: ${r.bare503}; connection errors: ${r.connectionErrors}`);
   const l = r.okLatencyMs;
-  console.log(`200s: ${r.photosPerSecond.toFixed(2)} photos/s; latency p50 ${l.p50.toFixed(0)} ms, p90 ${l.p90.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`);
+  console.log(
+    `200s: ${r.photosPerSecond.toFixed(2)} photos/s; latency p50 ${l.p50.toFixed(0)} ms, p90 ${l.p90.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`,
+  );
   console.log(`server peak RSS (VmHWM): ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
 }
