@@ -18,6 +18,7 @@ import { generatorMetadata, parseMetadata } from '../src/models/metadata.js';
 import { loadModelFromDir, readMetadata, saveModel } from '../src/models/io.js';
 import { GanStep } from '../src/train/gan.js';
 import { trainRefine, MODEL_DIR } from '../src/train/refine.js';
+import { TrainingInterruptedError } from '../src/train/train.js';
 import { loadModel, colorize } from '../src/infer/node.js';
 import { choosePlan } from '../src/infer/plan.js';
 import { upsampleChroma } from '../src/infer/refine.js';
@@ -119,6 +120,16 @@ test('train-refine: a tiny run lowers its training L1, writes the run and a mode
   const model = await readMetadata(path.join(a, MODEL_DIR));
   assert.deepEqual(model.refine, ['refine-1']);
   assert.equal(model.config.arch, 'unet');
+
+  // A run stopped by a signal in epoch 2 already has model/ from its best epoch so far.
+  const c = path.join(tmp, 'run-c');
+  let stopNow = false;
+  await assert.rejects(
+    trainRefine({ ...common, out: c, epochs: 2 }, { epochEnd: () => (stopNow = true), shouldStop: () => (stopNow ? 'SIGTERM' : null) }),
+    TrainingInterruptedError,
+  );
+  assert.deepEqual((await readMetadata(path.join(c, MODEL_DIR))).refine, ['refine-1']);
+  await fs.access(path.join(c, MODEL_DIR, 'refine-1', 'weights.bin'));
 
   const b = path.join(tmp, 'run-b');
   await trainRefine({ ...common, out: b, epochs: 1 });

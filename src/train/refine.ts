@@ -13,6 +13,7 @@
  *   epochs    GAN steps (./gan.ts with the coarse chroma as G's extra input), validation L1
  *             of the stage and of the base upsampled alone, sample grid, checkpoint, exports,
  *             losses.jsonl; `model/` = the base model's files + the best stage as refine-1/
+ *             (rewritten with every new best epoch)
  *
  * Deterministic from the seed: the batch order, mirroring and noise of epoch e depend only
  * on (seed, e), so a resumed run gives the same weights as an uninterrupted one.
@@ -148,7 +149,7 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
   }
   gan.dispose();
   if (run.lastCheckpoint) await repairExports(runDir, run.lastCheckpoint, run.history, log);
-  if (run.history.length) await writeModelFolder(run);
+  if (run.history.length) await writeModelFolder(run); // also after a kill between generator-best/ and model/
   return { runDir, epochs: opts.epochs, history: run.history, generatorDir: path.join(runDir, GENERATOR_DIR) };
 }
 
@@ -385,7 +386,9 @@ async function endEpoch(run: RefineRun, rec: EpochRecord, samples: RefineSample[
     stepLog: run.stepLog as StepLogRow[],
     savedAt: new Date().toISOString(),
   };
-  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1, baseValL1), isBest(run.history, rec));
+  const best = isBest(run.history, rec);
+  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1, baseValL1), best);
+  if (best) await writeModelFolder(run); // so a run stopped later still has its model/
   await writeLogs(runDir, run.history, run.stepLog);
 }
 
