@@ -21,7 +21,7 @@ test('model metadata is checked when read: one line naming the file and the fiel
   const good = JSON.parse(await fs.readFile(path.join(MODELS, 'general', 'colorgan.json'), 'utf8'));
   const cases: [string, object, string][] = [
     ['size', { ...good, config: { ...good.config, size: '64' } }, 'config.size must be an integer >= 16, got "64"'],
-    ['arch', { ...good, config: { ...good.config, arch: 'resnet' } }, 'config.arch must be one of baseline, advanced, unet, got "resnet"'],
+    ['arch', { ...good, config: { ...good.config, arch: 'resnet' } }, 'config.arch must be one of baseline, advanced, unet, refine, got "resnet"'],
     ['format', { ...good, format: 'keras' }, 'format must be "colorgan-generator" or "colorgan-discriminator", got "keras"'],
     ['version', { ...good, formatVersion: 2 }, 'formatVersion must be 1, got 2'],
     ['upsample', { ...good, inference: { upsample: 'nearest' } }, 'inference.upsample must be "bilinear" or "guided", got "nearest"'],

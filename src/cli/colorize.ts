@@ -43,6 +43,12 @@ export const COLORIZE_SCHEMA = {
   },
   model: { type: 'string', arg: 'M', help: "general (default: the bundled general model) | sky (the paper's sky model) | a generator folder" },
   ...INFERENCE_OPTIONS,
+  refine: {
+    type: 'boolean',
+    default: true,
+    flag: 'no-refine',
+    help: "skip the model's LAPGAN refinement stages (refine-1/, refine-2/ in its folder; default: used where it has them)",
+  },
   samples: {
     ...OUTPUT_OPTIONS.samples,
     help: 'write N colorizations per photo with different noise z: NAME.sample-1.png … NAME.sample-N.png (default: one, NAME.png)',
@@ -147,7 +153,7 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     console.log(COLORIZE_USAGE);
     return 0;
   }
-  const { seed, maxPixels, format, threads, renderSize, upsample, saturation, quality, keepMetadata } = v;
+  const { seed, maxPixels, format, threads, renderSize, upsample, saturation, quality, keepMetadata, refine } = v;
   const samples = v.samples ?? null;
   const toStdout = v.out === STDIO;
   if (positionals.filter((p) => p === STDIO).length > 1) throw new UsageError('- (stdin) given more than once');
@@ -173,6 +179,7 @@ export async function colorizeCommand(argv: string[]): Promise<number> {
     renderSize,
     upsample,
     saturation,
+    refine,
   });
 }
 
@@ -197,6 +204,7 @@ interface Settings {
   renderSize: number | undefined;
   upsample: UpsampleMethod | undefined;
   saturation: number | undefined;
+  refine: boolean;
 }
 
 /** One line per problem on stderr, even for a file name with a newline in it. */
@@ -358,8 +366,8 @@ export async function collectJobs(
  */
 async function colorizeJob(lib: Library, model: Colorizer, job: Job, s: Settings): Promise<'written' | 'skipped'> {
   const t0 = performance.now();
-  const { seed, raw, format, maxPixels, renderSize, upsample, saturation, quality, keepMetadata } = s;
-  const options = { model, seed, raw, format, maxPixels, renderSize, upsample, saturation, quality, keepMetadata };
+  const { seed, raw, format, maxPixels, renderSize, upsample, saturation, quality, keepMetadata, refine } = s;
+  const options = { model, seed, raw, format, maxPixels, renderSize, upsample, saturation, quality, keepMetadata, refine };
   const input = job.stdin ? await readStdin() : job.src;
   const name = job.stdin ? STDIN_NAME : undefined;
   if (s.toStdout) {

@@ -5,7 +5,7 @@ import { UsageError } from './args.js';
 import { packageRoot } from '../util/package-root.js';
 import { closestWord } from '../util/text.js';
 
-const COMMANDS = ['colorize', 'train', 'eval', 'web'] as const;
+const COMMANDS = ['colorize', 'train', 'train-refine', 'eval', 'web', 'serve', 'queue', 'worker'] as const;
 
 /** The version in the package's package.json. */
 export function packageVersion(): string {
@@ -17,6 +17,7 @@ export const USAGE = `colorgan — colorize grayscale photos with a conditional 
 Usage:
   colorgan colorize INPUT... --out DIR [options]   colorize photos or folders (bundled general model by default)
   colorgan train --data DIR --out RUN_DIR [options] train a generator
+  colorgan train-refine --data DIR --out RUN_DIR   train a LAPGAN refinement stage (×2) on a frozen base model
   colorgan eval --data DIR --out REPORT_DIR [options] measure quality against baselines
   colorgan web [--port N]                          serve the in-browser app
   colorgan serve [--port P] [options]              an HTTP API: POST /v1/colorize, /healthz, /metrics
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'train':
         return await (await import('./train.js')).trainCommand(rest);
+      case 'train-refine':
+        return await (await import('./train-refine.js')).trainRefineCommand(rest);
       case 'colorize':
         return await (await import('./colorize.js')).colorizeCommand(rest);
       case 'eval':

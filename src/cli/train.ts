@@ -1,5 +1,5 @@
 /** `colorgan train`: a thin shell over train(). */
-import { train, TrainingInterruptedError } from '../train/train.js';
+import { train, TrainingInterruptedError, type TrainEvents, type TrainResult } from '../train/train.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
 import { TRAIN_SCHEMA } from '../train/options.js';
 import { initBackend } from '../backend/node.js';
@@ -23,11 +23,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
   await requireFolders(options.data);
 
   await initBackend({ verbose: true, threads });
+  const result = await runWithProgress((ev) => train(options, ev));
+  if (typeof result === 'number') return result;
+  console.error(`done: ${result.history.length} epochs; generator in ${result.generatorDir}; samples in ${result.runDir}/samples`);
+  return 0;
+}
+
+/**
+ * Run a training (train or train-refine) with the progress bar, the per-epoch lines and the
+ * signals: its result, or the exit code when a signal stopped it.
+ */
+export async function runWithProgress(run: (ev: TrainEvents) => Promise<TrainResult>): Promise<TrainResult | number> {
   let bar: Progress | null = null;
-  let result: Awaited<ReturnType<typeof train>>;
   const stop = watchSignals('training');
   try {
-    result = await train(options, {
+    return await run({
       shouldStop: () => stop.signal,
       log: (m) => console.error(m),
       skip: (file, reason) => console.error(`skipped ${file}: ${reason}`),
@@ -66,6 +76,4 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     stop.dispose();
   }
-  console.error(`done: ${result.history.length} epochs; generator in ${result.generatorDir}; samples in ${result.runDir}/samples`);
-  return 0;
 }

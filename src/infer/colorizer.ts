@@ -4,9 +4,10 @@
  *
  *   full-resolution RGB (gray or color) → luma, area-shrunk to the model grid (grid.ts:
  *   S×S for the paper's models, aspect kept for fully convolutional ones)
- *   → Colorizer.predict: G(y, z) = U,V on the grid → U,V upsampled to full size (bilinear
- *   or guided by the luma) → combined with the photo's own full-resolution Y (the
- *   paper's sharpening).
+ *   → Colorizer.predict: G(y, z) = U,V on the grid → the model's LAPGAN refinement stages,
+ *   if it has any (refine.ts: each doubles the grid, from the luma at that scale) → U,V
+ *   upsampled to full size (bilinear or guided by the luma) → combined with the photo's
+ *   own full-resolution Y (the paper's sharpening).
  *
  * Results are lazy: a Colorization holds the predicted chroma, and its full-resolution
  * and raw model-size images are computed when first read. Samples come one at a time
@@ -20,6 +21,9 @@ import { sharpenToFullRes, lumaForModel, UPSAMPLE_METHODS, type UpsampleMethod }
 import { modelGrid, type Grid } from './grid.js';
 import { MAX_SATURATION } from './limits.js';
 import { rawRgb } from './raw.js';
+import { refinedGrid, refineNoise, runRefineStage, type RefineStage } from './refine.js';
+
+export type { RefineStage } from './refine.js';
 
 /** A trained generator and its metadata (what a Colorizer is made from). */
 export interface GeneratorModel {
@@ -27,6 +31,8 @@ export interface GeneratorModel {
   meta: ModelMetadata;
   /** Where it was loaded from (folder or URL). */
   source: string;
+  /** Its LAPGAN refinement stages, coarse to fine (none: the base model's grid is the finest). */
+  refine?: RefineStage[];
 }
 
 /** The photo's luma on the model grid at network scale: what the generator sees. */
@@ -57,6 +63,8 @@ export interface ColorizeOptions {
   upsample?: UpsampleMethod;
   /** Chroma gain: 0 = gray, 1 = as predicted (default: the model's own, inference.saturation in its colorgan.json, else 1). */
   saturation?: number;
+  /** false: skip the model's refinement stages (default true: use them where it has any). */
+  refine?: boolean;
 }
 
 /** One colorization of a photo; `rgb` and `raw` are computed when first read. */
@@ -81,6 +89,7 @@ export function toColorizer(g: GeneratorModel | Colorizer): Colorizer {
     model: g.model,
     meta: g.meta,
     source: g.source,
+    ...(g.refine?.length ? { refine: g.refine } : {}),
     predict(y, seed, sample) {
       return this.predictSamples(y, seed, [sample])[0];
     },
@@ -152,19 +161,41 @@ export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: num
   if (opts.upsample !== undefined && !UPSAMPLE_METHODS.includes(opts.upsample)) {
     throw new RangeError(`upsample must be ${UPSAMPLE_METHODS.join(' or ')}, got ${JSON.stringify(opts.upsample)}`);
   }
+  if (opts.refine !== undefined && typeof opts.refine !== 'boolean') throw new TypeError(`refine must be a boolean, got ${typeof opts.refine}`);
   const gain = chromaGain(c, opts);
   const y = modelLuma(c, img, opts.renderSize);
+  const lumas = stageLumas(opts.refine === false ? [] : (c.refine ?? []), img, y);
+  const finest = lumas.length ? lumas[lumas.length - 1] : y;
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return (function* () {
     for (let done = 0; done < count; ) {
       const samples = Array.from({ length: Math.min(SAMPLE_BATCH, count - done) }, (_, i) => first + done + i);
-      const uvs = c.predictSamples(y, seed, samples);
+      let uvs = c.predictSamples(y, seed, samples);
+      lumas.forEach((l, k) => {
+        const noises = samples.map((s) => refineNoise(seed, s, k + 1, l.grid.width * l.grid.height * c.refine![k].meta.config.zDim));
+        uvs = runRefineStage(c.refine![k], l.grid, l.data, uvs, noises);
+      });
       for (let i = 0; i < samples.length; i++) {
-        yield new LazyColorization(img, y, scaleChroma(uvs[i], gain), samples[i], upsample);
+        yield new LazyColorization(img, finest, scaleChroma(uvs[i], gain), samples[i], upsample);
       }
       done += samples.length;
     }
   })();
+}
+
+/**
+ * The luma on each refinement stage's grid (each twice the one below), for the stages that
+ * fit in the photo: a stage whose grid would exceed the photo has no finer detail to add.
+ */
+function stageLumas(stages: RefineStage[], img: RgbImage, base: ModelLuma): ModelLuma[] {
+  const out: ModelLuma[] = [];
+  let grid = base.grid;
+  for (let k = 0; k < stages.length; k++) {
+    grid = refinedGrid(grid);
+    if (grid.width > img.width || grid.height > img.height) break;
+    out.push({ grid, data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height) });
+  }
+  return out;
 }
 
 /** All `count` colorizations of one photo at once (see sampleColorizations). */

@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
-import { loadModelFromDir, readMetadata } from '../models/io.js';
+import { loadModelFromDir, readMetadata, METADATA_JSON } from '../models/io.js';
+import type { ModelMetadata } from '../models/metadata.js';
 import {
   decodeImage,
   encodeImage,
@@ -24,7 +25,16 @@ import { packageRoot } from '../util/package-root.js';
 import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
 import { checkInput, checkOptions, checkCount } from './validate.js';
-import { colorizeImage, sampleColorizations, toColorizer, type Colorization, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
+import {
+  colorizeImage,
+  sampleColorizations,
+  toColorizer,
+  type Colorization,
+  type Colorizer,
+  type ColorizeOptions,
+  type GeneratorModel,
+  type RefineStage,
+} from './colorizer.js';
 import { installNativePixelKernels } from './native-pixels.js';
 import { choosePlan, type ColorizePlan } from './plan.js';
 import { runStreamingPlan } from './streaming.js';
@@ -61,13 +71,28 @@ export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
       installNativePixelKernels();
       const meta = await readMetadata(key);
       if (meta.format !== 'colorgan-generator') throw new Error(`${dir}: not a colorgan generator (format "${meta.format}")`);
+      if (meta.config.arch === 'refine')
+        throw new Error(`${dir}: a refinement stage, not a colorizer; put it in a model folder as refine-1/ (see colorgan train-refine)`);
       const model = await loadModelFromDir(key);
-      return toColorizer({ model, meta, source: key });
+      return toColorizer({ model, meta, source: key, refine: await loadRefineStages(key, meta) });
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key));
   }
   return p;
+}
+
+/** The refinement stages a model folder lists in its metadata (`refine`), each checked to be one. */
+async function loadRefineStages(dir: string, meta: ModelMetadata): Promise<RefineStage[]> {
+  const stages: RefineStage[] = [];
+  for (const name of meta.refine ?? []) {
+    const sub = path.join(dir, name);
+    const m = await readMetadata(sub);
+    if (m.config.arch !== 'refine')
+      throw new Error(`${sub}: listed as a refinement stage in ${path.join(dir, METADATA_JSON)}, but its config.arch is "${m.config.arch}"`);
+    stages.push({ model: await loadModelFromDir(sub), meta: m, source: sub });
+  }
+  return stages;
 }
 
 export type ColorizeInput = string | Buffer | RgbImage;

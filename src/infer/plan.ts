@@ -43,6 +43,8 @@ export interface PlanRequest {
   renderSize?: number;
   /** Refuse the streaming ways above this many pixels (the general path reports it). */
   maxPixels?: number;
+  /** false: the model's refinement stages are skipped. */
+  refine?: boolean;
 }
 
 /**
@@ -96,6 +98,8 @@ export function choosePlan(header: sharp.Metadata | null, g: GeneratorModel, req
   if (req.raw) return general('raw output (model size)');
   if (req.count !== 1) return general(`${req.count} samples (a streaming way writes one)`);
   if (!header) return general('pixels given, not an encoded photo');
+  // The streaming ways colorize from block means on the base grid; refinement needs the luma at twice it.
+  if (g.refine?.length && req.refine !== false) return general('refinement stages (the streaming ways run the base model only)');
   const way = streamingPath(req.format);
   const noDct = dctReason(req.format);
   if (!way) return general(noDct ?? '', nativeUnavailableReason('colorgan_vips'));

@@ -65,6 +65,7 @@ export function checkOptions(o: unknown): void {
   if (x.format !== undefined && !FORMAT_NAMES.includes(x.format)) {
     throw new RangeError(`options.format must be one of ${ENCODE_FORMATS.join(', ')} (or jpg), got ${describe(x.format)}`);
   }
+  if (x.refine !== undefined && typeof x.refine !== 'boolean') throw new TypeError(`options.refine must be a boolean, got ${describe(x.refine)}`);
   if (x.raw !== undefined && typeof x.raw !== 'boolean') throw new TypeError(`options.raw must be a boolean, got ${describe(x.raw)}`);
   if (x.keepMetadata !== undefined && typeof x.keepMetadata !== 'boolean') {
     throw new TypeError(`options.keepMetadata must be a boolean, got ${describe(x.keepMetadata)}`);

@@ -16,12 +16,14 @@ import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
 import { convBlock, seeded, type InitOptions } from './blocks.js';
 import { buildUnetGenerator } from './unet.js';
+import { buildRefineGenerator } from './refine.js';
 
 export type { InitOptions } from './blocks.js';
 
 export function buildGenerator(cfg: ModelConfig, init: InitOptions = {}): tf.LayersModel {
   checkModelConfig(cfg);
   if (cfg.arch === 'unet') return buildUnetGenerator(cfg, init);
+  if (cfg.arch === 'refine') return buildRefineGenerator(cfg, init);
   const S = cfg.size;
   const g = cfg.ngf;
   const m = cfg.bnMomentum;

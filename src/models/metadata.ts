@@ -1,11 +1,16 @@
 /** The JSON metadata saved next to every model (colorgan.json). */
-import { ARCHITECTURES, UNET_MULTIPLE, type ModelConfig } from './config.js';
+import { NETWORK_ARCHS, UNET_MULTIPLE, type ModelConfig } from './config.js';
 
 export const COLOR_ENCODING = 'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
 
 /** How chroma predicted on the model grid is brought to full resolution (infer/sharpen.ts); a model's metadata names its default. */
 export const UPSAMPLE_METHODS = ['bilinear', 'guided'] as const;
 export type UpsampleMethod = (typeof UPSAMPLE_METHODS)[number];
+
+/** The folder of refinement stage k (1 = the first above the base model) inside a model folder. */
+export const refineDirName = (k: number): string => `refine-${k}`;
+/** At most this many refinement stages (×2, ×4). */
+export const MAX_REFINE_STAGES = 2;
 
 /** A value a training record may hold. */
 export type TrainingRecordValue = string | number | boolean | string[] | Record<string, number> | Record<string, string | number>[];
@@ -34,11 +39,16 @@ export interface ModelMetadata {
   formatVersion: 1;
   config: ModelConfig;
   /** Network inputs/outputs, for users of the raw TF.js model. */
-  inputs: { y: string; z: string };
+  inputs: { y: string; z: string; uv_coarse?: string };
   output: string;
   colorEncoding: string;
   training?: TrainingRecord;
   metrics?: Record<string, number>;
+  /**
+   * LAPGAN refinement stages held in this folder, coarse to fine: ["refine-1"] or
+   * ["refine-1", "refine-2"], each a sub-folder with a config.arch "refine" network.
+   */
+  refine?: string[];
   /** Inference defaults chosen for this model (by validation). */
   inference?: { upsample?: UpsampleMethod; saturation?: number };
   /** Terms of the training data (who may use these weights for what). */
@@ -52,19 +62,28 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     format: 'colorgan-generator',
     formatVersion: 1,
     config,
-    ...(config.arch === 'unet'
+    ...(config.arch === 'refine'
       ? {
-          // Fully convolutional: any H, W that are multiples of UNET_MULTIPLE (trained at size × size).
           inputs: {
-            y: `[batch, H, W, 1] gray, network scale (H, W multiples of ${UNET_MULTIPLE}; trained at ${config.size}×${config.size})`,
-            z: `[batch, ${config.zDim}] standard normal noise`,
+            y: '[batch, H, W, 1] gray at this scale, network scale (H, W even)',
+            uv_coarse: '[batch, H, W, 2] (u, v) of the scale below, upsampled ×2 (bilinear), network scale',
+            z: `[batch, H, W, ${config.zDim}] standard normal noise`,
           },
-          output: `[batch, H, W, 2] (u, v), network scale, tanh`,
+          output: '[batch, H, W, 2] (u, v) at this scale, network scale: uv_coarse + a tanh residual',
         }
-      : {
-          inputs: { y: `[batch, ${config.size}, ${config.size}, 1] gray, network scale`, z: `[batch, ${config.zDim}] standard normal noise` },
-          output: `[batch, ${config.size}, ${config.size}, 2] (u, v), network scale, tanh`,
-        }),
+      : config.arch === 'unet'
+        ? {
+            // Fully convolutional: any H, W that are multiples of UNET_MULTIPLE (trained at size × size).
+            inputs: {
+              y: `[batch, H, W, 1] gray, network scale (H, W multiples of ${UNET_MULTIPLE}; trained at ${config.size}×${config.size})`,
+              z: `[batch, ${config.zDim}] standard normal noise`,
+            },
+            output: `[batch, H, W, 2] (u, v), network scale, tanh`,
+          }
+        : {
+            inputs: { y: `[batch, ${config.size}, ${config.size}, 1] gray, network scale`, z: `[batch, ${config.zDim}] standard normal noise` },
+            output: `[batch, ${config.size}, ${config.size}, 2] (u, v), network scale, tanh`,
+          }),
     colorEncoding: COLOR_ENCODING,
     createdAt: new Date().toISOString(),
     generatedBy: 'colorgan',
@@ -108,7 +127,7 @@ function numbers(v: unknown, field: string): void {
 
 function checkConfig(c: unknown): void {
   if (!isObject(c)) bad('config', 'an object', c);
-  if (!(ARCHITECTURES as readonly unknown[]).includes(c.arch)) bad('config.arch', `one of ${ARCHITECTURES.join(', ')}`, c.arch);
+  if (!(NETWORK_ARCHS as readonly unknown[]).includes(c.arch)) bad('config.arch', `one of ${NETWORK_ARCHS.join(', ')}`, c.arch);
   int(c, 'size', 'config.', 16);
   if (typeof c.size === 'number' && c.size % UNET_MULTIPLE !== 0) bad('config.size', `a multiple of ${UNET_MULTIPLE}`, c.size);
   for (const k of ['ngf', 'ndf', 'zDim']) int(c, k, 'config.', 1);
@@ -148,7 +167,13 @@ function checkMetadata(m: unknown): asserts m is ModelMetadata {
   str(m.inputs, 'z', 'inputs.');
   for (const k of ['output', 'colorEncoding']) str(m, k, '');
   for (const k of ['dataTerms', 'createdAt', 'generatedBy']) str(m, k, '', true);
+  str(m.inputs, 'uv_coarse', 'inputs.', true);
   if (m.training !== undefined) checkTraining(m.training);
+  if (m.refine !== undefined) {
+    const r = m.refine;
+    if (!Array.isArray(r) || r.length < 1 || r.length > MAX_REFINE_STAGES || r.some((d, i) => d !== refineDirName(i + 1)))
+      bad('refine', '["refine-1"] or ["refine-1", "refine-2"] (sub-folders, coarse to fine)', r);
+  }
   if (m.metrics !== undefined) numbers(m.metrics, 'metrics');
   if (m.inference !== undefined) {
     const inf = m.inference;

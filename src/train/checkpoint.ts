@@ -21,15 +21,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { modelFiles, inFolder, writeDirAtomic, loadModelFromDir, type ModelFiles } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { parseCheckpointState, type CheckpointState } from './state.js';
+import { parseCheckpointState, type CheckpointState, type SavedOptionsCheck } from './state.js';
+import type { SavedRunOptions } from './options.js';
 
 export type { CheckpointState } from './state.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
-export interface LoadedCheckpoint {
+export interface LoadedCheckpoint<O extends object = SavedRunOptions> {
   dir: string;
-  state: CheckpointState;
+  state: CheckpointState<O>;
   G: tf.LayersModel;
   D: tf.LayersModel;
   optG: NamedTensor[];
@@ -65,7 +66,7 @@ export async function saveCheckpoint(
   generator: ModelFiles,
   D: tf.LayersModel,
   opt: { g: NamedTensor[]; d: NamedTensor[] },
-  state: CheckpointState,
+  state: CheckpointState<object>,
 ): Promise<string> {
   const name = `epoch-${String(state.epoch).padStart(4, '0')}`;
   const root = checkpointsDir(runDir);
@@ -169,8 +170,8 @@ export async function findLatestCheckpoint(runDir: string, onRejected?: (dir: st
   return null;
 }
 
-/** Load a checkpoint; a failure names the file. */
-export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+/** Load a checkpoint (its options checked by `checkOpts`, default train's schema); a failure names the file. */
+export async function loadCheckpoint<O extends object = SavedRunOptions>(dir: string, checkOpts?: SavedOptionsCheck<O>): Promise<LoadedCheckpoint<O>> {
   const step = async <T>(file: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -178,7 +179,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       throw new Error(`${path.join(dir, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
     }
   };
-  const state = await step('state.json', async () => parseCheckpointState(JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8'))));
+  const state = await step('state.json', async () => parseCheckpointState<O>(JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')), checkOpts));
   const G = await step('generator', () => loadModelFromDir(path.join(dir, 'generator')));
   const D = await step('discriminator', () => loadModelFromDir(path.join(dir, 'discriminator')));
   const opt = (k: 'g' | 'd') =>

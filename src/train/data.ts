@@ -34,9 +34,17 @@ export async function loadRunData(
   opts: TrainOptions,
   perStep: number,
   on: { progress?: (done: number, total: number) => void; skip?: (file: string, reason: string) => void; log: (m: string) => void },
+  /** Folders never read at all (train-refine: the sources it leaves out, so they are not decoded). */
+  skipFolders: string[] = [],
 ): Promise<RunData> {
   // The run's own files (sample grids, curves) never become training photos.
-  const all = await loadDatasets(opts.data, { size: opts.size, cacheDir: opts.cacheDir, onProgress: on.progress, onSkip: on.skip, exclude: [opts.out] });
+  const all = await loadDatasets(opts.data, {
+    size: opts.size,
+    cacheDir: opts.cacheDir,
+    onProgress: on.progress,
+    onSkip: on.skip,
+    exclude: [opts.out, ...skipFolders],
+  });
   const excluded = new Set(opts.exclude ?? []);
   const known = new Set(all.files.map(sourceOf));
   for (const x of excluded) if (!known.has(x)) throw new Error(`--exclude ${x}: no such source (sources: ${[...known].sort().join(', ')})`);
@@ -79,19 +87,19 @@ export async function samplePhotos(data: RunData, rows: number, size: number): P
   return samples;
 }
 
-function epochSeed(seed: number, epoch: number, salt: number): number {
+export function epochSeed(seed: number, epoch: number, salt: number): number {
   return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ salt) >>> 0;
 }
 
 /** Copy rows of the dataset into one batch buffer. */
-function gather(src: Float32Array, per: number, idx: number[]): Float32Array {
+export function gather(src: Float32Array, per: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * per);
   idx.forEach((k, i) => out.set(src.subarray(k * per, (k + 1) * per), i * per));
   return out;
 }
 
 /** Mirror the images `which` of a batch of S×S×c rows left-right, in place. */
-function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): void {
+export function flipRows(buf: Float32Array, S: number, c: number, which: boolean[]): void {
   const per = S * S * c;
   which.forEach((f, i) => {
     if (!f) return;
@@ -122,13 +130,19 @@ export interface Schedule {
   steps: number;
 }
 
-export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, { perStep, epochImages, steps }: Schedule): EpochBatches {
+/** The training photos of epoch e, in step order (indices into trainSet): from (seed, e) only. */
+export function epochOrder(data: RunData, seed: number, epoch: number, { perStep, epochImages, steps }: Schedule): number[] {
   const { trainSet, sourceIdx } = data;
   // One source: a plain shuffle (as the paper); several: balanced by source.
-  const order =
-    sourceIdx.length === 1 && epochImages <= trainSet.files.length
-      ? shuffledIndices(trainSet.files.length, epochSeed(opts.seed, epoch, 1))
-      : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(opts.seed, epoch, 1)));
+  return sourceIdx.length === 1 && epochImages <= trainSet.files.length
+    ? shuffledIndices(trainSet.files.length, epochSeed(seed, epoch, 1))
+    : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(seed, epoch, 1)));
+}
+
+export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, schedule: Schedule): EpochBatches {
+  const { trainSet } = data;
+  const { perStep } = schedule;
+  const order = epochOrder(data, opts.seed, epoch, schedule);
   const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
   const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
   const S = opts.size;

@@ -72,7 +72,9 @@ export interface StepLosses {
 export interface Batch {
   y: Float32Array; // n·S·S
   uv: Float32Array; // n·S·S·2
-  z: Float32Array; // n·zDim
+  z: Float32Array; // n·zDim (n·S·S·zDim for a generator with per-pixel noise, see GanStep's zShape)
+  /** A refinement stage's coarse chroma, upsampled to S×S (n·S·S·2): G then runs on (y, cond, z). */
+  cond?: Float32Array;
   z2?: Float32Array; // n·zDim, only with diversity
   n: number;
 }
@@ -82,7 +84,8 @@ interface MicroBatch {
   m: number;
   y: tf.Tensor4D;
   uv: tf.Tensor4D;
-  z: tf.Tensor2D;
+  z: tf.Tensor;
+  cond?: tf.Tensor4D;
   z2?: Float32Array;
   ones: tf.Tensor;
   zeros: tf.Tensor;
@@ -125,6 +128,8 @@ export class GanStep {
     readonly size: number,
     readonly zDim: number,
     readonly hp: GanHyper,
+    /** The shape of one row's noise: [zDim] (a vector, the default) or [S, S, c] (per-pixel noise of a refinement stage). */
+    readonly zShape: readonly number[] = [zDim],
   ) {
     useFastBatchNorm(G);
     useFastBatchNorm(D);
@@ -183,13 +188,14 @@ export class GanStep {
   /** Input tensors of every micro-batch (small; they live until the caller's tidy ends). */
   private microBatches(b: Batch, accum: number): MicroBatch[] {
     const S = this.size;
-    const zDim = this.zDim;
+    const zDim = this.zShape.reduce((a, x) => a * x, 1); // noise values per row
     const m = b.n / accum;
     return Array.from({ length: accum }, (_, i) => ({
       m,
       y: tf.tensor4d(b.y.subarray(i * m * S * S, (i + 1) * m * S * S), [m, S, S, 1]),
       uv: tf.tensor4d(b.uv.subarray(i * m * S * S * 2, (i + 1) * m * S * S * 2), [m, S, S, 2]),
-      z: tf.tensor2d(b.z.subarray(i * m * zDim, (i + 1) * m * zDim), [m, zDim]),
+      z: tf.tensor(b.z.subarray(i * m * zDim, (i + 1) * m * zDim), [m, ...this.zShape]),
+      ...(b.cond ? { cond: tf.tensor4d(b.cond.subarray(i * m * S * S * 2, (i + 1) * m * S * S * 2), [m, S, S, 2]) } : {}),
       z2: b.z2?.subarray(i * m * zDim, (i + 1) * m * zDim),
       ones: tf.ones([m, 1]),
       zeros: tf.zeros([m, 1]),
@@ -205,7 +211,6 @@ export class GanStep {
    * micro-batch's fake (for stepD) and loss values, tf.keep'd: the caller releases them.
    */
   private stepG(mbs: MicroBatch[]): GStepResult {
-    const zDim = this.zDim;
     const { l1: lambda, diversity } = this.hp;
     const phi = this.hp.featureMatch ?? 0;
     const mu = this.hp.l2 ?? 0;
@@ -213,8 +218,9 @@ export class GanStep {
     this.averagedStep(
       this.gOpt,
       this.gVars,
-      mbs.map(({ m, y, uv, z, z2: z2Data, ones }) => () => {
-        const f = this.G.apply([y, z], { training: true }) as tf.Tensor4D;
+      mbs.map(({ m, y, uv, z, cond, z2: z2Data, ones }) => () => {
+        const gIn = (zz: tf.Tensor) => (cond ? [y, cond, zz] : [y, zz]);
+        const f = this.G.apply(gIn(z), { training: true }) as tf.Tensor4D;
         r.fakes.push(tf.keep(f));
         const adv = this.adversarial(y, f, uv, ones);
         const gAdv = tf.keep(adv.gAdv);
@@ -226,8 +232,8 @@ export class GanStep {
         }
         let l1: tf.Scalar;
         if (diversity > 0 && z2Data) {
-          const z2 = tf.tensor2d(z2Data, [m, zDim]);
-          const f2 = this.G.apply([y, z2], { training: true }) as tf.Tensor4D;
+          const z2 = tf.tensor(z2Data, [m, ...this.zShape]);
+          const f2 = this.G.apply(gIn(z2), { training: true }) as tf.Tensor4D;
           const dImg = tf.mean(tf.abs(tf.sub(f, f2)));
           const dZ = tf.mean(tf.abs(tf.sub(z, z2)));
           r.divs.push(tf.keep(dImg) as tf.Scalar);

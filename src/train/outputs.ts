@@ -53,7 +53,7 @@ export async function writeSampleGrid(runDir: string, epoch: number, G: tf.Layer
  * written to each folder. Returns the checkpoint folder. A kill between the checkpoint
  * and the exports is repaired by the next run (repairExports).
  */
-export async function saveEpoch(runDir: string, gan: GanStep, state: CheckpointState, meta: ModelMetadata, best: boolean): Promise<string> {
+export async function saveEpoch(runDir: string, gan: GanStep, state: CheckpointState<object>, meta: ModelMetadata, best: boolean): Promise<string> {
   const generator = await modelFiles(gan.G, meta);
   const optState = await gan.optimizerWeights();
   const dir = await saveCheckpoint(runDir, generator, gan.D, optState, state);

@@ -26,11 +26,11 @@ export interface EpochRecord {
 /** One point of the loss curve: [epoch (fractional), G adversarial, L1, D], means over up to 10 steps. */
 export type StepLogRow = [number, number, number, number];
 
-export interface CheckpointState {
+export interface CheckpointState<O extends object = SavedRunOptions> {
   /** Epochs completed. */
   epoch: number;
   seed: number;
-  options: SavedRunOptions;
+  options: O;
   history: EpochRecord[];
   stepLog: StepLogRow[];
   savedAt: string;
@@ -58,8 +58,14 @@ function checkEpochRecord(v: unknown, field: string): asserts v is EpochRecord {
   }
 }
 
+/** Checks a checkpoint's recorded options against the run's option schema (train's, or train-refine's). */
+export type SavedOptionsCheck<O extends object> = (saved: object, prefix: string) => O;
+
 /** state.json's contents as a CheckpointState, or an error naming the first bad field. */
-export function parseCheckpointState(json: unknown): CheckpointState {
+export function parseCheckpointState<O extends object = SavedRunOptions>(
+  json: unknown,
+  checkOpts: SavedOptionsCheck<O> = checkSavedOptions as unknown as SavedOptionsCheck<O>,
+): CheckpointState<O> {
   if (!isObject(json)) fail('state', 'an object', json);
   const { epoch, seed, options, history, stepLog = [], savedAt } = json; // stepLog: absent in early checkpoints
   if (!Number.isInteger(epoch) || (epoch as number) < 0) fail('epoch', 'an integer >= 0', epoch);
@@ -74,7 +80,7 @@ export function parseCheckpointState(json: unknown): CheckpointState {
   return {
     epoch: epoch as number,
     seed: seed as number,
-    options: checkSavedOptions(options, 'options.'),
+    options: checkOpts(options, 'options.'),
     history: history.map((h: unknown, i) => {
       checkEpochRecord(h, `history[${i}]`);
       return h;

@@ -21,7 +21,7 @@ import type { ModelConfig } from '../models/config.js';
 import { generatorMetadata, type ModelMetadata } from '../models/metadata.js';
 import { loadModelFromDir, readMetadata } from '../models/io.js';
 import { removeStaleTemps } from '../util/atomic.js';
-import { GanStep, type StepLosses } from './gan.js';
+import { GanStep, type Batch, type StepLosses } from './gan.js';
 import { findLatestCheckpoint, loadCheckpoint, checkpointsDir, type LoadedCheckpoint } from './checkpoint.js';
 import { setupTrainOptions, mergeResumed, savedRunOptions, trainingRecordOptions, type TrainInput, type TrainOptions } from './options.js';
 import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
@@ -66,8 +66,20 @@ export class TrainingInterruptedError extends Error {
 
 const STEP_LOG_EVERY = 10;
 
+/** What the step loop of an epoch needs of a run (train's, and train-refine's). */
+export interface StepContext {
+  opts: { batch: number; accum: number; epochs: number };
+  cfg: { arch: string };
+  schedule: Schedule;
+  gan: GanStep;
+  stepLog: StepLogRow[];
+  /** The newest complete checkpoint folder, named in error messages. */
+  lastCheckpoint: string | null;
+  ev: TrainEvents;
+}
+
 /** What a run carries from epoch to epoch (what a checkpoint saves, with the networks). */
-interface Run {
+interface Run extends StepContext {
   opts: TrainOptions;
   cfg: ModelConfig;
   data: RunData;
@@ -121,7 +133,7 @@ export async function train(input: TrainInput, ev: TrainEvents = {}): Promise<Tr
 }
 
 /** Temp files and folders of an earlier killed run go first. */
-async function removeRunTemps(runDir: string, log: (m: string) => void): Promise<void> {
+export async function removeRunTemps(runDir: string, log: (m: string) => void): Promise<void> {
   for (const d of [runDir, checkpointsDir(runDir), path.join(runDir, SAMPLES_DIR)]) {
     for (const t of await removeStaleTemps(d)) log(`removed a stale temp file: ${t}`);
   }
@@ -189,7 +201,7 @@ async function buildNetworks(opts: TrainOptions, cfg: ModelConfig, resumed: Load
 }
 
 /** One step, with an out-of-memory failure turned into one clear line. */
-function step(run: Run, next: () => StepLosses): StepLosses {
+function step(run: StepContext, next: () => StepLosses): StepLosses {
   try {
     return next();
   } catch (err) {
@@ -204,7 +216,7 @@ function step(run: Run, next: () => StepLosses): StepLosses {
   }
 }
 
-function checkFinite(run: Run, losses: StepLosses, epoch: number, s: number): void {
+function checkFinite(run: StepContext, losses: StepLosses, epoch: number, s: number): void {
   for (const [k, v] of Object.entries(losses)) {
     if (!Number.isFinite(v)) {
       throw new TrainingDivergedError(
@@ -218,33 +230,9 @@ function checkFinite(run: Run, losses: StepLosses, epoch: number, s: number): vo
 
 /** The steps of one epoch, then validation: the epoch's record. */
 async function trainEpoch(run: Run, epoch: number): Promise<EpochRecord> {
-  const { opts, gan, ev, schedule } = run;
-  const { steps, perStep } = schedule;
-  const batches = epochBatches(run.data, opts, epoch, schedule);
-  ev.epochStart?.(epoch, opts.epochs, steps, perStep);
-  const t0 = performance.now();
-  const sums = { gAdv: 0, l1: 0, d: 0, div: 0, fm: 0 };
-  let win = { gAdv: 0, l1: 0, d: 0, n: 0 };
-  for (let s = 0; s < steps; s++) {
-    const losses = step(run, () => gan.step(batches.next(s)));
-    checkFinite(run, losses, epoch, s);
-    sums.gAdv += losses.gAdv;
-    sums.l1 += losses.l1;
-    sums.d += losses.d;
-    sums.div += losses.div ?? 0;
-    sums.fm += losses.fm ?? 0;
-    win.gAdv += losses.gAdv;
-    win.l1 += losses.l1;
-    win.d += losses.d;
-    win.n++;
-    if (win.n === STEP_LOG_EVERY || s === steps - 1) {
-      run.stepLog.push([epoch - 1 + (s + 1) / steps, win.gAdv / win.n, win.l1 / win.n, win.d / win.n]);
-      win = { gAdv: 0, l1: 0, d: 0, n: 0 };
-    }
-    ev.step?.(s + 1, steps, losses);
-    await stopIfAsked(run, epoch, s);
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  const { opts, gan } = run;
+  const batches = epochBatches(run.data, opts, epoch, run.schedule);
+  const { sums, seconds, steps, perStep } = await epochSteps(run, epoch, (s) => batches.next(s));
   const val = validationBySource(gan.G, run.data.valSets, opts.zDim);
   const rec: EpochRecord = {
     epoch,
@@ -262,8 +250,46 @@ async function trainEpoch(run: Run, epoch: number): Promise<EpochRecord> {
   return rec;
 }
 
+/**
+ * The optimizer steps of one epoch on the batches `next` gives, in order: each checked
+ * for non-finite losses, logged every few steps, a signal honoured after each. Returns
+ * the sums of the losses and the time taken.
+ */
+export async function epochSteps(
+  run: StepContext,
+  epoch: number,
+  next: (s: number) => Batch,
+): Promise<{ sums: { gAdv: number; l1: number; d: number; div: number; fm: number }; seconds: number; steps: number; perStep: number }> {
+  const { opts, gan, ev, schedule } = run;
+  const { steps, perStep } = schedule;
+  ev.epochStart?.(epoch, opts.epochs, steps, perStep);
+  const t0 = performance.now();
+  const sums = { gAdv: 0, l1: 0, d: 0, div: 0, fm: 0 };
+  let win = { gAdv: 0, l1: 0, d: 0, n: 0 };
+  for (let s = 0; s < steps; s++) {
+    const losses = step(run, () => gan.step(next(s)));
+    checkFinite(run, losses, epoch, s);
+    sums.gAdv += losses.gAdv;
+    sums.l1 += losses.l1;
+    sums.d += losses.d;
+    sums.div += losses.div ?? 0;
+    sums.fm += losses.fm ?? 0;
+    win.gAdv += losses.gAdv;
+    win.l1 += losses.l1;
+    win.d += losses.d;
+    win.n++;
+    if (win.n === STEP_LOG_EVERY || s === steps - 1) {
+      run.stepLog.push([epoch - 1 + (s + 1) / steps, win.gAdv / win.n, win.l1 / win.n, win.d / win.n]);
+      win = { gAdv: 0, l1: 0, d: 0, n: 0 };
+    }
+    ev.step?.(s + 1, steps, losses);
+    await stopIfAsked(run, epoch, s);
+  }
+  return { sums, seconds: (performance.now() - t0) / 1000, steps, perStep };
+}
+
 /** Between steps: a signal (ev.shouldStop) ends the run, the last complete checkpoint intact. */
-async function stopIfAsked(run: Run, epoch: number, s: number): Promise<void> {
+async function stopIfAsked(run: StepContext, epoch: number, s: number): Promise<void> {
   const { shouldStop } = run.ev;
   if (!shouldStop) return;
   // The step loop is synchronous: let the event loop run so a signal handler can set the flag.
