@@ -209,3 +209,10 @@ test('a chunked body over --max-bytes (no Content-Length) is refused with 413 as
   assert.equal(res.status, 413);
   assert.equal(((await res.json()) as { cause: string }).cause, 'too-large');
 });
+
+test('a port in use: startService rejects with EADDRINUSE and leaves no thread running', async () => {
+  const port = Number(new URL(svc.url).port);
+  await assert.rejects(startService({ port, concurrency: 1 }), /EADDRINUSE/);
+  // The shared service on that port is unaffected.
+  assert.equal((await fetch(`${svc.url}/healthz`)).status, 200);
+});

@@ -233,10 +233,15 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
   // waits as told does not reuse a socket the server is just closing.
   server.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => resolve());
+    });
+  } catch (err) {
+    await pool.close(); // a port in use must not leave the threads running
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
 
