@@ -10,6 +10,7 @@ import { REQUEST_SCHEMA } from '../service/options.js';
 import type { TaskOptions } from '../service/pool.js';
 import { UsageError } from './args.js';
 import { FORMAT_EXTENSIONS } from '../data/formats.js';
+import { BUNDLED_MODELS } from '../models/bundled.js';
 import { collectJobs, outputsOf } from './colorize.js';
 import { Progress, formatDuration } from './progress.js';
 
@@ -81,7 +82,8 @@ async function addCommand(argv: string[]): Promise<number> {
   const lib = await import('../index.js');
   const options: TaskOptions = { format: v.format, seed: v.seed };
   for (const k of Object.keys(REQUEST_SCHEMA) as (keyof typeof REQUEST_SCHEMA)[]) if (v[k] !== undefined) Object.assign(options, { [k]: v[k] });
-  if (v.model !== undefined) options.model = v.model;
+  // A model folder is stored absolute, like the photos: workers run from other folders and machines.
+  if (v.model !== undefined) options.model = (BUNDLED_MODELS as readonly string[]).includes(v.model) ? v.model : path.resolve(v.model);
   const samples = v.samples ?? null;
   if (positionals.includes('-')) throw new UsageError('queue add takes files and folders, not - (stdin): workers read the photos from storage');
   let failed = 0;
