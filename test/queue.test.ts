@@ -229,6 +229,9 @@ test('queue commands: an unreachable Redis is one line, exit 1', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr.trim(), /^colorgan queue: cannot reach Redis at 127\.0\.0\.1:\d+ \(connection refused\)/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
+  const noModel = await runCli(['queue', 'add', ROOT, '--out', path.join(tmp, 'x'), '--model', path.join(tmp, 'no-such-model'), '--redis', url]);
+  assert.equal(noModel.code, 2);
+  assert.match(noModel.stderr, /--model .*no-such-model: no such folder/);
   const bad = await runCli(['worker', '--redis', 'http://127.0.0.1:1']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /expected a redis:\/\/ or rediss:\/\/ URL/);

@@ -8,7 +8,7 @@ import { parseCommandLine, usageText } from '../util/options.js';
 import { ADD_SCHEMA, QUEUE_SCHEMA, STATUS_SCHEMA } from '../queue/options.js';
 import { REQUEST_SCHEMA } from '../service/options.js';
 import type { TaskOptions } from '../service/pool.js';
-import { UsageError } from './args.js';
+import { UsageError, requireFolders } from './args.js';
 import { FORMAT_EXTENSIONS } from '../data/formats.js';
 import { BUNDLED_MODELS } from '../models/bundled.js';
 import { collectJobs, outputsOf } from './colorize.js';
@@ -83,7 +83,11 @@ async function addCommand(argv: string[]): Promise<number> {
   const options: TaskOptions = { format: v.format, seed: v.seed };
   for (const k of Object.keys(REQUEST_SCHEMA) as (keyof typeof REQUEST_SCHEMA)[]) if (v[k] !== undefined) Object.assign(options, { [k]: v[k] });
   // A model folder is stored absolute, like the photos: workers run from other folders and machines.
-  if (v.model !== undefined) options.model = (BUNDLED_MODELS as readonly string[]).includes(v.model) ? v.model : path.resolve(v.model);
+  if (v.model !== undefined) {
+    const bundled = (BUNDLED_MODELS as readonly string[]).includes(v.model);
+    if (!bundled) await requireFolders([v.model]).catch((err: Error) => Promise.reject(new UsageError(`--model ${err.message}`)));
+    options.model = bundled ? v.model : path.resolve(v.model);
+  }
   const samples = v.samples ?? null;
   if (positionals.includes('-')) throw new UsageError('queue add takes files and folders, not - (stdin): workers read the photos from storage');
   let failed = 0;
