@@ -11,9 +11,9 @@
  * an I/O error) is retried with backoff (jobs.ts JOB_OPTIONS).
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ImageDecodeError, openImage } from '../index.js';
+import { ImageDecodeError } from '../index.js';
+import { readRegularFile } from '../data/decode.js';
 import { removeTempsOf, writeFileAtomic } from '../util/atomic.js';
 import { resolveOptions, type OptionsOf } from '../util/options.js';
 import { ColorizePool, TaskFailedError, type TaskErrorKind } from '../service/pool.js';
@@ -70,9 +70,8 @@ export async function startQueueWorker(options: WorkerOptions = {}, events: Work
   const o = resolveOptions(WORKER_SCHEMA, options, 'worker: ');
   const connection = connectionOf(o.redis);
   await checkRedisReachable(o.redis);
-  // One photo per core: most of a photo's time is decoding, upsampling and encoding, one core each.
-  const concurrency = o.concurrency ?? os.availableParallelism();
-  const pool = await ColorizePool.create({ size: concurrency, threads: o.threads });
+  const pool = await ColorizePool.create({ size: o.concurrency, threads: o.threads });
+  const concurrency = pool.size;
 
   async function runJob(job: Job<ColorizeJobData>): Promise<JobOutcome> {
     const d = checkJob(job.data);
@@ -81,9 +80,10 @@ export async function startQueueWorker(options: WorkerOptions = {}, events: Work
     for (let k = 0; k < d.outputs.length; k++) if (!(await exists(d.outputs[k]))) todo.push(k);
     if (todo.length === 0) return { written: 0 };
     for (const k of todo) await removeTempsOf(d.outputs[k]);
+    // The file only; its header is read and checked in the colorize thread.
     let bytes: Buffer;
     try {
-      bytes = (await openImage(d.input, { maxPixels: o.maxPixels })).bytes;
+      bytes = await readRegularFile(d.input);
     } catch (err) {
       const gone = (err as { cause?: { code?: string } }).cause?.code === 'ENOENT';
       if (err instanceof ImageDecodeError && (err.problem !== 'unreadable' || gone)) throw new UnrecoverableError(err.reason);

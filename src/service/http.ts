@@ -112,11 +112,10 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
 
 export async function startService(options: ServeOptions = {}): Promise<Service> {
   const o = resolveOptions(SERVE_SCHEMA, options, 'serve: ');
-  const cores = (await import('node:os')).availableParallelism();
-  const concurrency = o.concurrency ?? cores;
+  const pool = await ColorizePool.create({ size: o.concurrency, threads: o.threads, model: o.model });
+  const concurrency = pool.size;
   const queueSize = o.queueSize ?? 4 * concurrency;
   const timeoutMs = o.timeout * 1000;
-  const pool = await ColorizePool.create({ size: concurrency, threads: o.threads, model: o.model });
   let admitted = 0;
   let draining = false;
   let idle: (() => void) | null = null;

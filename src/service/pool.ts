@@ -70,7 +70,7 @@ export type WorkerMessage =
   | { type: 'failed'; id: number; error: TaskError };
 
 export interface PoolOptions {
-  /** Threads that colorize at once (default 1). */
+  /** Threads that colorize at once (default: one per core; most of a photo's time is decoding, upsampling and encoding, one core each). */
   size?: number;
   /** Compute threads of each (default: the cores shared out, at least 1). */
   threads?: number;
@@ -124,7 +124,7 @@ export class ColorizePool {
   private closed = false;
 
   private constructor(o: PoolOptions) {
-    const size = o.size ?? 1;
+    const size = o.size ?? os.availableParallelism();
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be a positive integer, got ${size}`);
     const threads = o.threads ?? Math.max(1, Math.floor(os.availableParallelism() / size));
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);

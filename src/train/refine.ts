@@ -55,6 +55,7 @@ import { loadRunData, epochOrder, epochSeed, gather, flipRows, type RunData, typ
 import { saveEpoch, writeLogs, repairExports, isBest, GENERATOR_DIR, BEST_GENERATOR_DIR, SAMPLES_DIR } from './outputs.js';
 import { removeRunTemps, epochSteps, type StepContext, type TrainEvents, type TrainResult } from './train.js';
 import type { EpochRecord, StepLogRow } from './state.js';
+import { photoErrors } from './validation.js';
 
 /** The run's complete model folder: the base model with the best stage as refine-1/. */
 export const MODEL_DIR = 'model';
@@ -291,16 +292,9 @@ function validation(G: tf.LayersModel | null, sets: Map<string, StageSet>, zDim:
           )
         : ks.map((k) => coarseUp(set, k));
       preds.forEach((p, j) => {
-        const ref = set.ds.uv.subarray(ks[j] * S * S * 2, (ks[j] + 1) * S * S * 2);
-        let a = 0;
-        let q = 0;
-        for (let t = 0; t < p.length; t++) {
-          const e = p[t] - ref[t];
-          a += Math.abs(e);
-          q += e * e;
-        }
-        l1 += a / p.length;
-        sq += q / p.length;
+        const e = photoErrors(p, set.ds.uv.subarray(ks[j] * S * S * 2, (ks[j] + 1) * S * S * 2));
+        l1 += e.l1;
+        sq += e.mse;
       });
     }
     bySource[name] = l1 / Math.max(1, n);

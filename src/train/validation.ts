@@ -25,6 +25,18 @@ export function validationL1(G: tf.LayersModel, ds: Dataset, zDim: number, batch
   return validationErrors(G, ds, zDim, batch).l1;
 }
 
+/** One photo's mean absolute and mean squared error of predicted against true chroma. */
+export function photoErrors(pred: ArrayLike<number>, ref: ArrayLike<number>): { l1: number; mse: number } {
+  let a = 0;
+  let q = 0;
+  for (let t = 0; t < pred.length; t++) {
+    const e = pred[t] - ref[t];
+    a += Math.abs(e);
+    q += e * e;
+  }
+  return { l1: a / pred.length, mse: q / pred.length };
+}
+
 /** Mean absolute and mean squared error of G(y, z) against uv, per photo then over photos (network scale). */
 function validationErrors(G: tf.LayersModel, ds: Dataset, zDim: number, batch = 32): { l1: number; mse: number } {
   const S = ds.size;
@@ -37,16 +49,9 @@ function validationErrors(G: tf.LayersModel, ds: Dataset, zDim: number, batch = 
     const zs = Array.from({ length: m }, (_, k) => noiseFor(12345, i + k, zDim));
     const uvs = predictUv(G, S, ys, zs);
     uvs.forEach((uv, k) => {
-      const ref = ds.uv.subarray((i + k) * S * S * 2, (i + k + 1) * S * S * 2);
-      let s = 0;
-      let q = 0;
-      for (let j = 0; j < uv.length; j++) {
-        const e = uv[j] - ref[j];
-        s += Math.abs(e);
-        q += e * e;
-      }
-      sum += s / uv.length;
-      sq += q / uv.length;
+      const e = photoErrors(uv, ds.uv.subarray((i + k) * S * S * 2, (i + k + 1) * S * S * 2));
+      sum += e.l1;
+      sq += e.mse;
     });
   }
   return { l1: sum / Math.max(1, n), mse: sq / Math.max(1, n) };
