@@ -17,7 +17,7 @@ import { buildDiscriminator } from '../src/models/discriminator.js';
 import { generatorMetadata, parseMetadata } from '../src/models/metadata.js';
 import { loadModelFromDir, readMetadata, saveModel } from '../src/models/io.js';
 import { GanStep } from '../src/train/gan.js';
-import { trainRefine, MODEL_DIR } from '../src/train/refine.js';
+import { trainRefine, lowerStageRun, MODEL_DIR } from '../src/train/refine.js';
 import { TrainingInterruptedError } from '../src/train/train.js';
 import { loadModel, colorize } from '../src/infer/node.js';
 import { choosePlan } from '../src/infer/plan.js';
@@ -155,6 +155,36 @@ test('train-refine: a tiny run lowers its training L1, writes the run and a mode
   const rawRefined = await colorize(PHOTO, { model: withStage, raw: true });
   assert.equal(rawRefined.width, rawBase.width * 2);
   assert.equal(rawRefined.height, rawBase.height * 2);
+});
+
+test('train-refine --scales 4: from a base without stages, the ×2 stage is trained first (RUN/scale-2), then the ×4 stage on it', async () => {
+  const common = { data: FIXTURES, base: baseDir, ngf: 8, ndf: 8, batch: 2, sampleRows: 1, seed: 4, lr: 1e-3, l1: 100, cacheDir: path.join(tmp, 'cache') };
+  const d = path.join(tmp, 'run-x4');
+  const res = await trainRefine({ ...common, out: d, epochs: 2, scales: 4 });
+  assert.equal(res.history.length, 2);
+  const lower = await readMetadata(path.join(lowerStageRun(d), MODEL_DIR));
+  assert.deepEqual(lower.refine, ['refine-1']);
+  const stage2 = await readMetadata(path.join(d, 'generator'));
+  assert.equal(stage2.config.size, 64, 'the ×4 stage runs at 4 × the base size');
+  assert.equal(stage2.training?.base, path.join(lowerStageRun(d), MODEL_DIR));
+  const model = await readMetadata(path.join(d, MODEL_DIR));
+  assert.deepEqual(model.refine, ['refine-1', 'refine-2']);
+  // The ×2 stage in the final folder is the lower run's best one, byte for byte.
+  assert.deepEqual(
+    await fs.readFile(path.join(d, MODEL_DIR, 'refine-1', 'weights.bin')),
+    await fs.readFile(path.join(lowerStageRun(d), 'generator-best', 'weights.bin')),
+  );
+  const two = await loadModel(path.join(d, MODEL_DIR));
+  assert.equal(two.refine?.length, 2);
+  const raw = await colorize(PHOTO, { model: two, raw: true });
+  const rawBase = await colorize(PHOTO, { model: two, raw: true, refine: false });
+  assert.equal(raw.width, rawBase.width * 4, 'raw output on the finest stage grid');
+  // A base that already has the stage asked for is refused with the scale to use.
+  await assert.rejects(trainRefine({ ...common, base: path.join(d, MODEL_DIR), out: path.join(tmp, 'run-x8'), epochs: 1, scales: 4 }), /already has 2 refinement stage/);
+  await assert.rejects(
+    trainRefine({ ...common, base: path.join(lowerStageRun(d), MODEL_DIR), out: path.join(tmp, 'run-x2b'), epochs: 1, scales: 2 }),
+    /already has 1 refinement stage.*use --scales 4/,
+  );
 });
 
 test('stages load from a model folder; bad listings and a stage used as a model fail with one line', async () => {

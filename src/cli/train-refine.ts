@@ -9,7 +9,7 @@ import { runWithProgress } from './train.js';
 const REFINE_FLAGS = { ...REFINE_SCHEMA, threads: THREADS_OPTION };
 
 export const TRAIN_REFINE_USAGE = usageText(
-  'colorgan train-refine --data DIR [--data DIR ...] --out RUN_DIR [--base MODEL] [--scales 2] [options]',
+  'colorgan train-refine --data DIR [--data DIR ...] --out RUN_DIR [--base MODEL] [--scales 2|4] [options]',
   REFINE_FLAGS,
 );
 

@@ -30,7 +30,7 @@ export const REFINE_SCHEMA = {
     default: 2,
     resume: 'fixed',
     saved: true,
-    help: 'finest scale over the base model: 2 (one stage; 4, two stages, is not built yet)',
+    help: 'the scale of the stage trained, over the base model: 2 (the ×2 stage) or 4 (the ×4 stage, on a base with a ×2 stage; from a base without one, the ×2 stage is trained first, in RUN/scale-2/)',
   },
   epochs: { ...T.epochs, default: 10 },
   l1: T.l1,
@@ -67,7 +67,6 @@ export function setupRefineOptions(input: RefineInput): { options: RefineOptions
   checkRequired(REFINE_SCHEMA, input);
   const given = checkOptions(REFINE_SCHEMA, input);
   const options = { ...DEFAULT_REFINE_OPTIONS, ...given } as RefineOptions;
-  if (options.scales !== 2) throw new RangeError(`scales ${options.scales}: only 2 (one refinement stage, ×2) is built so far`);
   return { options, given };
 }
 

@@ -1,19 +1,21 @@
 /**
  * `colorgan train-refine`: one LAPGAN refinement stage (src/models/refine.ts) on top of a
- * frozen base model, through the same life cycle as train.ts:
+ * frozen base model and the stages it already has, through the same life cycle as train.ts:
  *
  *   setup     every option checked (./refine-options.ts) before any file is read
  *   resume    the last verified checkpoint, or a new run
- *   data      the photos at twice the base size (the cache of data/dataset.ts, S = 2·base),
- *             split 70/30 per source with the same seed as the base model's run; the base
- *             model's chroma of each photo computed once (frozen, in inference mode, from
- *             the photo's luma area-shrunk to the base size, z of seed 0 sample 0: the
- *             default colorization)
- *   networks  the stage and a discriminator at 2S (models/discriminator.ts), or the checkpoint's
+ *   below     `--scales 4` on a base without stages: the ×2 stage is trained first, as a run
+ *             of its own in RUN/scale-2/, and becomes the base of this one (×4)
+ *   data      the photos at the stage's size (the cache of data/dataset.ts, S = base size ×
+ *             scales), split 70/30 per source with the same seed as the base model's run;
+ *             the chroma of the scale below computed once per photo (base model and its
+ *             stages frozen, in inference mode, from the photo's luma area-shrunk to each
+ *             scale, seed 0 sample 0: the default colorization)
+ *   networks  the stage and a discriminator at S (models/discriminator.ts), or the checkpoint's
  *   epochs    GAN steps (./gan.ts with the coarse chroma as G's extra input), validation L1
- *             of the stage and of the base upsampled alone, sample grid, checkpoint, exports,
- *             losses.jsonl; `model/` = the base model's files + the best stage as refine-1/
- *             (rewritten with every new best epoch)
+ *             of the stage and of the scale below upsampled alone, sample grid, checkpoint,
+ *             exports, losses.jsonl; `model/` = the base model's files and stages + the best
+ *             stage as refine-k/ (rewritten with every new best epoch)
  *
  * Deterministic from the seed: the batch order, mirroring and noise of epoch e depend only
  * on (seed, e), so a resumed run gives the same weights as an uninterrupted one.
@@ -24,8 +26,8 @@ import { promises as fs } from 'node:fs';
 import { buildRefineGenerator } from '../models/refine.js';
 import { buildDiscriminator } from '../models/discriminator.js';
 import type { ModelConfig } from '../models/config.js';
-import { generatorMetadata, refineDirName, type ModelMetadata } from '../models/metadata.js';
-import { loadModelFromDir, readMetadata, writeDirAtomic, MODEL_JSON, WEIGHTS_BIN, METADATA_JSON } from '../models/io.js';
+import { generatorMetadata, refineDirName, MAX_REFINE_STAGES, type ModelMetadata } from '../models/metadata.js';
+import { writeDirAtomic, MODEL_JSON, WEIGHTS_BIN, METADATA_JSON } from '../models/io.js';
 import type { Dataset } from '../data/dataset.js';
 import { groupBySource, resolveFile } from '../data/sources.js';
 import { decodeResized } from '../data/decode.js';
@@ -37,7 +39,7 @@ import { predictUv, noiseFor } from '../infer/generate.js';
 import { resizePlane } from '../infer/resample.js';
 import { refineNoise, runRefineStage, upsampleChroma, type RefineStage } from '../infer/refine.js';
 import { rawRgb } from '../infer/raw.js';
-import { modelDirOf } from '../infer/node.js';
+import { loadModel } from '../infer/node.js';
 import { GanStep, type Batch } from './gan.js';
 import { findLatestCheckpoint, loadCheckpoint, checkpointsDir, type LoadedCheckpoint } from './checkpoint.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './options.js';
@@ -57,14 +59,18 @@ import { removeRunTemps, epochSteps, type StepContext, type TrainEvents, type Tr
 import type { EpochRecord, StepLogRow } from './state.js';
 import { photoErrors } from './validation.js';
 
-/** The run's complete model folder: the base model with the best stage as refine-1/. */
+/** The run's complete model folder: the base model and its stages with the best stage as refine-k/. */
 export const MODEL_DIR = 'model';
 
-/** The frozen base model. */
+/** Where `--scales 4` from a base without stages trains the ×2 stage below its own. */
+export const lowerStageRun = (runDir: string): string => path.join(runDir, 'scale-2');
+
+/** The frozen base model and the stages it already has (coarse to fine). */
 interface Base {
   dir: string;
   G: tf.LayersModel;
   meta: ModelMetadata;
+  stages: RefineStage[];
 }
 
 /** Photos at the stage's size with the base model's chroma of each (at the base size). */
@@ -76,6 +82,8 @@ interface StageSet {
 
 interface RefineRun extends StepContext {
   opts: RefineOptions;
+  /** Which stage this run trains: 1 (×2) or 2 (×4). */
+  stage: number;
   cfg: ModelConfig;
   base: Base;
   data: RunData;
@@ -90,12 +98,24 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
   const runDir = setup.options.out;
   await removeRunTemps(runDir, log);
   const { opts, resumed } = await resumeOrStart(setup.options, setup.given, log);
-  const base = await loadBase(opts.base);
-  const S = base.meta.config.size * 2;
+  const stage = Math.log2(opts.scales);
+  let base = await loadBase(opts.base);
+  if (base.stages.length >= stage || base.stages.length + 1 > MAX_REFINE_STAGES)
+    throw new Error(
+      `${base.dir}: already has ${base.stages.length} refinement stage(s); --scales ${opts.scales} trains stage ${stage}` +
+        (base.stages.length < MAX_REFINE_STAGES ? `: use --scales ${2 ** (base.stages.length + 1)}` : ''),
+    );
+  if (base.stages.length < stage - 1) {
+    const lower = lowerStageRun(runDir);
+    log(`--scales ${opts.scales}: training the ×2 stage first, in ${lower}`);
+    await trainRefine({ ...input, out: lower, scales: 2, base: opts.base, resume: opts.resume }, ev);
+    base = await loadBase(path.join(lower, MODEL_DIR));
+  }
+  const S = base.meta.config.size * opts.scales;
   const perStep = opts.batch * opts.accum;
   const data = await loadRunData(runDataOptions(opts, S), perStep, { progress: ev.dataProgress, skip: ev.skip, log }, await excludedFolders(opts));
   const train = stageSet(base, data.trainSet);
-  const val = new Map([...data.valSets].map(([k, ds]) => [k, stageSet(base, ds)] as const));
+  const val = new Map([...data.valSets].map(([name, ds]) => [name, stageSet(base, ds)] as const));
   const schedule = scheduleOf(perStep, opts.epochImages ?? data.trainSet.files.length);
   const cfg: ModelConfig = { arch: 'refine', size: S, ngf: opts.ngf, ndf: opts.ndf, zDim: opts.zDim, bnMomentum: 0.9 };
   const G = resumed?.G ?? buildRefineGenerator(cfg, { seed: opts.seed });
@@ -106,17 +126,18 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
     await gan.setOptimizerWeights(resumed.optG, resumed.optD);
     for (const t of [...resumed.optG, ...resumed.optD]) t.tensor.dispose();
   }
-  const baseline = validation(null, val, opts.zDim);
+  const baseline = validation(null, val, opts.zDim, stage);
   log(
-    `refine ×2 on ${base.dir} (${base.meta.config.arch}, ${base.meta.config.size}px) at ${S}×${S}: stage ${G.countParams().toLocaleString('en')} params, ` +
+    `refine ×${opts.scales} on ${base.dir} (${base.meta.config.arch}, ${base.meta.config.size}px${base.stages.length ? ` + ${base.stages.length} stage` : ''}) at ${S}×${S}: stage ${G.countParams().toLocaleString('en')} params, ` +
       `discriminator ${D.countParams().toLocaleString('en')} params; λ(L1) = ${l1}${featureMatch > 0 ? `, FM ${featureMatch}` : ''}, batch ${perStep}, lr ${lr}; ` +
-      `validation L1 of the base model upsampled alone: ${baseline.mean.toFixed(4)}`,
+      `validation L1 of the scale below upsampled alone: ${baseline.mean.toFixed(4)}`,
   );
   await fs.mkdir(path.join(runDir, SAMPLES_DIR), { recursive: true });
   const samples = await samplePhotos(data, val, opts.sampleRows, S);
 
   const run: RefineRun = {
     opts,
+    stage,
     cfg,
     base,
     data,
@@ -131,7 +152,7 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
   };
   for (let epoch = (resumed?.state.epoch ?? 0) + 1; epoch <= opts.epochs; epoch++) {
     const { sums, seconds, steps } = await epochSteps(run, epoch, refineBatches(run, epoch));
-    const v = validation(gan.G, val, opts.zDim);
+    const v = validation(gan.G, val, opts.zDim, stage);
     const rec: EpochRecord = {
       epoch,
       gAdv: sums.gAdv / steps,
@@ -175,12 +196,10 @@ async function resumeOrStart(
   return { opts, resumed };
 }
 
+/** The base as colorize loads it (the same checks), with the stages its folder lists. */
 async function loadBase(nameOrDir: string): Promise<Base> {
-  const dir = path.resolve(modelDirOf(nameOrDir));
-  const meta = await readMetadata(dir);
-  if (meta.format !== 'colorgan-generator' || meta.config.arch === 'refine')
-    throw new Error(`${dir}: the base must be a colorgan generator, not ${meta.config.arch === 'refine' ? 'a refinement stage' : meta.format}`);
-  return { dir, G: await loadModelFromDir(dir), meta };
+  const c = await loadModel(nameOrDir);
+  return { dir: c.source, G: c.model, meta: c.meta, stages: c.refine ?? [] };
 }
 
 /** What loadRunData reads of train's options: the data, the stage's size, the split, the batch. */
@@ -209,23 +228,40 @@ function scheduleOf(perStep: number, epochImages: number): Schedule {
   return { perStep, epochImages, steps };
 }
 
-/** The base model's chroma of every photo of `ds` (frozen, inference mode; z of seed 0, sample 0). */
+/**
+ * The chroma of the scale below the stage for every photo of `ds`: the base model's, then
+ * its stages' in turn (frozen, inference mode; seed 0, sample 0, the noise colorize uses).
+ */
 function stageSet(base: Base, ds: Dataset): StageSet {
   const S = ds.size;
-  const s = base.meta.config.size;
+  const below = S / 2;
   const n = ds.files.length;
-  const baseUv = new Float32Array(n * s * s * 2);
+  const baseUv = new Float32Array(n * below * below * 2);
   const z = noiseFor(0, 0, base.meta.config.zDim);
+  const lumaAt = (k: number, s: number) => resizePlane(ds.y.subarray(k * S * S, (k + 1) * S * S), S, S, s, s);
   const BATCH = 32;
   for (let i = 0; i < n; i += BATCH) {
-    const m = Math.min(BATCH, n - i);
-    const ys = Array.from({ length: m }, (_, k) => resizePlane(ds.y.subarray((i + k) * S * S, (i + k + 1) * S * S), S, S, s, s));
-    predictUv(
+    const ks = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => i + j);
+    let s = base.meta.config.size;
+    const ys = ks.map((k) => lumaAt(k, s));
+    let uvs = predictUv(
       base.G,
       s,
       ys,
       ys.map(() => z),
-    ).forEach((uv, k) => baseUv.set(uv, (i + k) * s * s * 2));
+    );
+    base.stages.forEach((st, j) => {
+      s *= 2;
+      const noise = refineNoise(0, 0, j + 1, s * s * st.meta.config.zDim);
+      uvs = runRefineStage(
+        st,
+        { width: s, height: s },
+        ks.map((k) => lumaAt(k, s)),
+        uvs,
+        uvs.map(() => noise),
+      );
+    });
+    uvs.forEach((uv, j) => baseUv.set(uv, (i + j) * below * below * 2));
   }
   return { ds, baseUv };
 }
@@ -270,7 +306,12 @@ function asStage(G: tf.LayersModel, zDim: number, S: number): RefineStage {
  * or with `G` null of the base model's chroma upsampled alone (the bar a stage must beat).
  * Fixed noise per photo.
  */
-function validation(G: tf.LayersModel | null, sets: Map<string, StageSet>, zDim: number): { mean: number; mse: number; bySource: Record<string, number> } {
+function validation(
+  G: tf.LayersModel | null,
+  sets: Map<string, StageSet>,
+  zDim: number,
+  stage: number,
+): { mean: number; mse: number; bySource: Record<string, number> } {
   const bySource: Record<string, number> = {};
   let mse = 0;
   for (const [name, set] of sets) {
@@ -288,7 +329,7 @@ function validation(G: tf.LayersModel | null, sets: Map<string, StageSet>, zDim:
             grid,
             ks.map((k) => set.ds.y.subarray(k * S * S, (k + 1) * S * S)),
             ks.map((k) => coarseOf(set, k)),
-            ks.map((k) => refineNoise(12345, k, 1, S * S * zDim)),
+            ks.map((k) => refineNoise(12345, k, stage, S * S * zDim)),
           )
         : ks.map((k) => coarseUp(set, k));
       preds.forEach((p, j) => {
@@ -341,12 +382,12 @@ async function writeSampleGrid(run: RefineRun, epoch: number, samples: RefineSam
   const stage = asStage(run.gan.G, run.opts.zDim, S);
   const rows = samples.map((p) => {
     const y = p.set.ds.y.subarray(p.k * S * S, (p.k + 1) * S * S);
-    const refined = runRefineStage(stage, grid, y, [coarseOf(p.set, p.k)], [refineNoise(1, 0, 1, S * S * run.opts.zDim)])[0];
+    const refined = runRefineStage(stage, grid, y, [coarseOf(p.set, p.k)], [refineNoise(1, 0, run.stage, S * S * run.opts.zDim)])[0];
     return [grayscaleRgb(p.full), rawRgb(y, coarseUp(p.set, p.k), grid), rawRgb(y, refined, grid), p.full];
   });
   const png = await renderGrid(rows, {
-    titles: ['gray input', `base ${S / 2}² upsampled`, `refined ${S}²`, 'original'],
-    cell: 2 * S,
+    titles: ['gray input', `${run.stage === 1 ? 'base' : `×${run.opts.scales / 2}`} ${S / 2}² upsampled`, `refined ${S}²`, 'original'],
+    cell: Math.min(2 * S, 256),
     rowLabels: samples.map((p) => path.basename(p.file)),
   });
   await writeFileAtomic(path.join(run.opts.out, SAMPLES_DIR, `epoch-${String(epoch).padStart(4, '0')}.png`), png);
@@ -387,15 +428,19 @@ async function endEpoch(run: RefineRun, rec: EpochRecord, samples: RefineSample[
 }
 
 /**
- * RUN/model/: the base model's files and the best stage as refine-1/, its metadata listing
- * it, so `--model RUN/model` colorizes with the refinement (and `--no-refine` without).
+ * RUN/model/: the base model's files, its stages and the best stage as refine-k/, its
+ * metadata listing them, so `--model RUN/model` colorizes with the refinement (and
+ * `--no-refine` without).
  */
 async function writeModelFolder(run: RefineRun): Promise<void> {
   const files: Record<string, string | Uint8Array> = {};
   for (const f of [MODEL_JSON, WEIGHTS_BIN]) files[f] = await fs.readFile(path.join(run.base.dir, f));
-  const meta: ModelMetadata = { ...run.base.meta, refine: [refineDirName(1)] };
+  const names = Array.from({ length: run.stage }, (_, i) => refineDirName(i + 1));
+  const meta: ModelMetadata = { ...run.base.meta, refine: names };
   files[METADATA_JSON] = `${JSON.stringify(meta, null, 2)}\n`;
-  const best = path.join(run.opts.out, BEST_GENERATOR_DIR);
-  for (const f of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON]) files[`${refineDirName(1)}/${f}`] = await fs.readFile(path.join(best, f));
+  const dirs = [...run.base.stages.map((st) => st.source), path.join(run.opts.out, BEST_GENERATOR_DIR)];
+  for (const [i, dir] of dirs.entries()) {
+    for (const f of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON]) files[`${names[i]}/${f}`] = await fs.readFile(path.join(dir, f));
+  }
   await writeDirAtomic(path.join(run.opts.out, MODEL_DIR), files);
 }
