@@ -180,7 +180,10 @@ test('train-refine --scales 4: from a base without stages, the ×2 stage is trai
   const rawBase = await colorize(PHOTO, { model: two, raw: true, refine: false });
   assert.equal(raw.width, rawBase.width * 4, 'raw output on the finest stage grid');
   // A base that already has the stage asked for is refused with the scale to use.
-  await assert.rejects(trainRefine({ ...common, base: path.join(d, MODEL_DIR), out: path.join(tmp, 'run-x8'), epochs: 1, scales: 4 }), /already has 2 refinement stage/);
+  await assert.rejects(
+    trainRefine({ ...common, base: path.join(d, MODEL_DIR), out: path.join(tmp, 'run-x8'), epochs: 1, scales: 4 }),
+    /already has 2 refinement stage/,
+  );
   await assert.rejects(
     trainRefine({ ...common, base: path.join(lowerStageRun(d), MODEL_DIR), out: path.join(tmp, 'run-x2b'), epochs: 1, scales: 2 }),
     /already has 1 refinement stage.*use --scales 4/,
