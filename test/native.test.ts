@@ -21,7 +21,10 @@ import { colorizeEncodedStreaming } from '../src/infer/streaming.js';
 import { loadModel, colorize } from '../src/infer/node.js';
 import { modelGrid } from '../src/infer/grid.js';
 import { encodeImage } from '../src/data/decode.js';
-import type { Colorizer } from '../src/infer/colorizer.js';
+import { toColorizer, type Colorizer } from '../src/infer/colorizer.js';
+import { choosePlan } from '../src/infer/plan.js';
+import { buildRefineGenerator } from '../src/models/refine.js';
+import { generatorMetadata } from '../src/models/metadata.js';
 import { encoderDecoder, rand, relL2, worstErrorVsCpu } from './conv-cases.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -278,6 +281,57 @@ test('large non-square JPEGs take the streaming paths on the model grid (aspect 
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * The bundled model with `count` refinement stages (×2, ×4) whose last layer is scaled up,
+ * so each clearly changes the colors (an untrained stage is near the identity by design).
+ */
+async function withStages(count: number): Promise<Colorizer> {
+  const stages = [];
+  for (let k = 1; k <= count; k++) {
+    const cfg = { arch: 'refine' as const, size: model.meta.config.size * 2 ** k, ngf: 16, ndf: 16, zDim: 1, bnMomentum: 0.9 };
+    const R = buildRefineGenerator(cfg, { seed: 10 + k });
+    const band = R.getLayer('r_band');
+    band.setWeights(band.getWeights().map((w, i) => (i === 0 ? tf.mul(w, 5) : w.clone())));
+    stages.push({ model: R, meta: generatorMetadata(cfg), source: `test stage ${k}` });
+  }
+  return toColorizer({ ...model, refine: stages });
+}
+
+test('models with refinement stages take the streaming ways too and agree with the general path within 1.5 levels of chroma', {
+  skip: !(jpeg && vips) && why(jpeg ? 'colorgan_vips' : 'colorgan_jpeg'),
+}, async () => {
+  const staged = await withStages(2);
+  // The ×4 grid's luma comes from 8×8-block means: the photo is 8× the finest grid (80×64 → 320×256).
+  const bytes = await sharp(PHOTO).resize(2560, 2048, { fit: 'fill' }).jpeg({ quality: 92, chromaSubsampling: '4:2:0' }).toBuffer();
+  const input = await rgbOf(bytes);
+  const header = await sharp(bytes).metadata();
+  const plan = choosePlan(header, staged, { format: 'png', count: 1 });
+  assert.equal(plan.kind, 'vips', JSON.stringify(plan.declined));
+  assert.deepEqual(plan.kind === 'vips' && plan.stages, [
+    { width: 160, height: 128 },
+    { width: 320, height: 256 },
+  ]);
+  const general = await colorize(input, { model: staged, seed: 3 });
+  const unrefined = await colorize(input, { model: staged, seed: 3, refine: false });
+  for (const format of ['jpeg', 'png'] as const) {
+    const out = await colorizeEncodedStreaming(bytes, staged, { format, seed: 3 });
+    assert.ok(out, `${format}: took a streaming way`);
+    const got = await rgbOf(out);
+    const c = compare(got.data, input.data, general.data);
+    const off = compare(got.data, input.data, unrefined.data);
+    console.log(`# staged ×4, ${format}: mean chroma difference vs the general path ${c.dc.toFixed(3)} levels, vs the base model alone ${off.dc.toFixed(2)}`);
+    assert.ok(c.dc < 1.5, `${format}: mean chroma difference vs the general path ${c.dc}`);
+    assert.ok(off.dc > 3, `${format}: the stages change the colors (${off.dc} levels from the base model alone)`);
+  }
+  // Smaller than 8× the ×4 grid (but 24× the base grid): the general path, and the reason.
+  const small = await sharp(PHOTO).resize(2000, 1600, { fit: 'fill' }).jpeg().toBuffer();
+  const p = choosePlan(await sharp(small).metadata(), staged, { format: 'png', count: 1 });
+  assert.equal(p.kind, 'general');
+  assert.match(p.declined.vips ?? '', /finest refinement grid/);
+  assert.notEqual(choosePlan(await sharp(small).metadata(), staged, { format: 'png', count: 1, refine: false }).kind, 'general', 'refine: false streams');
+  for (const st of staged.refine ?? []) st.model.dispose();
 });
 
 test('photos the streaming paths do not take go the general way, damaged ones get its error', { skip: !(jpeg || vips) && why('colorgan_jpeg') }, async () => {

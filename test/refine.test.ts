@@ -2,7 +2,7 @@
  * LAPGAN refinement stages (issue 16) on tiny data: a 16×16 base unet, a stage at 32×32.
  * The trainer lowers its training L1 and resumes bit-exactly; the stages load from a model
  * folder and are used by colorize; `refine: false` gives exactly the base model's output;
- * the plan declines the streaming ways for a model with stages.
+ * the streaming ways run the stages too (test/native.test.ts).
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,6 @@ import { GanStep } from '../src/train/gan.js';
 import { trainRefine, lowerStageRun, MODEL_DIR } from '../src/train/refine.js';
 import { TrainingInterruptedError } from '../src/train/train.js';
 import { loadModel, colorize } from '../src/infer/node.js';
-import { choosePlan } from '../src/infer/plan.js';
 import { upsampleChroma } from '../src/infer/refine.js';
 import { mulberry32, gaussian } from '../src/util/rng.js';
 import { execFile } from 'node:child_process';
@@ -213,13 +212,6 @@ test('stages load from a model folder; bad listings and a stage used as a model 
   for (const bad of [['../x'], ['refine-2'], [], ['refine-1', 'refine-2', 'refine-3']]) {
     assert.throws(() => parseMetadata({ ...generatorMetadata(cfgBase), refine: bad }), /^Error: refine must be/);
   }
-  // The plan keeps a model with stages on the general path (and says why), unless refine is off.
-  const header = { format: 'jpeg', width: 4000, height: 3000, channels: 3, depth: 'uchar', space: 'srgb' } as const;
-  const p = choosePlan(header as never, c, { format: 'jpeg', count: 1, upsample: 'bilinear' });
-  assert.equal(p.kind, 'general');
-  assert.match(p.declined.dct ?? '', /refinement stages/);
-  const q = choosePlan(header as never, c, { format: 'jpeg', count: 1, upsample: 'bilinear', refine: false });
-  assert.doesNotMatch(q.declined.dct ?? '', /refinement/);
   G.dispose();
   R.dispose();
 });

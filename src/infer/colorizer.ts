@@ -164,17 +164,16 @@ export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: num
   if (opts.refine !== undefined && typeof opts.refine !== 'boolean') throw new TypeError(`refine must be a boolean, got ${typeof opts.refine}`);
   const gain = chromaGain(c, opts);
   const y = modelLuma(c, img, opts.renderSize);
-  const lumas = stageLumas(opts.refine === false ? [] : (c.refine ?? []), img, y);
+  const lumas = stageGrids(c, y.grid, img.width, img.height, opts.refine).map((grid) => ({
+    grid,
+    data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height),
+  }));
   const finest = lumas.length ? lumas[lumas.length - 1] : y;
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return (function* () {
     for (let done = 0; done < count; ) {
       const samples = Array.from({ length: Math.min(SAMPLE_BATCH, count - done) }, (_, i) => first + done + i);
-      let uvs = c.predictSamples(y, seed, samples);
-      lumas.forEach((l, k) => {
-        const noises = samples.map((s) => refineNoise(seed, s, k + 1, l.grid.width * l.grid.height * c.refine![k].meta.config.zDim));
-        uvs = runRefineStage(c.refine![k], l.grid, l.data, uvs, noises);
-      });
+      const uvs = predictChroma(c, y, lumas, seed, samples);
       for (let i = 0; i < samples.length; i++) {
         yield new LazyColorization(img, finest, scaleChroma(uvs[i], gain), samples[i], upsample);
       }
@@ -184,18 +183,34 @@ export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: num
 }
 
 /**
- * The luma on each refinement stage's grid (each twice the one below), for the stages that
- * fit in the photo: a stage whose grid would exceed the photo has no finer detail to add.
+ * The grids of the refinement stages that run on a width×height photo whose base grid is
+ * `base` (each twice the one below), for the stages that fit in the photo: a stage whose
+ * grid would exceed the photo has no finer detail to add. None with `refine` false.
  */
-function stageLumas(stages: RefineStage[], img: RgbImage, base: ModelLuma): ModelLuma[] {
-  const out: ModelLuma[] = [];
-  let grid = base.grid;
-  for (let k = 0; k < stages.length; k++) {
+export function stageGrids(g: GeneratorModel, base: Grid, width: number, height: number, refine?: boolean): Grid[] {
+  const out: Grid[] = [];
+  let grid = base;
+  for (let k = 0; k < (refine === false ? 0 : (g.refine?.length ?? 0)); k++) {
     grid = refinedGrid(grid);
-    if (grid.width > img.width || grid.height > img.height) break;
-    out.push({ grid, data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height) });
+    if (grid.width > width || grid.height > height) break;
+    out.push(grid);
   }
   return out;
+}
+
+/**
+ * The chroma of `samples` of one photo on its finest grid, before any gain: the generator
+ * on the base luma `y`, then stage k on `lumas[k]` (one per grid of stageGrids). Shared by
+ * the general and the streaming paths, so both run the same stages with the same noise.
+ */
+export function predictChroma(c: Colorizer, y: ModelLuma, lumas: readonly ModelLuma[], seed: number, samples: readonly number[]): Float32Array[] {
+  let uvs = c.predictSamples(y, seed, samples);
+  lumas.forEach((l, k) => {
+    const stage = c.refine![k];
+    const noises = samples.map((s) => refineNoise(seed, s, k + 1, l.grid.width * l.grid.height * stage.meta.config.zDim));
+    uvs = runRefineStage(stage, l.grid, l.data, uvs, noises);
+  });
+  return uvs;
 }
 
 /** All `count` colorizations of one photo at once (see sampleColorizations). */

@@ -6,14 +6,14 @@
  *   'general'  decode to RGB, colorize (colorizer.ts), encode —
  * and why each faster way was declined (for logs and tests). The streaming ways take the
  * model's input from 8×8-block means, which is why only upright 8-bit JPEGs of at least
- * STREAMING_MIN_SCALE × the model grid go there. One thing the header cannot tell: data
+ * STREAMING_MIN_SCALE × the model grid (and 8× the finest refinement stage's) go there. One thing the header cannot tell: data
  * damaged past it. A streaming way that meets it hands the photo to the general path,
  * whose decode names the cause.
  */
 import type sharp from 'sharp';
 import type { EncodeFormat } from '../data/decode.js';
 import { nativeUnavailableReason } from '../native/addons.js';
-import type { GeneratorModel } from './colorizer.js';
+import { stageGrids, type GeneratorModel } from './colorizer.js';
 import { modelGrid, type Grid } from './grid.js';
 import { loadJpegAddon, loadStreamingAddon } from './native-pixels.js';
 import { gridDims, type GridSize, type UpsampleMethod } from './sharpen.js';
@@ -26,8 +26,11 @@ export interface Declined {
 
 export type ColorizePlan =
   | { kind: 'general'; declined: Declined }
-  /** A streaming way, on the photo's model grid (the general path sizes its grid from the decoded, upright photo). */
-  | { kind: 'dct' | 'vips'; declined: Declined; grid: Grid };
+  /**
+   * A streaming way, on the photo's model grid and the grids of the refinement stages that
+   * run, coarse to fine (the general path sizes its grids from the decoded, upright photo).
+   */
+  | { kind: 'dct' | 'vips'; declined: Declined; grid: Grid; stages: Grid[] };
 
 export type StreamingPlan = Extract<ColorizePlan, { grid: Grid }>;
 
@@ -98,8 +101,6 @@ export function choosePlan(header: sharp.Metadata | null, g: GeneratorModel, req
   if (req.raw) return general('raw output (model size)');
   if (req.count !== 1) return general(`${req.count} samples (a streaming way writes one)`);
   if (!header) return general('pixels given, not an encoded photo');
-  // The streaming ways colorize from block means on the base grid; refinement needs the luma at twice it.
-  if (g.refine?.length && req.refine !== false) return general('refinement stages (the streaming ways run the base model only)');
   const way = streamingPath(req.format);
   const noDct = dctReason(req.format);
   if (!way) return general(noDct ?? '', nativeUnavailableReason('colorgan_vips'));
@@ -108,5 +109,10 @@ export function choosePlan(header: sharp.Metadata | null, g: GeneratorModel, req
   const grid = modelGrid(g.meta.config, header.width ?? 0, header.height ?? 0, req.renderSize);
   const photo = streamingIneligible(header, grid, req.maxPixels ?? Infinity);
   if (photo) return general(photo);
-  return way === 'dct' ? { kind: 'dct', declined: {}, grid } : { kind: 'vips', declined: { dct: noDct ?? '' }, grid };
+  // Every stage's luma comes from the 8×8-block means too, so the finest grid must not be finer than them.
+  const stages = stageGrids(g, grid, header.width ?? 0, header.height ?? 0, req.refine);
+  const finest = stages.at(-1);
+  if (finest && ((header.width ?? 0) < 8 * finest.width || (header.height ?? 0) < 8 * finest.height))
+    return general(`smaller than 8× the finest refinement grid (${finest.width}×${finest.height}; the streaming ways see 8×8-block means)`);
+  return way === 'dct' ? { kind: 'dct', declined: {}, grid, stages } : { kind: 'vips', declined: { dct: noDct ?? '' }, grid, stages };
 }

@@ -5,7 +5,8 @@
  * The general path decodes the whole photo to RGB in JS memory, colorizes it and hands
  * it back to sharp to encode: full-size passes one after another. Here the model's input
  * comes from the luma's 8×8 block means (what libjpeg's 1/8-scale decode gives), area-
- * averaged to the model size, and then:
+ * averaged to the model grid — and to each refinement stage's grid, which the plan keeps
+ * no finer than the blocks — and then:
  *   - to JPEG (colorgan_jpeg): the photo's luma DCT coefficients are kept as they are and
  *     only new Cb/Cr are computed and coded — no inverse/forward DCT of the luma at all;
  *   - to PNG/WebP (colorgan_vips): one libvips pipeline decodes, adds the upsampled chroma
@@ -17,7 +18,7 @@
 import sharp from 'sharp';
 import { NET_SCALE } from '../color/yuv.js';
 import { openImage, STRICT_INPUT, DEFAULT_QUALITY, type EncodedImage, type EncodeFormat } from '../data/decode.js';
-import { chromaGain, scaleChroma, toColorizer, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
+import { chromaGain, predictChroma, scaleChroma, toColorizer, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
 import { loadJpegAddon, loadStreamingAddon, type JpegAddon, type VipsAddon } from './native-pixels.js';
 import { choosePlan, type StreamingPlan } from './plan.js';
 import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
@@ -31,9 +32,14 @@ export interface StreamingOptions extends ColorizeOptions {
   maxPixels?: number;
 }
 
-/** The model's chroma for the photo's luma on the grid, with the saturation gain. */
-function chromaOf(c: Colorizer, grid: Grid, y: Float32Array, opts: StreamingOptions): Float32Array {
-  return scaleChroma(c.predict({ grid, data: y }, opts.seed ?? 0, opts.sample ?? 0), chromaGain(c, opts));
+/**
+ * The model's chroma on the plan's finest grid (the base grid, or its last refinement
+ * stage's), with the saturation gain; `lumaAt` gives the photo's luma on a grid.
+ */
+function chromaOf(c: Colorizer, plan: StreamingPlan, lumaAt: (g: Grid) => Float32Array, opts: StreamingOptions): { uv: Float32Array; grid: Grid } {
+  const lumas = plan.stages.map((grid) => ({ grid, data: lumaAt(grid) }));
+  const [uv] = predictChroma(c, { grid: plan.grid, data: lumaAt(plan.grid) }, lumas, opts.seed ?? 0, [opts.sample ?? 0]);
+  return { uv: scaleChroma(uv, chromaGain(c, opts)), grid: plan.stages.at(-1) ?? plan.grid };
 }
 
 /**
@@ -44,11 +50,11 @@ function chromaOf(c: Colorizer, grid: Grid, y: Float32Array, opts: StreamingOpti
 export async function runStreamingPlan(plan: StreamingPlan, photo: EncodedImage, c: Colorizer, opts: StreamingOptions): Promise<Buffer | null> {
   if (plan.kind === 'dct') {
     const addon = loadJpegAddon();
-    return addon && colorizeJpegDct(addon, photo.bytes, c, plan.grid, opts);
+    return addon && colorizeJpegDct(addon, photo.bytes, c, plan, opts);
   }
   const addon = loadStreamingAddon();
   const { width = 0, height = 0 } = photo.header;
-  return addon && colorizePixelsVips(addon, photo.bytes, width, height, c, plan.grid, opts);
+  return addon && colorizePixelsVips(addon, photo.bytes, width, height, c, plan, opts);
 }
 
 /**
@@ -73,17 +79,16 @@ export async function colorizeEncodedStreaming(bytes: Buffer, g: GeneratorModel,
  * the area average of the luma's 8×8 block means (the same numbers libjpeg's 1/8-scale
  * decode gives, without decoding).
  */
-async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, grid: Grid, opts: StreamingOptions): Promise<Buffer | null> {
+async function colorizeJpegDct(addon: JpegAddon, bytes: Buffer, c: Colorizer, plan: StreamingPlan, opts: StreamingOptions): Promise<Buffer | null> {
   let opened: Awaited<ReturnType<JpegAddon['open']>>;
   try {
     opened = await addon.open(bytes);
   } catch {
     return null; // not a plain YCbCr/gray JPEG, or damaged: the general path decides
   }
-  const { width: gw, height: gh } = grid;
-  const uv = chromaOf(c, grid, lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, gw, gh), opts);
+  const { uv, grid } = chromaOf(c, plan, (g) => lumaPlaneForModel(opened.means, opened.blocksW, opened.blocksH, g.width, g.height), opts);
   try {
-    return await addon.finish(opened.handle, uv, gw, NET_SCALE, opts.quality ?? DEFAULT_QUALITY, gh);
+    return await addon.finish(opened.handle, uv, grid.width, NET_SCALE, opts.quality ?? DEFAULT_QUALITY, grid.height);
   } catch {
     return null;
   }
@@ -96,7 +101,7 @@ async function colorizePixelsVips(
   width: number,
   height: number,
   c: Colorizer,
-  grid: Grid,
+  plan: StreamingPlan,
   opts: StreamingOptions,
 ): Promise<Buffer | null> {
   const sw = Math.ceil(width / 8);
@@ -112,9 +117,9 @@ async function colorizePixelsVips(
     return null;
   }
   if (small.info.channels !== 3 || small.info.width !== sw || small.info.height !== sh) return null;
+  const rgb = new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length);
+  const { uv, grid } = chromaOf(c, plan, (g) => lumaForModel(rgb, sw, sh, g.width, g.height), opts);
   const { width: gw, height: gh } = grid;
-  const y = lumaForModel(new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.length), sw, sh, gw, gh);
-  const uv = chromaOf(c, grid, y, opts);
   const t = sharpenTaps(width, height, gw, gh);
   try {
     return await addon.sharpen(bytes, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, opts.format, opts.quality ?? DEFAULT_QUALITY, gh);
