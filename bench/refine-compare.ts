@@ -1,11 +1,12 @@
 /**
- * The paper's LAPGAN question, measured (issue 16): the same model folder with and without
- * its refinement stages (`refine: false`), at full resolution, on the validation split of
+ * The paper's LAPGAN question, measured (issue 16): the same model folder without its
+ * refinement stages (`refine: false`), with its ×2 stage only and with both (×4, when it
+ * has two), at full resolution, on the validation split of
  * every source (70/30 per source, seed 1: the training split). PSNR, SSIM, AuC, colorfulness
  * ratio per source (each source counts once in the mean) and the median time per megapixel
  * (colorizer only: luma → model(s) → upsampled chroma → full-resolution RGB; decoding not
- * counted). With --sheet, a crop sheet at 100% zoom (gray | base | refined | original) of
- * the validation photos where the stage changed the colors most. A control, the base model
+ * counted). With --sheet, a crop sheet at 100% zoom (gray | base | refined… | original) of
+ * the validation photos where the stages changed the colors most. A control, the base model
  * at a lower chroma gain (--control-gain, default 0.75), tells a gain from desaturation
  * (which raises PSNR too, README's calibration table) from a gain in detail.
  *
@@ -15,7 +16,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/node.js';
 import { loadModel } from '../src/infer/node.js';
-import { colorizeImage } from '../src/infer/colorizer.js';
+import { colorizeImage, type Colorizer } from '../src/infer/colorizer.js';
 import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
 import { decodeImage } from '../src/data/decode.js';
 import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
@@ -42,9 +43,13 @@ if (!c.refine?.length) throw new Error(`${v.model}: has no refinement stages (co
 const ds = await loadDatasets(dirs, { size: c.meta.config.size });
 const parts = splitBySource(ds.files, 1, 0.3);
 
-const SYSTEMS = ['base', 'control', 'refined'] as const;
 const controlGain = Number(v['control-gain']);
-type Sys = (typeof SYSTEMS)[number];
+/** Each system: its name and how it colorizes (the finest is last). */
+const STAGED = c.refine.map((_, k) => ({ name: `refine ×${2 ** (k + 1)}`, model: { ...c, refine: c.refine!.slice(0, k + 1) } as Colorizer, opts: {} }));
+const RUNS = [{ name: 'base', model: c, opts: { refine: false } }, { name: 'control', model: c, opts: { refine: false, saturation: controlGain } }, ...STAGED];
+const SYSTEMS = RUNS.map((r) => r.name);
+type Sys = string;
+const FINEST = SYSTEMS[SYSTEMS.length - 1];
 const KEYS = ['psnr', 'ssim', 'auc', 'colorfulnessRatio'] as const;
 type Rows = Record<Sys, Record<(typeof KEYS)[number], number[]> & { msPerMp: number[] }>;
 const empty = (): Rows => Object.fromEntries(SYSTEMS.map((s) => [s, { psnr: [], ssim: [], auc: [], colorfulnessRatio: [], msPerMp: [] }])) as unknown as Rows;
@@ -91,15 +96,15 @@ for (const [source, files] of groupBySource(parts.val)) {
     const gray = grayscaleRgb(truth);
     const mp = (gray.width * gray.height) / 1e6;
     const out: Partial<Record<Sys, RgbImage>> = {};
-    for (const s of SYSTEMS) {
+    for (const r of RUNS) {
       const t = performance.now();
-      const img = colorizeImage(c, gray, { refine: s === 'refined', ...(s === 'control' ? { saturation: controlGain } : {}) }).rgb;
-      rows[s].msPerMp.push((performance.now() - t) / mp);
-      out[s] = img;
+      const img = colorizeImage(r.model, gray, r.opts).rgb;
+      rows[r.name].msPerMp.push((performance.now() - t) / mp);
+      out[r.name] = img;
       const m = compareImages(img, truth);
-      for (const k of KEYS) rows[s][k].push(m[k]);
+      for (const k of KEYS) rows[r.name][k].push(m[k]);
     }
-    if (v.sheet) changes.push({ file: f, ...mostChanged(out.base!, out.refined!) });
+    if (v.sheet) changes.push({ file: f, ...mostChanged(out.base!, out[FINEST]!) });
     count++;
   }
   table.set(source, rows);
@@ -113,18 +118,20 @@ const median = (a: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;
 };
 console.log(`model ${c.source} (${c.refine.length} refinement stage${c.refine.length > 1 ? 's' : ''}); ${count} validation photos, full resolution`);
-console.log(`columns: base (the model's defaults) | control (base at saturation ${controlGain}) | refined (base + refine stages, the model's defaults)`);
 console.log(
-  '| source | photos | PSNR base / control / refined | Δ dB refined − base | SSIM base / control / refined | AuC base / control / refined | colorfulness ratio base / control / refined |',
+  `columns: ${SYSTEMS.join(' / ')} (base: the model's defaults without stages; control: base at saturation ${controlGain}; refine: with its stages up to that scale)`,
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+const cols = SYSTEMS.join(' / ');
+const deltas = STAGED.map((r) => `Δ dB ${r.name} − base`).join(' | ');
+console.log(`| source | photos | PSNR ${cols} | ${deltas} | SSIM ${cols} | AuC ${cols} | colorfulness ratio ${cols} |`);
+console.log(`|---|---:|---:|${STAGED.map(() => '---:|').join('')}---:|---:|---:|`);
 const overall = empty();
 const f2 = (x: number) => x.toFixed(2);
 const f4 = (x: number) => x.toFixed(4);
 const line = (name: string, n: number, r: Rows) => {
   const three = (k: (typeof KEYS)[number], f: (x: number) => string) => SYSTEMS.map((s) => f(mean(r[s][k]))).join(' / ');
   console.log(
-    `| ${name} | ${n} | ${three('psnr', f2)} | ${(mean(r.refined.psnr) - mean(r.base.psnr)).toFixed(3)} | ${three('ssim', f4)} | ${three('auc', f2)} | ${three('colorfulnessRatio', f2)} |`,
+    `| ${name} | ${n} | ${three('psnr', f2)} | ${STAGED.map((s) => (mean(r[s.name].psnr) - mean(r.base.psnr)).toFixed(3)).join(' | ')} | ${three('ssim', f4)} | ${three('auc', f2)} | ${three('colorfulnessRatio', f2)} |`,
   );
 };
 for (const [source, r] of table) {
@@ -135,8 +142,9 @@ for (const [source, r] of table) {
   }
 }
 line('mean over sources', count, overall);
-const [b, e] = [overall.base, overall.refined];
-console.log(`time per megapixel (median over photos, colorizer only): base ${median(b.msPerMp).toFixed(0)} ms, refined ${median(e.msPerMp).toFixed(0)} ms`);
+console.log(
+  `time per megapixel (median over photos, colorizer only): ${RUNS.map((r) => `${r.name} ${median(overall[r.name].msPerMp).toFixed(0)} ms`).join(', ')}`,
+);
 
 if (v.sheet) {
   const pickRows = changes.sort((x, y) => y.diff - x.diff).slice(0, Number(v.rows));
@@ -151,13 +159,12 @@ if (v.sheet) {
     const gray = grayscaleRgb(truth);
     const w = Math.min(crop, gray.width);
     const h = Math.min(crop, gray.height);
-    const base = colorizeImage(c, gray, { refine: false }).rgb;
-    const refined = colorizeImage(c, gray).rgb;
-    rows.push([gray, base, refined, truth].map((img) => cut(img, p.x, p.y, w, h)));
+    const shown = [RUNS[0], ...STAGED].map((r) => colorizeImage(r.model, gray, r.opts).rgb);
+    rows.push([gray, ...shown, truth].map((img) => cut(img, p.x, p.y, w, h)));
     process.stderr.write(`sheet: ${p.file} at (${p.x}, ${p.y}), mean |Δ| ${p.diff.toFixed(2)} levels\n`);
   }
   const png = await renderGrid(rows, {
-    titles: ['gray', 'base + guided', 'base + refine ×2', 'original'],
+    titles: ['gray', `base + ${c.meta.inference?.upsample ?? 'bilinear'}`, ...STAGED.map((r) => `base + ${r.name}`), 'original'],
     cell: crop,
     rowLabels: pickRows.map((p) => p.file.split('/').pop()!),
   });
