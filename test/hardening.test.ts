@@ -125,6 +125,8 @@ test('library API: every argument checked, TypeError/RangeError naming it', asyn
     [img, { quality: 101 }, /^options\.quality must be an integer from 1 to 100/, RangeError],
     [img, { model: {} }, /^options\.model must be a model from loadModel\(\)/, TypeError],
     [img, 'fast', /^options must be an object, got "fast"$/, TypeError],
+    [img, { keepMetdata: false }, /^options\.keepMetdata is not an option; did you mean keepMetadata\? \(options: seed, /, TypeError],
+    [img, { colour: true }, /^options\.colour is not an option \(options: /, TypeError],
   ];
   for (const [input, opts, msg, type] of bad) {
     await assert.rejects(colorize(input as never, opts as never), (e: unknown) => e instanceof type && msg.test((e as Error).message), `${String(msg)}`);

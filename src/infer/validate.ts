@@ -4,6 +4,8 @@
  */
 import { ENCODE_FORMATS } from '../data/decode.js';
 import { MAX_RENDER_SIZE, MAX_SAMPLES, MAX_SATURATION } from './limits.js';
+import { closestWord } from '../util/text.js';
+import type { ColorizeCallOptions } from './node.js';
 
 const FORMAT_NAMES: readonly unknown[] = [...ENCODE_FORMATS, 'jpg'];
 
@@ -48,32 +50,48 @@ export function checkInput(input: unknown): void {
   throw new TypeError(`input must be a path, an encoded Buffer or { width, height, data }, got ${describe(input)}`);
 }
 
-/** The options of colorize() / colorizeSamples(). */
+const boolean = (name: string, v: unknown): void => {
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+};
+
+/** One check per option of colorize() / colorizeSamples(); the keys are the options there are. */
+const OPTION_CHECKS: Record<keyof ColorizeCallOptions, (name: string, v: unknown) => void> = {
+  seed: (n, v) => integer(n, v, 0, 2 ** 32 - 1),
+  sample: (n, v) => integer(n, v, 0),
+  renderSize: (n, v) => integer(n, v, 16, MAX_RENDER_SIZE),
+  saturation: (n, v) => number(n, v, 0, MAX_SATURATION),
+  quality: (n, v) => integer(n, v, 1, 100),
+  maxPixels: (n, v) => integer(n, v, 1),
+  upsample: (n, v) => {
+    if (v !== 'bilinear' && v !== 'guided') throw new RangeError(`${n} must be "bilinear" or "guided", got ${describe(v)}`);
+  },
+  format: (n, v) => {
+    if (!FORMAT_NAMES.includes(v)) throw new RangeError(`${n} must be one of ${ENCODE_FORMATS.join(', ')} (or jpg), got ${describe(v)}`);
+  },
+  refine: boolean,
+  raw: boolean,
+  keepMetadata: boolean,
+  name: (n, v) => {
+    if (typeof v !== 'string') throw new TypeError(`${n} must be a string, got ${describe(v)}`);
+  },
+  model: (n, v) => {
+    const m = v as { model?: unknown; meta?: unknown };
+    if (!m || typeof m !== 'object' || !m.model || !m.meta) throw new TypeError(`${n} must be a model from loadModel(), got ${describe(v)}`);
+  },
+};
+const OPTION_NAMES = Object.keys(OPTION_CHECKS);
+
+/** The options of colorize() / colorizeSamples(): an unknown name is an error (a misspelt keepMetadata would silently keep metadata). */
 export function checkOptions(o: unknown): void {
   if (o === undefined) return;
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`options must be an object, got ${describe(o)}`);
-  const x = o as Record<string, unknown>;
-  if (x.seed !== undefined) integer('options.seed', x.seed, 0, 2 ** 32 - 1);
-  if (x.sample !== undefined) integer('options.sample', x.sample, 0);
-  if (x.renderSize !== undefined) integer('options.renderSize', x.renderSize, 16, MAX_RENDER_SIZE);
-  if (x.saturation !== undefined) number('options.saturation', x.saturation, 0, MAX_SATURATION);
-  if (x.quality !== undefined) integer('options.quality', x.quality, 1, 100);
-  if (x.maxPixels !== undefined) integer('options.maxPixels', x.maxPixels, 1);
-  if (x.upsample !== undefined && x.upsample !== 'bilinear' && x.upsample !== 'guided') {
-    throw new RangeError(`options.upsample must be "bilinear" or "guided", got ${describe(x.upsample)}`);
-  }
-  if (x.format !== undefined && !FORMAT_NAMES.includes(x.format)) {
-    throw new RangeError(`options.format must be one of ${ENCODE_FORMATS.join(', ')} (or jpg), got ${describe(x.format)}`);
-  }
-  if (x.refine !== undefined && typeof x.refine !== 'boolean') throw new TypeError(`options.refine must be a boolean, got ${describe(x.refine)}`);
-  if (x.raw !== undefined && typeof x.raw !== 'boolean') throw new TypeError(`options.raw must be a boolean, got ${describe(x.raw)}`);
-  if (x.keepMetadata !== undefined && typeof x.keepMetadata !== 'boolean') {
-    throw new TypeError(`options.keepMetadata must be a boolean, got ${describe(x.keepMetadata)}`);
-  }
-  if (x.name !== undefined && typeof x.name !== 'string') throw new TypeError(`options.name must be a string, got ${describe(x.name)}`);
-  if (x.model !== undefined) {
-    const m = x.model as { model?: unknown; meta?: unknown };
-    if (!m || typeof m !== 'object' || !m.model || !m.meta) throw new TypeError(`options.model must be a model from loadModel(), got ${describe(x.model)}`);
+  for (const [k, v] of Object.entries(o)) {
+    const check = OPTION_CHECKS[k as keyof ColorizeCallOptions];
+    if (!check) {
+      const near = closestWord(k, OPTION_NAMES);
+      throw new TypeError(`options.${k} is not an option${near ? `; did you mean ${near}?` : ''} (options: ${OPTION_NAMES.join(', ')})`);
+    }
+    if (v !== undefined) check(`options.${k}`, v);
   }
 }
 
