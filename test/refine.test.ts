@@ -248,17 +248,19 @@ test("colorgan colorize --no-refine writes exactly the base model's output; with
   assert.ok(!outs.base.equals(outs.refined), 'the stage changes the output');
 });
 
-test('a 12 MP photo through the general model with a 128-pixel refinement stage stays under 1.5 GB peak memory', async () => {
+test('a 12 MP photo through the general model with refinement stages at 128 and 256 pixels (×4) stays under 1.5 GB peak memory', async () => {
   await ensureDistBuilt();
   const dir = path.join(tmp, 'general-with-stage');
   const general = path.join(ROOT, 'models', 'general');
   await fs.mkdir(dir, { recursive: true });
   for (const f of ['model.json', 'weights.bin']) await fs.copyFile(path.join(general, f), path.join(dir, f));
-  await fs.writeFile(path.join(dir, 'colorgan.json'), JSON.stringify({ ...(await readMetadata(general)), refine: ['refine-1'] }));
-  const cfg = { arch: 'refine' as const, size: 128, ngf: 32, ndf: 32, zDim: 1, bnMomentum: 0.9 };
-  const R = buildRefineGenerator(cfg, { seed: 1 });
-  await saveModel(R, path.join(dir, 'refine-1'), generatorMetadata(cfg));
-  R.dispose();
+  await fs.writeFile(path.join(dir, 'colorgan.json'), JSON.stringify({ ...(await readMetadata(general)), refine: ['refine-1', 'refine-2'] }));
+  for (const k of [1, 2]) {
+    const cfg = { arch: 'refine' as const, size: 64 * 2 ** k, ngf: 32, ndf: 32, zDim: 1, bnMomentum: 0.9 };
+    const R = buildRefineGenerator(cfg, { seed: k });
+    await saveModel(R, path.join(dir, `refine-${k}`), generatorMetadata(cfg));
+    R.dispose();
+  }
   const photo = path.join(tmp, 'twelve.jpg');
   await sharp(path.join(ROOT, 'examples', 'shine1-original.jpg'))
     .resize(4000, 3000, { fit: 'fill' })
@@ -281,5 +283,5 @@ test('a 12 MP photo through the general model with a 128-pixel refinement stage 
   assert.deepEqual([m.width, m.height], [4000, 3000]);
   const rssMb = Number(/maxrss-kb (\d+)/.exec(r.stderr)![1]) / 1024;
   assert.ok(rssMb < 1536, `peak memory ${rssMb.toFixed(0)} MB`);
-  console.log(`# 12 MP with refine-1: peak RSS ${rssMb.toFixed(0)} MB`);
+  console.log(`# 12 MP with refine-1 and refine-2: peak RSS ${rssMb.toFixed(0)} MB`);
 });
