@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { readMetadata } from '../src/models/io.js';
+import { checkColorizer, checkRefineStage, generatorMetadata } from '../src/models/metadata.js';
 
 const MODELS = path.join(import.meta.dirname, '..', 'models');
 let tmp: string;
@@ -44,4 +45,20 @@ test('model metadata is checked when read: one line naming the file and the fiel
       return true;
     });
   }
+});
+
+test('a folder listed as a refinement stage must be one; a stage is not a colorizer (the checks Node and the web app share)', () => {
+  const base = generatorMetadata({ arch: 'unet', size: 64, ngf: 8, ndf: 8, zDim: 4, bnMomentum: 0.9 });
+  const stage = generatorMetadata({ arch: 'refine', size: 128, ngf: 8, ndf: 8, zDim: 1, bnMomentum: 0.9 });
+  checkRefineStage(stage, 'm/refine-1', 'm/colorgan.json');
+  assert.throws(
+    () => checkRefineStage(base, 'm/refine-1', 'm/colorgan.json'),
+    (e: Error) => e.message === 'm/refine-1: listed as a refinement stage in m/colorgan.json, but its config.arch is "unet"',
+  );
+  assert.throws(
+    () => checkRefineStage({ ...stage, format: 'colorgan-discriminator' }, 'm/refine-1', 'm/colorgan.json'),
+    /^Error: m\/refine-1: listed as a refinement stage in m\/colorgan\.json, but its format is "colorgan-discriminator"$/,
+  );
+  checkColorizer(base, 'm');
+  assert.throws(() => checkColorizer(stage, 'm/refine-1'), /^Error: m\/refine-1: a refinement stage, not a colorizer/);
 });

@@ -1,34 +1,29 @@
 /**
  * Vite build of the in-browser app (root: web/). The app imports the shared color math,
- * model runner and sharpening step from ../src; the bundled default model (models/general) and the
- * tfjs wasm binaries are copied into the output so that everything is same-origin and
- * works offline. A small service worker (generated here with the list of all built
- * files) caches them after the first visit.
+ * model runner and sharpening step from ../src; a model folder (the bundled default,
+ * models/general, or $COLORGAN_WEB_MODEL, which `colorgan web --model` sets) with its
+ * refinement stages and the tfjs wasm binaries are copied into the output so that
+ * everything is same-origin and works offline. A small service worker (generated here with
+ * the list of all built files) caches them after the first visit.
  */
 import { defineConfig, type Plugin } from 'vite';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { contentType } from '../src/cli/web.js';
-import { DEFAULT_MODEL } from '../src/models/bundled.js';
+import { BUILD_STAMP, contentType, webModelDir, webModelFiles, webModelId } from '../src/cli/web.js';
 import { wasmDistDir } from '../src/util/wasm-files.js';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 
-/** Files copied verbatim into the build: output path → source path. */
-function staticFiles(): Map<string, string> {
-  const files = new Map<string, string>();
-  const modelDir = path.join(repo, 'models', DEFAULT_MODEL);
-  for (const f of ['model.json', 'weights.bin', 'colorgan.json']) files.set(`model/${f}`, path.join(modelDir, f));
-  // Any extra weight shards of a future model.
-  if (existsSync(modelDir)) {
-    for (const f of readdirSync(modelDir)) if (/\.bin$/.test(f)) files.set(`model/${f}`, path.join(modelDir, f));
-  }
+/** Files copied verbatim into the build: output path → source path; and the model's id. */
+async function staticFiles(): Promise<{ files: Map<string, string>; modelId: string }> {
+  const model = await webModelFiles(webModelDir());
+  const files = new Map(model);
   const wasmDir = wasmDistDir();
   for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) files.set(`wasm/${f}`, path.join(wasmDir, f));
-  return files;
+  return { files, modelId: webModelId(model) };
 }
 
 function colorganAssets(): Plugin {
@@ -36,8 +31,8 @@ function colorganAssets(): Plugin {
     name: 'colorgan-assets',
     enforce: 'post',
     // Dev server: serve the same files under the same paths.
-    configureServer(server) {
-      const files = staticFiles();
+    async configureServer(server) {
+      const { files } = await staticFiles();
       server.middlewares.use((req, res, next) => {
         const url = (req.url ?? '').split('?')[0].replace(/^\/+/, '');
         const src = files.get(url);
@@ -46,9 +41,10 @@ function colorganAssets(): Plugin {
         res.end(readFileSync(src));
       });
     },
-    generateBundle(_opts, bundle) {
+    async generateBundle(_opts, bundle) {
       const hash = createHash('sha256');
-      for (const [out, src] of staticFiles()) {
+      const { files, modelId } = await staticFiles();
+      for (const [out, src] of files) {
         const source = readFileSync(src);
         hash.update(out).update(source);
         this.emitFile({ type: 'asset', fileName: out, source });
@@ -66,6 +62,8 @@ function colorganAssets(): Plugin {
         .replace('__VERSION__', version)
         .replace('__FILES__', JSON.stringify(['./', ...names.filter((n) => n !== 'index.html')]));
       this.emitFile({ type: 'asset', fileName: 'sw.js', source: sw });
+      // Which model this build holds (src/cli/web.ts rebuilds when another is asked for); not precached.
+      this.emitFile({ type: 'asset', fileName: BUILD_STAMP, source: `${JSON.stringify({ model: modelId })}\n` });
     },
   };
 }

@@ -16,7 +16,7 @@ export const THREADS_OPTION = {
 } as const;
 
 /** The inference options colorize and eval share (defined with the service's, in src/infer/options.ts). */
-export { INFERENCE_OPTIONS } from '../infer/options.js';
+export { INFERENCE_OPTIONS, MODEL_OPTION } from '../infer/options.js';
 
 /** A usage error unless every path is an existing folder. */
 export async function requireFolders(dirs: string[]): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UsageError, THREADS_OPTION, INFERENCE_OPTIONS } from './args.js';
+import { UsageError, THREADS_OPTION, INFERENCE_OPTIONS, MODEL_OPTION } from './args.js';
 import { OUTPUT_OPTIONS } from '../infer/options.js';
 import { parseCommandLine, usageText } from '../util/options.js';
 import { watchSignals, SIGNAL_EXIT } from './signals.js';
@@ -41,7 +41,7 @@ export const COLORIZE_SCHEMA = {
     required: 'where the colorized photos go',
     help: 'output folder (created if needed); - writes the one output to stdout (one INPUT; messages go to stderr)',
   },
-  model: { type: 'string', arg: 'M', help: "general (default: the bundled general model) | sky (the paper's sky model) | a generator folder" },
+  model: MODEL_OPTION,
   ...INFERENCE_OPTIONS,
   refine: {
     type: 'boolean',

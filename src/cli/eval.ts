@@ -4,7 +4,7 @@ import { initBackend } from '../backend/node.js';
 import { evaluate } from '../eval/evaluate.js';
 import { modelDirOf } from '../infer/node.js';
 import { formatOverall, formatSourceTable, writeReport } from '../eval/report.js';
-import { requireFolders, UsageError, THREADS_OPTION, INFERENCE_OPTIONS } from './args.js';
+import { requireFolders, UsageError, THREADS_OPTION, INFERENCE_OPTIONS, MODEL_OPTION } from './args.js';
 import { parseCommandLine, usageText } from '../util/options.js';
 import { Progress, progressCallback, formatDuration } from './progress.js';
 
@@ -24,7 +24,7 @@ export const EVAL_SCHEMA = {
     help: 'all photos, or only the validation part of the training split',
   },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of the train/validation split (as in training)' },
-  model: { type: 'string', arg: 'M', help: 'general (default) | sky | a generator folder' },
+  model: MODEL_OPTION,
   size: { type: 'int', min: 11, defaultText: "the model's size", help: 'model-size comparison side' },
   ...INFERENCE_OPTIONS,
   limit: { type: 'int', min: 1, help: 'evaluate at most N photos, evenly spread' },

@@ -1,11 +1,16 @@
 /**
- * `colorgan web [--port N] [--host H]`: build the in-browser app (web/) with Vite when
- * web/dist is missing or older than its sources, then serve web/dist with a small static
- * server. The page does all the work; the server only hands out files.
+ * `colorgan web [--model M] [--port N] [--host H]`: build the in-browser app (web/) with
+ * Vite when web/dist is missing, older than its sources or holds another model, then serve
+ * web/dist with a small static server. The page does all the work; the server only hands
+ * out files.
  */
-import { DEFAULT_MODEL } from '../models/bundled.js';
+import { DEFAULT_MODEL, bundledModelDir, modelDirOf } from '../models/bundled.js';
+import { readMetadata } from '../models/folder.js';
+import { checkColorizer, checkRefineStage, METADATA_JSON, MODEL_JSON } from '../models/metadata.js';
+import { MODEL_OPTION } from '../infer/options.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { promises as fs, existsSync, statSync, readdirSync, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fs, existsSync, statSync, readdirSync, readFileSync, createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,15 +19,17 @@ import { parseCommandLine, usageText } from '../util/options.js';
 
 /** The flags of `colorgan web`. */
 const WEB_SCHEMA = {
+  model: MODEL_OPTION,
   port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'port to listen on (0 picks a free port)' },
   host: { type: 'string', arg: 'ADDRESS', default: '127.0.0.1', help: 'address to bind' },
   rebuild: { type: 'boolean', help: 'rebuild the app even if web/dist is up to date' },
 } as const;
 
 const WEB_USAGE = `${usageText(
-  `Usage: colorgan web [--port N] [--host ADDRESS] [--rebuild]
+  `Usage: colorgan web [--model M] [--port N] [--host ADDRESS] [--rebuild]
 
-Serve the in-browser colorization app (everything runs in the page; no photo is uploaded).`,
+Serve the in-browser colorization app (everything runs in the page; no photo is uploaded)
+with a model and its refinement stages copied into it (another --model rebuilds the app).`,
   WEB_SCHEMA,
 )}
 Ctrl-C stops the server.`;
@@ -51,45 +58,101 @@ function newestMtime(p: string, skip: Set<string> = new Set()): number {
 /** Library folders the page imports (pure TS shared with Node; see web/src). */
 const SHARED_SRC = ['src/infer', 'src/color', 'src/models', 'src/backend/kernels', 'src/util', 'src/data/formats.ts'];
 
-/** Sources of the built app: web/ (minus dist), the shared library code, the bundled model, the lock file. */
+/** Sources of the built app: web/ (minus dist), the shared library code, the lock file (the model: webModelId). */
 function sourcesMtime(): number {
   const root = packageRoot();
   const web = webDir();
   return Math.max(
     newestMtime(web, new Set([path.join(web, 'dist')])),
     ...SHARED_SRC.map((d) => newestMtime(path.join(root, d))),
-    newestMtime(path.join(root, 'models', DEFAULT_MODEL)),
     newestMtime(path.join(root, 'package-lock.json')),
   );
 }
 
-/** True when web/dist is missing or older than its sources. */
-export function webBuildStale(): boolean {
-  const index = path.join(webDistDir(), 'index.html');
-  if (!existsSync(index)) return true;
-  return sourcesMtime() > statSync(index).mtimeMs;
+/** Tells the Vite build (web/vite.config.ts) which model folder to copy; unset: the bundled default. */
+export const WEB_MODEL_ENV = 'COLORGAN_WEB_MODEL';
+
+/** The model folder a build copies: $COLORGAN_WEB_MODEL, else the bundled default. */
+export function webModelDir(): string {
+  return process.env[WEB_MODEL_ENV] || bundledModelDir(DEFAULT_MODEL);
 }
 
 /**
- * Build the app with Vite's JS API if needed (or `force`). Returns whether it built.
- * Vite is a development dependency: without it, an existing web/dist is still served.
+ * The files of a model folder the app serves, output path (model/…) → source path:
+ * colorgan.json, model.json and the weight shards (*.bin), and the same under
+ * model/refine-k/ for each refinement stage its metadata lists. Checked as loadModel checks
+ * a folder (the same rules, models/metadata.ts), so one the page could not use fails here in one line.
  */
-export async function buildWeb(opts: { force?: boolean; log?: (msg: string) => void } = {}): Promise<boolean> {
+export async function webModelFiles(dir: string): Promise<Map<string, string>> {
+  const st = await fs.stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new Error(`${dir}: no such model folder`);
+  const meta = await readMetadata(dir);
+  checkColorizer(meta, dir);
+  const files = new Map<string, string>();
+  const add = (from: string, to: string) => {
+    if (!existsSync(path.join(from, MODEL_JSON))) throw new Error(`${path.join(from, MODEL_JSON)}: missing`);
+    for (const f of readdirSync(from).sort()) if (f === MODEL_JSON || f === METADATA_JSON || f.endsWith('.bin')) files.set(`${to}/${f}`, path.join(from, f));
+  };
+  add(dir, 'model');
+  for (const name of meta.refine ?? []) {
+    const sub = path.join(dir, name);
+    checkRefineStage(await readMetadata(sub), sub, path.join(dir, METADATA_JSON));
+    add(sub, `model/${name}`);
+  }
+  return files;
+}
+
+/** What identifies a model in a build: a hash of its served files' names and contents. */
+export function webModelId(files: Map<string, string>): string {
+  const hash = createHash('sha256');
+  for (const [out, src] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(out).update('\0').update(readFileSync(src));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The file in web/dist that says which model it holds (`{"model": webModelId}`), written by the build. */
+export const BUILD_STAMP = 'build.json';
+
+/** The model id web/dist was built with, or null. */
+function builtModelId(): string | null {
+  try {
+    return (JSON.parse(readFileSync(path.join(webDistDir(), BUILD_STAMP), 'utf8')) as { model?: string }).model ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when web/dist is missing, older than its sources, or holds another model than `modelId`'s. */
+export function webBuildStale(modelId: string): boolean {
+  const index = path.join(webDistDir(), 'index.html');
+  if (!existsSync(index)) return true;
+  return builtModelId() !== modelId || sourcesMtime() > statSync(index).mtimeMs;
+}
+
+/**
+ * Build the app with Vite's JS API if needed (or `force`), with the model folder `model`
+ * (default: the bundled one). Returns whether it built. Vite is a development dependency:
+ * without it, an existing web/dist of the same model is still served.
+ */
+export async function buildWeb(opts: { force?: boolean; model?: string; log?: (msg: string) => void } = {}): Promise<boolean> {
+  const model = opts.model ?? bundledModelDir(DEFAULT_MODEL);
+  const id = webModelId(await webModelFiles(model));
   const config = path.join(webDir(), 'vite.config.ts');
+  const built = existsSync(path.join(webDistDir(), 'index.html'));
+  const sameModel = built && builtModelId() === id;
   // An installed package ships the app built at pack time (web/dist), not its sources.
   if (!existsSync(config)) {
-    if (existsSync(path.join(webDistDir(), 'index.html'))) {
-      if (opts.force) opts.log?.('web: this install has the built app but not its sources; serving it as it is');
-      return false;
-    }
-    throw new Error(`${webDistDir()}: the built web app is missing, and its sources (${config}) are not part of this install`);
+    if (!built) throw new Error(`${webDistDir()}: the built web app is missing, and its sources (${config}) are not part of this install`);
+    if (!sameModel)
+      throw new Error(`${model}: this install has the web app built with the bundled model only; another model needs its sources (web/), which it lacks`);
+    if (opts.force) opts.log?.('web: this install has the built app but not its sources; serving it as it is');
+    return false;
   }
-  if (!opts.force && !webBuildStale()) return false;
+  if (!opts.force && !webBuildStale(id)) return false;
   let vite: typeof import('vite');
   try {
     vite = await import('vite');
   } catch {
-    if (existsSync(path.join(webDistDir(), 'index.html'))) {
+    if (sameModel) {
       opts.log?.('web: vite is not installed; serving the existing (possibly outdated) web/dist');
       return false;
     }
@@ -97,7 +160,14 @@ export async function buildWeb(opts: { force?: boolean; log?: (msg: string) => v
   }
   opts.log?.('web: building the app (vite)…');
   const t0 = Date.now();
-  await vite.build({ configFile: config, logLevel: 'warn' });
+  const before = process.env[WEB_MODEL_ENV];
+  process.env[WEB_MODEL_ENV] = path.resolve(model); // read by web/vite.config.ts
+  try {
+    await vite.build({ configFile: config, logLevel: 'warn' });
+  } finally {
+    if (before === undefined) delete process.env[WEB_MODEL_ENV];
+    else process.env[WEB_MODEL_ENV] = before;
+  }
   opts.log?.(`web: built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return true;
 }
@@ -272,7 +342,7 @@ export async function webCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { port, host } = values;
-  await buildWeb({ force: values.rebuild, log: (m) => console.error(m) });
+  await buildWeb({ force: values.rebuild, model: modelDirOf(values.model ?? DEFAULT_MODEL), log: (m) => console.error(m) });
   let srv: StaticServer;
   try {
     srv = await serveStatic(webDistDir(), { port, host });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { initBackend } from '../backend/node.js';
 import { loadModelFromDir, readMetadata, METADATA_JSON } from '../models/io.js';
-import type { ModelMetadata } from '../models/metadata.js';
+import { checkColorizer, checkRefineStage, type ModelMetadata } from '../models/metadata.js';
 import {
   decodeImage,
   encodeImage,
@@ -21,8 +21,7 @@ import {
   type EncodeFormatName,
 } from '../data/decode.js';
 import { attachMetadata, photoMetadataOf } from '../data/photo-metadata.js';
-import { packageRoot } from '../util/package-root.js';
-import { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName } from '../models/bundled.js';
+import { BUNDLED_MODELS, DEFAULT_MODEL, bundledModelDir, modelDirOf, type BundledModelName } from '../models/bundled.js';
 import type { RgbImage } from '../color/yuv.js';
 import { checkInput, checkOptions, checkCount } from './validate.js';
 import {
@@ -39,18 +38,7 @@ import { installNativePixelKernels } from './native-pixels.js';
 import { choosePlan, type ColorizePlan } from './plan.js';
 import { runStreamingPlan } from './streaming.js';
 
-export { BUNDLED_MODELS, DEFAULT_MODEL, type BundledModelName };
-
-/** Folder of a bundled model (default: the general one). */
-export function bundledModelDir(name: BundledModelName = DEFAULT_MODEL): string {
-  if (!BUNDLED_MODELS.includes(name)) throw new RangeError(`unknown bundled model "${String(name)}" (expected ${BUNDLED_MODELS.join(' or ')})`);
-  return path.join(packageRoot(), 'models', name);
-}
-
-/** A model argument: a bundled model's name, else a folder. */
-export function modelDirOf(nameOrDir: string): string {
-  return (BUNDLED_MODELS as readonly string[]).includes(nameOrDir) ? bundledModelDir(nameOrDir as BundledModelName) : nameOrDir;
-}
+export { BUNDLED_MODELS, DEFAULT_MODEL, bundledModelDir, modelDirOf, type BundledModelName };
 
 const cache = new Map<string, Promise<Colorizer>>();
 
@@ -70,9 +58,7 @@ export function loadModel(dir: string = bundledModelDir()): Promise<Colorizer> {
       await initBackend();
       installNativePixelKernels();
       const meta = await readMetadata(key);
-      if (meta.format !== 'colorgan-generator') throw new Error(`${dir}: not a colorgan generator (format "${meta.format}")`);
-      if (meta.config.arch === 'refine')
-        throw new Error(`${dir}: a refinement stage, not a colorizer; put it in a model folder as refine-1/ (see colorgan train-refine)`);
+      checkColorizer(meta, dir);
       const model = await loadModelFromDir(key);
       return toColorizer({ model, meta, source: key, refine: await loadRefineStages(key, meta) });
     })();
@@ -88,8 +74,7 @@ async function loadRefineStages(dir: string, meta: ModelMetadata): Promise<Refin
   for (const name of meta.refine ?? []) {
     const sub = path.join(dir, name);
     const m = await readMetadata(sub);
-    if (m.config.arch !== 'refine')
-      throw new Error(`${sub}: listed as a refinement stage in ${path.join(dir, METADATA_JSON)}, but its config.arch is "${m.config.arch}"`);
+    checkRefineStage(m, sub, path.join(dir, METADATA_JSON));
     stages.push({ model: await loadModelFromDir(sub), meta: m, source: sub });
   }
   return stages;

@@ -7,6 +7,9 @@
 import { DEFAULT_QUALITY, ENCODE_FORMATS, encodeFormatOf, type EncodeFormatName } from '../data/formats.js';
 import { MAX_RENDER_SIZE, MAX_SAMPLES, MAX_SATURATION, UPSAMPLE_METHODS } from './limits.js';
 
+/** Which model colors (`--model`): loadModel's argument, a bundled model's name or a model folder. */
+export const MODEL_OPTION = { type: 'string', arg: 'M', help: "general (default) | sky (the paper's model) | a model folder" } as const;
+
 /** How the model colors: grid size, chroma upsampling, chroma gain. */
 export const INFERENCE_OPTIONS = {
   renderSize: {

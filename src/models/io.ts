@@ -3,17 +3,16 @@
  * any TF.js, including the browser app) plus our metadata in colorgan.json.
  * Folders are written to a temp folder and renamed into place, so a reader never sees a
  * half-written model. A model is serialized once (modelFiles) and the same bytes can be
- * written to several folders. Metadata is checked when read (parseMetadata).
+ * written to several folders. Metadata is checked when read (readMetadata, folder.ts).
  */
 import * as tf from '../util/tf.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseMetadata, type ModelMetadata } from './metadata.js';
+import { MODEL_JSON, WEIGHTS_BIN, METADATA_JSON, type ModelMetadata } from './metadata.js';
 import { tempPathFor, writeError } from '../util/atomic.js';
 
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
-export const METADATA_JSON = 'colorgan.json';
+export { MODEL_JSON, WEIGHTS_BIN, METADATA_JSON } from './metadata.js';
+export { readMetadata } from './folder.js';
 
 /** Serialize to {model.json, weights.bin} contents. */
 export async function serializeModel(model: tf.LayersModel): Promise<{ modelJson: string; weights: Uint8Array }> {
@@ -106,20 +105,4 @@ export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
     off += b.byteLength;
   }
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
-}
-
-/** A model folder's colorgan.json, checked: a bad one fails with one line naming the file and the field. */
-export async function readMetadata(dir: string): Promise<ModelMetadata> {
-  const p = path.join(dir, METADATA_JSON);
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(p, 'utf8'));
-  } catch (err) {
-    throw new Error(`${p}: cannot read model metadata (${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]})`);
-  }
-  try {
-    return parseMetadata(json);
-  } catch (err) {
-    throw new Error(`${p}: ${(err as Error).message}`);
-  }
 }

@@ -1,5 +1,10 @@
 /** The JSON metadata saved next to every model (colorgan.json). */
-import { NETWORK_ARCHS, UNET_MULTIPLE, type ModelConfig } from './config.js';
+import { NETWORK_ARCHS, REFINE_ARCH, UNET_MULTIPLE, type ModelConfig } from './config.js';
+
+/** The files of a model folder: the TF.js layers model, its weights, this metadata. */
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+export const METADATA_JSON = 'colorgan.json';
 
 export const COLOR_ENCODING = 'ITU-R 601 YUV (paper formulas); network scale y = Y/127.5 - 1, u = (U-128)/127.5, v = (V-128)/127.5';
 
@@ -89,6 +94,26 @@ export function generatorMetadata(config: ModelConfig, extra: Partial<ModelMetad
     generatedBy: 'colorgan',
     ...extra,
   };
+}
+
+/**
+ * A model folder's metadata as a colorizer (what the Node loader, `colorgan web` and the web
+ * app accept): a generator, not a refinement stage of one. `where` names the folder in the error.
+ */
+export function checkColorizer(meta: ModelMetadata, where: string): void {
+  if (meta.format !== 'colorgan-generator') throw new Error(`${where}: not a colorgan generator (format "${meta.format}")`);
+  if (meta.config.arch === REFINE_ARCH)
+    throw new Error(`${where}: a refinement stage, not a colorizer; put it in a model folder as refine-1/ (see colorgan train-refine)`);
+}
+
+/**
+ * The metadata of a folder that `listedIn` (a colorgan.json) lists in its `refine`: it must
+ * be a refinement stage. One rule for every loader of stages (Node, the web app, `colorgan web`).
+ */
+export function checkRefineStage(stage: ModelMetadata, where: string, listedIn: string): void {
+  const what =
+    stage.format !== 'colorgan-generator' ? `format is "${stage.format}"` : stage.config.arch !== REFINE_ARCH ? `config.arch is "${stage.config.arch}"` : null;
+  if (what) throw new Error(`${where}: listed as a refinement stage in ${listedIn}, but its ${what}`);
 }
 
 // ---------------------------------------------------------------------------------------

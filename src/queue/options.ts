@@ -4,6 +4,7 @@
  */
 import { DEFAULT_MAX_PIXELS } from '../data/formats.js';
 import { REQUEST_SCHEMA } from '../service/options.js';
+import { MODEL_OPTION } from '../infer/options.js';
 
 /** Where the queue is. */
 export const QUEUE_SCHEMA = {
@@ -15,7 +16,7 @@ export const QUEUE_SCHEMA = {
 export const ADD_SCHEMA = {
   ...QUEUE_SCHEMA,
   out: { type: 'string', short: 'o', required: 'where the colorized photos go', help: 'output folder, on storage every worker sees' },
-  model: { type: 'string', arg: 'M', help: 'general (default) | sky | a generator folder every worker sees' },
+  model: { ...MODEL_OPTION, help: `${MODEL_OPTION.help} every worker sees` },
   ...REQUEST_SCHEMA,
 } as const;
 

@@ -4,7 +4,7 @@
  * the same entries as the CLI's flags, src/infer/options.ts).
  */
 import { DEFAULT_MAX_PIXELS } from '../data/formats.js';
-import { INFERENCE_OPTIONS, OUTPUT_OPTIONS } from '../infer/options.js';
+import { INFERENCE_OPTIONS, MODEL_OPTION, OUTPUT_OPTIONS } from '../infer/options.js';
 
 /** The limits of one request and of the server, as `colorgan serve` flags and `startService` options. */
 export const SERVE_SCHEMA = {
@@ -22,7 +22,7 @@ export const SERVE_SCHEMA = {
     arg: 'S',
     help: 'seconds a request may take, waiting included (504 when colorizing runs past it)',
   },
-  model: { type: 'string', arg: 'M', help: 'general (default) | sky | a generator folder' },
+  model: MODEL_OPTION,
   threads: { type: 'int', min: 1, defaultText: 'the cores shared out', help: 'compute threads of each colorize thread' },
 } as const;
 

@@ -77,6 +77,7 @@ interface Ready {
   maxSaturation: number;
   modelSize: number;
   maxPixels: number;
+  refineScale: number;
 }
 let readyInfo: Ready | null = null;
 let resolveReady!: (r: Ready) => void;
@@ -128,7 +129,9 @@ send({ type: 'init', base: document.baseURI, backend: params.get('backend') });
 ready.then(
   (r) => {
     startup = null;
-    backendLine.textContent = `Backend: ${r.backend.name}${r.backend.detail ? `, ${r.backend.detail}` : ''}.`;
+    backendLine.textContent =
+      `Backend: ${r.backend.name}${r.backend.detail ? `, ${r.backend.detail}` : ''}.` +
+      (r.refineScale > 1 ? ` Model: ${r.modelSize} px + refine ×${r.refineScale} (LAPGAN).` : '');
     saturation.max = String(Math.min(2, r.maxSaturation));
     saturation.value = String(r.defaultSaturation);
     $<HTMLSpanElement>('saturation-default').textContent = `${Math.round(r.defaultSaturation * 100)}%`;

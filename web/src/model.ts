@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../../src/backend/kernels/index.js';
-import { toColorizer, type Colorizer } from '../../src/infer/colorizer.js';
-import type { ModelMetadata } from '../../src/models/metadata.js';
+import { toColorizer, type Colorizer, type RefineStage } from '../../src/infer/colorizer.js';
+import { checkColorizer, checkRefineStage, METADATA_JSON, MODEL_JSON, parseMetadata, type ModelMetadata } from '../../src/models/metadata.js';
 import type { BackendInfo } from './protocol.js';
 
 /** The WebGL renderer string, or null without WebGL. */
@@ -91,16 +91,51 @@ export async function initBackend(base: string, preferred: string | null): Promi
   throw new Error('No TensorFlow.js backend could be initialized in this browser.');
 }
 
-/** Load the bundled model (same-origin: model/ under `base`). */
+/** A model's (or a stage's) checked colorgan.json at `dir` (a URL ending in /). */
+async function fetchMetadata(dir: string): Promise<ModelMetadata> {
+  const url = `${dir}${METADATA_JSON}`;
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load the model metadata ${url} (${res.status})`);
+  try {
+    return parseMetadata(await res.json());
+  } catch (err) {
+    throw new Error(`${url}: ${(err as Error).message}`);
+  }
+}
+
+/** Run a network once on zeros (shader compilation / wasm setup), so the first photo is not slower. */
+function warmUp(model: tf.LayersModel, inputs: number[][]): void {
+  tf.tidy(() => (model.predict(inputs.map((shape) => tf.zeros(shape))) as tf.Tensor).dataSync());
+}
+
+/**
+ * Load the app's model (same-origin: model/ under `base`) and the LAPGAN refinement stages
+ * its metadata lists (model/refine-k/), checked by the same rules as Node's loadModel.
+ */
 export async function loadColorizer(base: string, onProgress?: (fraction: number) => void): Promise<Colorizer> {
   const dir = new URL('model/', base).href;
-  const metaRes = await fetch(`${dir}colorgan.json`);
-  if (!metaRes.ok) throw new Error(`could not load the model metadata (${metaRes.status})`);
-  const meta = (await metaRes.json()) as ModelMetadata;
-  if (meta.format !== 'colorgan-generator') throw new Error(`the bundled model is not a colorgan generator (format "${meta.format}")`);
-  const model = await tf.loadLayersModel(`${dir}model.json`, { onProgress });
-  // Warm up (shader compilation / wasm setup) so the first photo is not slower.
+  const meta = await fetchMetadata(dir);
+  checkColorizer(meta, dir);
+  const model = await tf.loadLayersModel(`${dir}${MODEL_JSON}`, { onProgress });
   const { size, zDim } = meta.config;
-  tf.tidy(() => (model.predict([tf.zeros([1, size, size, 1]), tf.zeros([1, zDim])]) as tf.Tensor).dataSync());
-  return toColorizer({ model, meta, source: dir });
+  warmUp(model, [
+    [1, size, size, 1],
+    [1, zDim],
+  ]);
+  // The stages are small next to the base model (123 k parameters at --ngf 32): no progress of their own.
+  const refine: RefineStage[] = [];
+  for (const name of meta.refine ?? []) {
+    const sub = `${dir}${name}/`;
+    const m = await fetchMetadata(sub);
+    checkRefineStage(m, sub, `${dir}${METADATA_JSON}`);
+    const stage = await tf.loadLayersModel(`${sub}${MODEL_JSON}`);
+    const s = m.config.size;
+    warmUp(stage, [
+      [1, s, s, 1],
+      [1, s, s, 2],
+      [1, s, s, m.config.zDim],
+    ]);
+    refine.push({ model: stage, meta: m, source: sub });
+  }
+  return toColorizer({ model, meta, source: dir, refine });
 }

@@ -47,7 +47,16 @@ export interface BackendInfo {
 export type Stage = 'reading' | 'model' | 'full-resolution' | 'preview' | 'encoding';
 
 export type WorkerResponse =
-  | { type: 'ready'; backend: BackendInfo; defaultSaturation: number; maxSaturation: number; modelSize: number; maxPixels: number }
+  | {
+      type: 'ready';
+      backend: BackendInfo;
+      defaultSaturation: number;
+      maxSaturation: number;
+      modelSize: number;
+      maxPixels: number;
+      /** How much finer the model's refinement stages make its chroma grid (2 per stage; 1: none). */
+      refineScale: number;
+    }
   | { type: 'init-error'; message: string }
   | { type: 'model-progress'; fraction: number }
   | { type: 'stage'; job: number; stage: Stage }

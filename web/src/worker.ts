@@ -8,6 +8,7 @@
 import type { RgbImage } from '../../src/color/yuv.js';
 import { colorizeImage, colorizeImageSamples, type Colorizer } from '../../src/infer/colorizer.js';
 import { MAX_SATURATION } from '../../src/infer/limits.js';
+import { REFINE_FACTOR } from '../../src/models/refine.js';
 import { decodePhoto, InputError, MAX_PIXELS, previewSize, toImageData, type Decoded } from './decode.js';
 import { initBackend, loadColorizer } from './model.js';
 import { paramsKey, type PhotoRef, type RenderParams, type Stage, type WorkerRequest, type WorkerResponse } from './protocol.js';
@@ -169,6 +170,7 @@ scope.onmessage = (ev) => {
         maxSaturation: MAX_SATURATION,
         modelSize: c.meta.config.size,
         maxPixels: MAX_PIXELS,
+        refineScale: REFINE_FACTOR ** (c.refine?.length ?? 0),
       });
       return c;
     })();
