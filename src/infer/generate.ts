@@ -13,6 +13,23 @@ export function noiseFor(seed: number, sample: number, zDim: number): Float32Arr
 }
 
 /**
+ * A faster way to run a model's inference pass, installed at start-up where available
+ * (Node: the oneDNN addon's one-call graph, backend/native-graph.ts). Given the batch as
+ * NHWC arrays it returns the model's output, or null for a model it does not run (then
+ * tfjs does). It must give what model.predict gives (the tests compare them).
+ */
+export type GeneratorRunner = (model: tf.LayersModel, n: number, h: number, w: number, inputs: Float32Array[]) => Float32Array | null;
+
+let runner: GeneratorRunner | null = null;
+
+/** Install (or with null remove) the faster runner; returns the one it replaces. */
+export function setGeneratorRunner(r: GeneratorRunner | null): GeneratorRunner | null {
+  const old = runner;
+  runner = r;
+  return old;
+}
+
+/**
  * Predict U,V for a batch of gray images on one grid.
  * @param grid  the side of a square grid, or { width, height } (see grid.ts)
  * @param ys    each gw×gh luma at network scale
@@ -28,13 +45,17 @@ export function predictUv(model: tf.LayersModel, grid: GridSize, ys: Float32Arra
   const zBuf = new Float32Array(n * zDim);
   ys.forEach((y, i) => yBuf.set(y, i * gw * gh));
   zs.forEach((z, i) => zBuf.set(z, i * zDim));
-  const out = tf.tidy(() => {
-    const yT = tf.tensor4d(yBuf, [n, gh, gw, 1]);
-    const zT = tf.tensor2d(zBuf, [n, zDim]);
-    return model.predict([yT, zT]) as tf.Tensor;
-  });
-  const flat = out.dataSync() as Float32Array;
-  out.dispose();
   const per = gw * gh * 2;
+  let flat = runner?.(model, n, gh, gw, [yBuf, zBuf]) ?? null;
+  if (flat && flat.length !== n * per) throw new Error(`the generator gave ${flat.length / n} values per image, expected ${per} (${gw}×${gh}×2)`);
+  if (!flat) {
+    const out = tf.tidy(() => {
+      const yT = tf.tensor4d(yBuf, [n, gh, gw, 1]);
+      const zT = tf.tensor2d(zBuf, [n, zDim]);
+      return model.predict([yT, zT]) as tf.Tensor;
+    });
+    flat = out.dataSync() as Float32Array;
+    out.dispose();
+  }
   return Array.from({ length: n }, (_, i) => flat.slice(i * per, (i + 1) * per));
 }
