@@ -29,6 +29,8 @@
 // Activations are colorgan::Act (dnnl_common.h).
 #include "dnnl_common.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -52,7 +54,7 @@ const char* const OP_NAMES[N_OPS] = {"input", "conv", "deconv", "dense", "add", 
 const int ATTRS[N_OPS] = {3, 10, 10, 5, 2, 0, 0, 3, 2};
 const int INPUTS[N_OPS] = {0, 1, 1, 1, 2, -1, 1, 1, 1};
 constexpr int MAX_SLOTS = 8;
-constexpr size_t PLANS_KEPT = 4;  // one per recent (n, h, w): enough for a batch size and a few photo aspects
+constexpr size_t RUNS_KEPT = 4;  // one per recent (n, h, w): enough for a batch size and a few photo aspects
 constexpr int64_t MAX_SIDE = 1 << 15;
 
 struct Node {
@@ -100,6 +102,16 @@ struct Plan {
   std::unique_ptr<Buffer> scratch;
 };
 
+// How one (n, h, w) runs. A batch that divides well over the threads is split: each
+// thread runs its own single-threaded plan on its images, with no barrier between steps
+// (on a shared machine every barrier waits for whichever thread was descheduled). A
+// smaller batch runs one plan whose primitives use all threads.
+struct Run {
+  int64_t n, h, w;
+  std::vector<std::unique_ptr<Plan>> parts;
+  std::vector<int64_t> first;  // first image of each part
+};
+
 struct Graph {
   std::vector<Node> nodes;
   std::vector<float> weights;
@@ -108,7 +120,7 @@ struct Graph {
   std::vector<int> slotNode;  // input node per slot
   // Weights in a primitive's layout, by node and layout: plans of other shapes often pick the same.
   std::vector<std::vector<std::pair<memory::desc, std::shared_ptr<Buffer>>>> packed;
-  std::list<std::unique_ptr<Plan>> plans;  // most recently used first
+  std::list<std::unique_ptr<Run>> runs;  // most recently used first
 };
 
 [[noreturn]] void fail(const std::string& msg) { throw std::runtime_error(msg); }
@@ -483,15 +495,58 @@ Plan* buildPlan(Graph& g, int64_t n, int64_t h, int64_t w) {
   return plan.release();
 }
 
-Plan& planFor(Graph& g, int64_t n, int64_t h, int64_t w) {
-  for (auto it = g.plans.begin(); it != g.plans.end(); ++it)
-    if ((*it)->n == n && (*it)->h == h && (*it)->w == w) {
-      g.plans.splice(g.plans.begin(), g.plans, it);
-      return *g.plans.front();
+// OpenMP's thread count for this thread, set for a scope (the primitives made inside it
+// partition their work for that many threads).
+struct ThreadsFor {
+  int old;
+  explicit ThreadsFor(int n) : old(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~ThreadsFor() { omp_set_num_threads(old); }
+};
+
+Run* buildRun(Graph& g, int64_t n, int64_t h, int64_t w) {
+  auto run = std::make_unique<Run>();
+  run->n = n;
+  run->h = h;
+  run->w = w;
+  const int64_t threads = omp_get_max_threads();
+  // Split when no part is more than 25% above an even share.
+  const int64_t per = (n + threads - 1) / threads;
+  if (threads > 1 && n >= threads && per * threads * 4 <= n * 5) {
+    ThreadsFor one(1);
+    for (int64_t first = 0; first < n; first += per) {
+      run->first.push_back(first);
+      run->parts.emplace_back(buildPlan(g, std::min(per, n - first), h, w));
     }
-  g.plans.emplace_front(buildPlan(g, n, h, w));
-  while (g.plans.size() > PLANS_KEPT) g.plans.pop_back();
-  return *g.plans.front();
+  } else {
+    run->first.push_back(0);
+    run->parts.emplace_back(buildPlan(g, n, h, w));
+  }
+  return run.release();
+}
+
+Run& runFor(Graph& g, int64_t n, int64_t h, int64_t w) {
+  for (auto it = g.runs.begin(); it != g.runs.end(); ++it)
+    if ((*it)->n == n && (*it)->h == h && (*it)->w == w) {
+      g.runs.splice(g.runs.begin(), g.runs, it);
+      return *g.runs.front();
+    }
+  g.runs.emplace_front(buildRun(g, n, h, w));
+  while (g.runs.size() > RUNS_KEPT) g.runs.pop_back();
+  return *g.runs.front();
+}
+
+// Images [first, first + p.n) of the batch: inputs in, every step, the output out.
+void execute(Graph& g, Plan& p, int64_t first, const std::vector<const float*>& in, float* out) {
+  for (int s = 0; s < g.slots; s++) {
+    const Node& nd = g.nodes[g.slotNode[s]];
+    const size_t perImage = (nd.rank() == 4 ? size_t(p.h) * p.w : 1) * nd.C;
+    std::memcpy(p.data[g.slotNode[s]], in[s] + first * perImage, p.n * perImage * 4);
+  }
+  stream& st = strm();
+  for (auto& step : p.steps) step.prim.execute(st, step.args);
+  st.wait();
+  const size_t perImage = size_t(p.dims[g.output].h) * p.dims[g.output].w * g.nodes[g.output].C;
+  std::memcpy(out + first * perImage, p.data[g.output], p.n * perImage * 4);
 }
 
 // ---------------------------------------------------------------------------------
@@ -548,7 +603,7 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
   uint32_t nInputs = 0;
   if (napi_is_array(env, a[4], &isArray) != napi_ok || !isArray || napi_get_array_length(env, a[4], &nInputs) != napi_ok || int(nInputs) != g.slots)
     return throwError(env, "graphRun: inputs must be an array of " + std::to_string(g.slots) + " Float32Arrays");
-  std::vector<std::pair<const float*, size_t>> in(g.slots);
+  std::vector<const float*> in(g.slots);
   for (int s = 0; s < g.slots; s++) {
     napi_value v;
     float* d;
@@ -560,20 +615,34 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
     if (len != want)
       return throwError(env, "graphRun: input " + std::to_string(s) + " has " + std::to_string(len) + " values, expected " + std::to_string(want) +
                                  (nd.rank() == 4 ? " (n×h×w×" : " (n×") + std::to_string(nd.C) + ")");
-    in[s] = {d, len};
+    in[s] = d;
   }
   try {
-    Plan& p = planFor(g, n, h, w);
-    for (int s = 0; s < g.slots; s++) std::memcpy(p.data[g.slotNode[s]], in[s].first, in[s].second * 4);
-    stream& st = strm();
-    for (auto& step : p.steps) step.prim.execute(st, step.args);
-    st.wait();
-    const size_t outLen = size_t(n) * p.dims[g.output].h * p.dims[g.output].w * g.nodes[g.output].C;
+    Run& run = runFor(g, n, h, w);
+    const Plan& p0 = *run.parts[0];
+    const size_t outLen = size_t(n) * p0.dims[g.output].h * p0.dims[g.output].w * g.nodes[g.output].C;
     napi_value ab, out;
     void* outData;
     if (napi_create_arraybuffer(env, outLen * 4, &outData, &ab) != napi_ok || napi_create_typedarray(env, napi_float32_array, outLen, ab, 0, &out) != napi_ok)
       return throwError(env, "graphRun: could not allocate the output");
-    std::memcpy(outData, p.data[g.output], outLen * 4);
+    float* o = static_cast<float*>(outData);
+    const int parts = int(run.parts.size());
+    if (parts == 1) {
+      execute(g, *run.parts[0], 0, in, o);
+    } else {
+      // One part per thread; an exception must not leave the parallel region.
+      std::vector<std::string> errors(parts);
+#pragma omp parallel num_threads(parts)
+      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) {  // fewer threads than asked: still every part
+        try {
+          execute(g, *run.parts[t], run.first[t], in, o);
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      }
+      for (auto& e : errors)
+        if (!e.empty()) fail(e);
+    }
     return out;
   } catch (const std::exception& e) {
     return throwError(env, std::string("graphRun: ") + e.what());

@@ -94,6 +94,7 @@ test('the oneDNN addon is there and initBackend installs the native graph for pr
 });
 
 test('general model (unet): native graph equals tfjs at 64×64 and on a non-square grid, batch 1 and more', () => {
+  // With 2 threads, batches 1 and 3 run one plan on both threads, 2 and 4 are split between them.
   for (const [w, h, n] of [
     [64, 64, 1],
     [64, 64, 3],
