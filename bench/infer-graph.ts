@@ -3,7 +3,9 @@
  * convolution kernels) against the one-call native graph (src/backend/native-graph.ts),
  * interleaved batch by batch in one run so the shared machine's load hits both alike.
  *
- *   npx tsx bench/infer-graph.ts [--reps 5] [--batch 16] [--size 64] [--archs unet,advanced,baseline]
+ *   npx tsx bench/infer-graph.ts [--reps 5] [--batch 16] [--size 64] [--width W] [--archs unet,advanced,baseline]
+ *
+ * --width: a non-square grid size×W (unet only: the paper's models run at their training size).
  *
  * unet is the bundled general model (models/general); advanced and baseline are built
  * with a seed (same cost as trained ones). Prints the CPU, then per model the median
@@ -26,6 +28,7 @@ function arg(name: string, fallback: string): string {
 const reps = Number(arg('reps', '5'));
 const n = Number(arg('batch', '16'));
 const S = Number(arg('size', '64'));
+const W = Number(arg('width', String(S)));
 const archs = arg('archs', 'unet,advanced,baseline').split(',');
 
 function cpuModel(): string {
@@ -47,7 +50,7 @@ if (!runner) {
   console.log('no native graph (the oneDNN addon is not in use): nothing to compare');
   process.exit(0);
 }
-console.log(`generator inference, ${S}×${S}, batch ${n}: 2 warm-up + ${reps} timed batches per path, interleaved`);
+console.log(`generator inference, ${W}×${S}, batch ${n}: 2 warm-up + ${reps} timed batches per path, interleaved`);
 
 for (const arch of archs) {
   const model = arch === 'unet' ? (await loadModel()).model : buildGenerator({ ...DEFAULT_MODEL_CONFIG, arch: arch as 'advanced' | 'baseline' }, { seed: 1 });
@@ -55,12 +58,12 @@ for (const arch of archs) {
   if (why) throw new Error(`${arch}: not run as a native graph: ${why}`);
   const zDim = model.inputs[1]!.shape[1]!;
   const rand = mulberry32(5);
-  const ys = Array.from({ length: n }, () => Float32Array.from({ length: S * S }, () => rand() * 2 - 1));
+  const ys = Array.from({ length: n }, () => Float32Array.from({ length: W * S }, () => rand() * 2 - 1));
   const zs = Array.from({ length: n }, (_, i) => gaussian(mulberry32(100 + i), zDim));
   const time = (r: GeneratorRunner | null) => {
     setGeneratorRunner(r);
     const t0 = performance.now();
-    predictUv(model, S, ys, zs);
+    predictUv(model, { width: W, height: S }, ys, zs);
     return (performance.now() - t0) / 1000;
   };
   const tfjs: number[] = [];

@@ -103,11 +103,15 @@ struct Plan {
 };
 
 // How one (n, h, w) runs. A batch that divides well over the threads is split: each
-// thread runs its own single-threaded plan on its images, with no barrier between steps
-// (on a shared machine every barrier waits for whichever thread was descheduled). A
-// smaller batch runs one plan whose primitives use all threads.
+// thread runs its own single-threaded plan on its images, with no barrier between steps.
+// Otherwise one plan runs, on one thread if the work is small, else on all threads.
+// Why: on a shared machine every OpenMP barrier waits for whichever thread was
+// descheduled, up to a scheduler tick; one 88×64 image took 200 ms on 2 threads and 16 ms
+// on 1 with two other jobs running (2 cores), and 24 steps mean 24 barriers.
+constexpr int64_t SMALL_PIXELS = 32768;  // n·h·w below which one thread runs a plan
 struct Run {
   int64_t n, h, w;
+  int threads;  // OpenMP threads of each part's primitives
   std::vector<std::unique_ptr<Plan>> parts;
   std::vector<int64_t> first;  // first image of each part
 };
@@ -511,15 +515,12 @@ Run* buildRun(Graph& g, int64_t n, int64_t h, int64_t w) {
   const int64_t threads = omp_get_max_threads();
   // Split when no part is more than 25% above an even share.
   const int64_t per = (n + threads - 1) / threads;
-  if (threads > 1 && n >= threads && per * threads * 4 <= n * 5) {
-    ThreadsFor one(1);
-    for (int64_t first = 0; first < n; first += per) {
-      run->first.push_back(first);
-      run->parts.emplace_back(buildPlan(g, std::min(per, n - first), h, w));
-    }
-  } else {
-    run->first.push_back(0);
-    run->parts.emplace_back(buildPlan(g, n, h, w));
+  const bool split = threads > 1 && n >= threads && per * threads * 4 <= n * 5;
+  run->threads = split || n * h * w < SMALL_PIXELS ? 1 : int(threads);
+  ThreadsFor scope(run->threads);  // the primitives partition their work for this many
+  for (int64_t first = 0; first < n; first += split ? per : n) {
+    run->first.push_back(first);
+    run->parts.emplace_back(buildPlan(g, std::min(split ? per : n, n - first), h, w));
   }
   return run.release();
 }
@@ -627,12 +628,13 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
       return throwError(env, "graphRun: could not allocate the output");
     float* o = static_cast<float*>(outData);
     const int parts = int(run.parts.size());
+    ThreadsFor scope(run.threads);
     if (parts == 1) {
       execute(g, *run.parts[0], 0, in, o);
     } else {
       // One part per thread; an exception must not leave the parallel region.
       std::vector<std::string> errors(parts);
-#pragma omp parallel num_threads(parts)
+#pragma omp parallel num_threads(parts)  // (the primitives inside run on the calling thread)
       for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) {  // fewer threads than asked: still every part
         try {
           execute(g, *run.parts[t], run.first[t], in, o);
