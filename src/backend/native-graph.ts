@@ -10,8 +10,8 @@
  * BatchNormalization is folded into the conv/dense before it (w·s, (b − μ)·s + β with
  * s = γ/√(σ² + ε)), every activation into the op before it when that op has no other
  * reader. The result is the addon's spec and one weights array (layout: native/dnnl_graph.cc).
- * Models with a layer it does not know (e.g. the refinement stage's per-pixel noise)
- * are left to tfjs: {@link generatorGraphSupport} says why.
+ * Models with a layer it does not know (UpSampling2D, Dropout, a batch norm that follows
+ * no conv of its own, …) are left to tfjs: {@link generatorGraphSupport} says why.
  *
  * The weights are read again when a model's variables change (a training step or
  * setWeights assigns new tensors to them), so validation during training stays exact.
@@ -50,9 +50,12 @@ interface GNode {
   /** The op's leading attributes (dnnl_graph.cc); activation and weight offsets are added when serialized. */
   base: number[];
   C: number;
-  /** Only CONV, DECONV, DENSE: filter in the addon's layout, bias or null. */
+  /** Only CONV, DECONV, DENSE: filter in the addon's layout (tfjs' own array, not modified), bias or null. */
   w?: Float32Array;
   b?: Float32Array | null;
+  /** A folded batch norm's factor per output channel (the filter is scaled as it is serialized), and the filter's channel stride. */
+  scale?: Float64Array;
+  scaleStride?: number;
   act: number;
   alpha: number;
   /** No layer but the next one reads it, so a batch norm or activation may fold into it. */
@@ -179,19 +182,19 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
         const ws = weightsOf(model, l.name);
         const kernel = ws.get('kernel')!;
         const Co = Number(c.filters);
-        const w = kernel.data.slice(); // [KH, KW, Ci, Co]; a transposed conv's [KH, KW, Co, Ci]
+        const w = kernel.data; // [KH, KW, Ci, Co]; a transposed conv's [KH, KW, Co, Ci]
         const op = transpose ? Op.DECONV : Op.CONV;
         const base = [Co, kh, kw, sh, sw, padding === 'same' ? 1 : 0];
-        push({ op, in: src, base, C: Co, w, b: ws.get('bias')?.data.slice() ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
+        push({ op, in: src, base, C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
         break;
       }
       case 'Dense': {
         if (rank0 !== 2) throw new Unsupported(`${where}: input of rank ${rank0}`);
         const ws = weightsOf(model, l.name);
         const Co = Number(c.units);
-        const w = ws.get('kernel')!.data.slice();
+        const w = ws.get('kernel')!.data;
         push(
-          { op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.data.slice() ?? null, act: activationOf(c.activation, where), alpha: 0 },
+          { op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 },
           l.name,
         );
         break;
@@ -261,16 +264,17 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
   const weights = new Float32Array(total);
   const spec: number[] = [VERSION, nodes.length, nodeOf.get(outName)!];
   let off = 0;
-  const place = (a: Float32Array | null | undefined): number => {
+  const place = (a: Float32Array | null | undefined, scale?: Float64Array, stride = 1): number => {
     if (!a) return -1;
-    weights.set(a, off);
+    if (scale) for (let i = 0; i < a.length; i++) weights[off + i] = a[i]! * scale[Math.floor(i / stride) % scale.length]!;
+    else weights.set(a, off);
     off += a.length;
     return off - a.length;
   };
   for (const n of nodes) {
     const act = [n.act, floatBits(n.alpha)];
     const withWeights = n.op === Op.CONV || n.op === Op.DECONV || n.op === Op.DENSE;
-    const attrs = withWeights ? [...n.base, ...act, place(n.w), place(n.b)] : n.op === Op.ADD || n.op === Op.ACT ? act : n.base;
+    const attrs = withWeights ? [...n.base, ...act, place(n.w, n.scale, n.scaleStride), place(n.b)] : n.op === Op.ADD || n.op === Op.ACT ? act : n.base;
     spec.push(n.op, n.in.length, ...n.in, ...attrs);
   }
   return { spec: Int32Array.from(spec), weights, inputs };
@@ -282,15 +286,15 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
  */
 function foldBatchNorm(n: GNode, ws: Map<string, { data: Float32Array }>, eps: number, inChannels: number): void {
   const C = n.C;
-  const inner = n.op === Op.DECONV ? inChannels : 1;
   const mean = ws.get('moving_mean')!.data;
   const variance = ws.get('moving_variance')!.data;
   const gamma = ws.get('gamma')?.data;
   const beta = ws.get('beta')?.data;
   const scale = new Float64Array(C);
   for (let c = 0; c < C; c++) scale[c] = (gamma ? gamma[c]! : 1) / Math.sqrt(variance[c]! + eps);
-  const w = n.w!;
-  for (let i = 0; i < w.length; i++) w[i] = w[i]! * scale[Math.floor(i / inner) % C]!;
+  const before = n.scale; // a second batch norm in a row composes with the first
+  n.scale = before ? scale.map((x, c) => x * before[c]!) : scale;
+  n.scaleStride = n.op === Op.DECONV ? inChannels : 1;
   const b = new Float32Array(C);
   for (let c = 0; c < C; c++) b[c] = ((n.b ? n.b[c]! : 0) - mean[c]!) * scale[c]! + (beta ? beta[c]! : 0);
   n.b = b;
@@ -302,7 +306,7 @@ interface Entry {
   /** The data ids of the model's weights when it was compiled: a new one means new weights. */
   ids: unknown[];
   graph: object | null;
-  compiled: CompiledGraph | null;
+  inputs: CompiledGraph['inputs'];
   why: string;
 }
 const graphs = new WeakMap<tf.LayersModel, Entry>();
@@ -317,10 +321,10 @@ function entryFor(a: GraphAddon, model: tf.LayersModel): Entry {
   if (e && e.ids.length === ids.length && e.ids.every((id, i) => id === ids[i])) return e;
   try {
     const compiled = compileGraph(model);
-    e = { ids, graph: a.graphCreate(compiled.spec, compiled.weights), compiled, why: '' };
+    e = { ids, graph: a.graphCreate(compiled.spec, compiled.weights), inputs: compiled.inputs, why: '' }; // the addon keeps its own copy
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
-    e = { ids, graph: null, compiled: null, why: err.message };
+    e = { ids, graph: null, inputs: [], why: err.message };
   }
   graphs.set(model, e);
   return e;
@@ -346,9 +350,9 @@ export function runGeneratorGraph(model: tf.LayersModel, n: number, h: number, w
   const a = graphAddon();
   if (!a) return null;
   const e = entryFor(a, model);
-  if (!e.graph || !e.compiled) return null;
+  if (!e.graph) return null;
   const fits =
-    inputs.length === e.compiled.inputs.length &&
-    e.compiled.inputs.every((x, i) => (x.h == null || x.h === h) && (x.w == null || x.w === w) && inputs[i]!.length === n * x.C * (x.rank === 4 ? h * w : 1));
+    inputs.length === e.inputs.length &&
+    e.inputs.every((x, i) => (x.h == null || x.h === h) && (x.w == null || x.w === w) && inputs[i]!.length === n * x.C * (x.rank === 4 ? h * w : 1));
   return fits ? a.graphRun(e.graph, n, h, w, inputs) : null;
 }
