@@ -18,7 +18,8 @@ import { initBackend } from '../src/backend/node.js';
 import { loadNativeAddon } from '../src/backend/native.js';
 import { nativeUnavailableReason } from '../src/native/addons.js';
 import { compileGraph, generatorGraphSupport, runGeneratorGraph } from '../src/backend/native-graph.js';
-import { predictUv, setGeneratorRunner, type GeneratorRunner } from '../src/infer/generate.js';
+import { predictUv } from '../src/infer/generate.js';
+import { setGeneratorRunner, type GeneratorRunner } from '../src/backend/generator-runner.js';
 import { loadModel } from '../src/infer/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { DEFAULT_MODEL_CONFIG } from '../src/models/config.js';
@@ -212,7 +213,8 @@ test('COLORGAN_NATIVE=0: no native graph, predictUv on tfjs', async () => {
     [
       `import { initBackend } from ${JSON.stringify(path.join(ROOT, 'src/backend/node.ts'))};`,
       `import { generatorGraphSupport } from ${JSON.stringify(path.join(ROOT, 'src/backend/native-graph.ts'))};`,
-      `import { predictUv, setGeneratorRunner } from ${JSON.stringify(path.join(ROOT, 'src/infer/generate.ts'))};`,
+      `import { predictUv } from ${JSON.stringify(path.join(ROOT, 'src/infer/generate.ts'))};`,
+      `import { setGeneratorRunner } from ${JSON.stringify(path.join(ROOT, 'src/backend/generator-runner.ts'))};`,
       `import { loadModel } from ${JSON.stringify(path.join(ROOT, 'src/infer/node.ts'))};`,
       'const info = await initBackend();',
       'const m = await loadModel();',

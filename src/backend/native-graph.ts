@@ -193,10 +193,7 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
         const ws = weightsOf(model, l.name);
         const Co = Number(c.units);
         const w = ws.get('kernel')!.data;
-        push(
-          { op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 },
-          l.name,
-        );
+        push({ op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
         break;
       }
       case 'BatchNormalization': {

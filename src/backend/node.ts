@@ -11,7 +11,7 @@ import { enableNativeConvolutions, loadNativeAddon } from './native.js';
 import { wasmDistDir } from '../util/wasm-files.js';
 import { nativeStatus } from '../native/addons.js';
 import { runGeneratorGraph } from './native-graph.js';
-import { setGeneratorRunner } from '../infer/generate.js';
+import { setGeneratorRunner } from './generator-runner.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 

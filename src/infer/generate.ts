@@ -6,27 +6,11 @@
 import * as tf from '../util/tf.js';
 import { gaussian, mulberry32 } from '../util/rng.js';
 import { gridDims, type GridSize } from './sharpen.js';
+import { generatorRunner } from '../backend/generator-runner.js';
 
 /** The z vector for a seed and sample index (sample 0 is the default colorization). */
 export function noiseFor(seed: number, sample: number, zDim: number): Float32Array {
   return gaussian(mulberry32((seed * 7919 + sample * 104729 + 1) >>> 0), zDim);
-}
-
-/**
- * A faster way to run a model's inference pass, installed at start-up where available
- * (Node: the oneDNN addon's one-call graph, backend/native-graph.ts). Given the batch as
- * NHWC arrays it returns the model's output, or null for a model it does not run (then
- * tfjs does). It must give what model.predict gives (the tests compare them).
- */
-export type GeneratorRunner = (model: tf.LayersModel, n: number, h: number, w: number, inputs: Float32Array[]) => Float32Array | null;
-
-let runner: GeneratorRunner | null = null;
-
-/** Install (or with null remove) the faster runner; returns the one it replaces. */
-export function setGeneratorRunner(r: GeneratorRunner | null): GeneratorRunner | null {
-  const old = runner;
-  runner = r;
-  return old;
 }
 
 /**
@@ -46,7 +30,8 @@ export function predictUv(model: tf.LayersModel, grid: GridSize, ys: Float32Arra
   ys.forEach((y, i) => yBuf.set(y, i * gw * gh));
   zs.forEach((z, i) => zBuf.set(z, i * zDim));
   const per = gw * gh * 2;
-  let flat = runner?.(model, n, gh, gw, [yBuf, zBuf]) ?? null;
+  // The native graph where it is installed (backend/generator-runner.ts), else tfjs.
+  let flat = generatorRunner()?.(model, n, gh, gw, [yBuf, zBuf]) ?? null;
   if (flat && flat.length !== n * per) throw new Error(`the generator gave ${flat.length / n} values per image, expected ${per} (${gw}×${gh}×2)`);
   if (!flat) {
     const out = tf.tidy(() => {
