@@ -3,7 +3,8 @@
  * src/backend/native-graph.ts) against the tfjs path (wasm + the oneDNN kernels): the
  * general model (unet) on square and non-square grids, the paper's advanced and baseline
  * generators with non-trivial batch-norm statistics, batch 1 and more; weights that change
- * are read again; models it does not know and COLORGAN_NATIVE=0 take the tfjs path.
+ * are read again; models it does not know, COLORGAN_NATIVE=0 and COLORGAN_NATIVE_GRAPH=0
+ * take the tfjs path.
  *
  * Needs the oneDNN addon (node native/build.mjs): without it the first test fails with the reason.
  */
@@ -205,28 +206,31 @@ test('the addon checks the graph and its inputs at the boundary', () => {
   assert.throws(() => a.graphRun(g, 1, 60, 64, [new Float32Array(60 * 64), new Float32Array(64)]), /graphRun: node \d+ \(concat\): inputs differ in size/);
 });
 
-test('COLORGAN_NATIVE=0: no native graph, predictUv on tfjs', async () => {
+test('COLORGAN_NATIVE=0: no native graph; COLORGAN_NATIVE_GRAPH=0: the native kernels without it; predictUv on tfjs', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-graph-'));
   const script = path.join(dir, 'off.mts');
+  const src = (f: string) => JSON.stringify(path.join(ROOT, 'src', f));
   await fs.writeFile(
     script,
     [
-      `import { initBackend } from ${JSON.stringify(path.join(ROOT, 'src/backend/node.ts'))};`,
-      `import { generatorGraphSupport } from ${JSON.stringify(path.join(ROOT, 'src/backend/native-graph.ts'))};`,
-      `import { predictUv } from ${JSON.stringify(path.join(ROOT, 'src/infer/generate.ts'))};`,
-      `import { setGeneratorRunner } from ${JSON.stringify(path.join(ROOT, 'src/backend/generator-runner.ts'))};`,
-      `import { loadModel } from ${JSON.stringify(path.join(ROOT, 'src/infer/node.ts'))};`,
+      `import { initBackend } from ${src('backend/node.ts')};`,
+      `import { generatorGraphSupport } from ${src('backend/native-graph.ts')};`,
+      `import { predictUv } from ${src('infer/generate.ts')};`,
+      `import { setGeneratorRunner } from ${src('backend/generator-runner.ts')};`,
+      `import { loadModel } from ${src('infer/node.ts')};`,
       'const info = await initBackend();',
       'const m = await loadModel();',
       'const uv = predictUv(m.model, 64, [new Float32Array(4096)], [new Float32Array(64)]);',
-      'console.log(JSON.stringify({ native: info.native ?? null, runner: setGeneratorRunner(null) !== null, why: generatorGraphSupport(m.model), n: uv[0].length }));',
+      'console.log(JSON.stringify({ native: info.native != null, runner: setGeneratorRunner(null) !== null, why: generatorGraphSupport(m.model), n: uv[0].length }));',
     ].join('\n'),
   );
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, COLORGAN_NATIVE: '0' } }, (err, stdout, stderr) =>
-      err ? reject(new Error(stderr)) : resolve(stdout),
-    ),
-  );
+  const run = (env: Record<string, string>) =>
+    new Promise<unknown>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+      ),
+    );
+  assert.deepEqual(await run({ COLORGAN_NATIVE: '0' }), { native: false, runner: false, why: 'the oneDNN addon is not in use', n: 8192 });
+  assert.deepEqual(await run({ COLORGAN_NATIVE_GRAPH: '0' }), { native: true, runner: false, why: '', n: 8192 });
   await fs.rm(dir, { recursive: true, force: true });
-  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { native: null, runner: false, why: 'the oneDNN addon is not in use', n: 8192 });
 });
