@@ -426,6 +426,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphCreate", nullptr, colorgan::GraphCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphRun", nullptr, colorgan::GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphFree", nullptr, colorgan::GraphFree, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -87,5 +87,6 @@ bool typedArrayOf(napi_env env, napi_value v, napi_typedarray_type want, T** dat
 // The generator graph's exports (dnnl_graph.cc), added to the module by colorgan_dnnl.cc.
 napi_value GraphCreate(napi_env env, napi_callback_info info);
 napi_value GraphRun(napi_env env, napi_callback_info info);
+napi_value GraphFree(napi_env env, napi_callback_info info);
 
 }  // namespace colorgan

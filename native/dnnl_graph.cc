@@ -11,6 +11,7 @@
 //   graphCreate(spec, weights) -> graph        checks the whole spec and the weight extents
 //   graphRun(graph, n, h, w, inputs) -> Float32Array   inputs: one Float32Array per input
 //                                                       slot; rank-4 inputs are n×h×w×C
+//   graphFree(graph)                           release it now (else when it is collected)
 //
 // spec: [VERSION, nNodes, outputNode] then per node: op, nIn, nIn node indices (earlier
 // nodes only), then ATTRS[op] attributes. Tensors are NHWC [n, h, w, C]; a vector [n, C]
@@ -125,7 +126,28 @@ struct Graph {
   // Weights in a primitive's layout, by node and layout: plans of other shapes often pick the same.
   std::vector<std::vector<std::pair<memory::desc, std::shared_ptr<Buffer>>>> packed;
   std::list<std::unique_ptr<Run>> runs;  // most recently used first
+  int64_t reported = 0;                   // bytes told to V8 (napi_adjust_external_memory)
+
+  // What the graph holds natively, so that V8 collects a dropped graph (a model whose
+  // weights changed gets a new one) as soon as its memory matters.
+  int64_t bytes() const {
+    size_t b = weights.size() * 4;
+    for (auto& perNode : packed)
+      for (auto& [desc, buf] : perNode) b += buf->n * 4;
+    for (auto& run : runs)
+      for (auto& plan : run->parts) {
+        for (auto& buf : plan->buffers) b += buf->n * 4;
+        b += plan->scratch ? plan->scratch->n * 4 : 0;
+      }
+    return int64_t(b);
+  }
 };
+
+void report(napi_env env, Graph& g) {
+  const int64_t now = g.bytes();
+  int64_t total;
+  if (now != g.reported && napi_adjust_external_memory(env, now - g.reported, &total) == napi_ok) g.reported = now;
+}
 
 [[noreturn]] void fail(const std::string& msg) { throw std::runtime_error(msg); }
 
@@ -556,7 +578,24 @@ void execute(Graph& g, Plan& p, int64_t first, const std::vector<const float*>& 
 // Marks our graph objects, so graphRun rejects any other object.
 const napi_type_tag GRAPH_TAG = {0x636f6c6f7267616eULL, 0x67726170685f7631ULL};
 
-void finalizeGraph(napi_env, void* data, void*) { delete static_cast<Graph*>(data); }
+void deleteGraph(napi_env env, Graph* g) {
+  int64_t total;
+  napi_adjust_external_memory(env, -g->reported, &total);
+  delete g;
+}
+
+void finalizeGraph(napi_env env, void* data, void*) { deleteGraph(env, static_cast<Graph*>(data)); }
+
+// The graph behind a graphCreate object (null and a JS error if it is none or was freed).
+Graph* graphOf(napi_env env, napi_value v, const char* fn) {
+  bool tagged = false;
+  void* raw = nullptr;
+  if (napi_check_object_type_tag(env, v, &GRAPH_TAG, &tagged) != napi_ok || !tagged || napi_unwrap(env, v, &raw) != napi_ok || !raw) {
+    throwError(env, std::string(fn) + ": the first argument is not a graph from graphCreate (or it was freed)");
+    return nullptr;
+  }
+  return static_cast<Graph*>(raw);
+}
 
 }  // namespace
 
@@ -582,6 +621,7 @@ napi_value GraphCreate(napi_env env, napi_callback_info info) {
     delete g;
     return throwError(env, "graphCreate: could not wrap the graph");
   }
+  report(env, *g);
   return obj;
 }
 
@@ -590,11 +630,10 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value a[5];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  bool tagged = false;
-  void* raw = nullptr;
-  if (argc < 5 || napi_check_object_type_tag(env, a[0], &GRAPH_TAG, &tagged) != napi_ok || !tagged || napi_unwrap(env, a[0], &raw) != napi_ok)
-    return throwError(env, "graphRun(graph, n, h, w, inputs): the first argument is not a graph from graphCreate");
-  Graph& g = *static_cast<Graph*>(raw);
+  if (argc < 5) return throwError(env, "graphRun(graph, n, h, w, inputs): expected 5 arguments");
+  Graph* gp = graphOf(env, a[0], "graphRun");
+  if (!gp) return nullptr;
+  Graph& g = *gp;
   int64_t nhw[3];
   for (int k = 0; k < 3; k++)
     if (napi_get_value_int64(env, a[1 + k], &nhw[k]) != napi_ok || nhw[k] < 1 || nhw[k] > MAX_SIDE)
@@ -620,6 +659,7 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
   }
   try {
     Run& run = runFor(g, n, h, w);
+    report(env, g);
     const Plan& p0 = *run.parts[0];
     const size_t outLen = size_t(n) * p0.dims[g.output].h * p0.dims[g.output].w * g.nodes[g.output].C;
     napi_value ab, out;
@@ -649,6 +689,20 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
   } catch (const std::exception& e) {
     return throwError(env, std::string("graphRun: ") + e.what());
   }
+}
+
+// graphFree(graph): release its memory now (a finalizer would wait for a GC, which a
+// synchronous loop of new graphs does not leave time for); later calls on it throw.
+napi_value GraphFree(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc < 1) return throwError(env, "graphFree(graph): expected a graph");
+  if (!graphOf(env, a[0], "graphFree")) return nullptr;
+  void* raw = nullptr;
+  if (napi_remove_wrap(env, a[0], &raw) != napi_ok) return throwError(env, "graphFree: could not unwrap the graph");
+  deleteGraph(env, static_cast<Graph*>(raw));
+  return nullptr;
 }
 
 }  // namespace colorgan

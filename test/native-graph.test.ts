@@ -189,6 +189,7 @@ test('the addon checks the graph and its inputs at the boundary', () => {
   const a = loadNativeAddon() as unknown as {
     graphCreate(spec: Int32Array, weights: Float32Array): object;
     graphRun(g: object, n: number, h: number, w: number, inputs: Float32Array[]): Float32Array;
+    graphFree(g: object): void;
   };
   const { spec, weights } = compileGraph(general);
   const g = a.graphCreate(spec, weights);
@@ -204,6 +205,11 @@ test('the addon checks the graph and its inputs at the boundary', () => {
   assert.throws(() => a.graphRun(g, 1, 64, 64, [new Float32Array(64 * 63), new Float32Array(64)]), /input 0 has 4032 values, expected 4096/);
   // 60 is no multiple of 8: the U-Net's skips do not meet
   assert.throws(() => a.graphRun(g, 1, 60, 64, [new Float32Array(60 * 64), new Float32Array(64)]), /graphRun: node \d+ \(concat\): inputs differ in size/);
+  assert.equal(a.graphRun(g, 1, 64, 64, [new Float32Array(64 * 64), new Float32Array(64)]).length, 64 * 64 * 2);
+  a.graphFree(g);
+  assert.throws(() => a.graphRun(g, 1, 64, 64, [new Float32Array(64 * 64), new Float32Array(64)]), /not a graph from graphCreate \(or it was freed\)/);
+  assert.throws(() => a.graphFree(g), /graphFree: .*it was freed/);
+  assert.throws(() => a.graphFree({}), /graphFree: the first argument is not a graph/);
 });
 
 test('COLORGAN_NATIVE=0: no native graph; COLORGAN_NATIVE_GRAPH=0: the native kernels without it; predictUv on tfjs', async () => {

@@ -23,6 +23,8 @@ import { loadAddon } from '../native/addons.js';
 interface GraphAddon {
   graphCreate(spec: Int32Array, weights: Float32Array): object;
   graphRun(graph: object, n: number, h: number, w: number, inputs: Float32Array[]): Float32Array;
+  /** Release its native memory now (else when it is garbage-collected). */
+  graphFree(graph: object): void;
 }
 
 // Keep in step with enum Op and ATTRS in native/dnnl_graph.cc, and Act in native/dnnl_common.h.
@@ -224,8 +226,9 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
       }
       case 'Add':
         if (src.length !== 2) throw new Unsupported(`${where}: ${src.length} inputs`);
+        // (tfjs would expand a lower-rank input at axis 1; the addon broadcasts equal ranks only)
+        if (rankOf.get(srcNames[1]!) !== rank0) throw new Unsupported(`${where}: inputs of different ranks`);
         push({ op: Op.ADD, in: src, base: [], C: C0, act: LINEAR, alpha: 0 }, l.name);
-        rank = Math.max(rank0, rankOf.get(srcNames[1]!) ?? 0);
         break;
       case 'Concatenate': {
         const axis = Number(c.axis ?? -1);
@@ -316,6 +319,8 @@ function entryFor(a: GraphAddon, model: tf.LayersModel): Entry {
   const ids = weightIds(model);
   let e = graphs.get(model);
   if (e && e.ids.length === ids.length && e.ids.every((id, i) => id === ids[i])) return e;
+  // New weights: the old graph's memory goes now, not at some later GC (a training loop validates synchronously).
+  if (e?.graph) a.graphFree(e.graph);
   try {
     const compiled = compileGraph(model);
     e = { ids, graph: a.graphCreate(compiled.spec, compiled.weights), inputs: compiled.inputs, why: '' }; // the addon keeps its own copy
