@@ -8,7 +8,8 @@
 // primitives, the weights reordered to the layouts they chose, the activation buffers —
 // is built once per (batch, height, width) and reused; a graph keeps the last few.
 //
-//   graphCreate(spec, weights) -> graph        checks the whole spec and the weight extents
+//   graphCreate(spec, weights) -> graph        checks the whole spec and the weight extents;
+//                                              keeps `weights` (not a copy): do not change it
 //   graphRun(graph, n, h, w, inputs) -> Float32Array   inputs: one Float32Array per input
 //                                                       slot; rank-4 inputs are n×h×w×C
 //   graphFree(graph)                           release it now (else when it is collected)
@@ -119,7 +120,10 @@ struct Run {
 
 struct Graph {
   std::vector<Node> nodes;
-  std::vector<float> weights;
+  // graphCreate's Float32Array, referenced rather than copied (nothing writes to it).
+  float* weights = nullptr;
+  size_t nWeights = 0;
+  napi_ref weightsRef = nullptr;
   int output = 0;
   int slots = 0;
   std::vector<int> slotNode;  // input node per slot
@@ -128,10 +132,10 @@ struct Graph {
   std::list<std::unique_ptr<Run>> runs;  // most recently used first
   int64_t reported = 0;                   // bytes told to V8 (napi_adjust_external_memory)
 
-  // What the graph holds natively, so that V8 collects a dropped graph (a model whose
-  // weights changed gets a new one) as soon as its memory matters.
+  // What the graph holds natively (the weights are V8's own), so that V8 collects a
+  // dropped graph as soon as its memory matters.
   int64_t bytes() const {
-    size_t b = weights.size() * 4;
+    size_t b = 0;
     for (auto& perNode : packed)
       for (auto& [desc, buf] : perNode) b += buf->n * 4;
     for (auto& run : runs)
@@ -166,7 +170,8 @@ Graph* parse(const int32_t* s, size_t len, const float* w, size_t wLen) {
     if (at >= len) fail("spec: truncated");
     return s[at++];
   };
-  g->weights.assign(w, w + wLen);
+  g->weights = const_cast<float*>(w);
+  g->nWeights = wLen;
   int seenSlots = 0;
   for (int64_t i = 0; i < count; i++) {
     Node nd;
@@ -284,7 +289,7 @@ primitive_attr attrWith(int act, float alpha) {
 
 // The node's weights in the layout `want` (reordered once per layout, kept by the graph).
 memory packedWeights(Graph& g, int i, const memory::desc& user, const memory::desc& want) {
-  float* src = g.weights.data() + g.nodes[i].wOff();
+  float* src = g.weights + g.nodes[i].wOff();
   if (want == user) return memory(user, eng(), src);
   for (auto& [desc, buf] : g.packed[i])
     if (desc == want) return memory(want, eng(), buf->p);
@@ -423,7 +428,7 @@ Plan* buildPlan(Graph& g, int64_t n, int64_t h, int64_t w) {
     const Node& nd = g.nodes[i];
     const bool hasBias = nd.op <= DENSE && nd.bOff() != -1;
     const memory::desc bMd = hasBias ? memory::desc({nd.C}, dt::f32, tag::x) : memory::desc();
-    const memory biasM = hasBias ? memory(bMd, eng(), g.weights.data() + nd.bOff()) : memory();
+    const memory biasM = hasBias ? memory(bMd, eng(), g.weights + nd.bOff()) : memory();
     try {
       switch (nd.op) {
         case INPUT:
@@ -463,7 +468,7 @@ Plan* buildPlan(Graph& g, int64_t n, int64_t h, int64_t w) {
           add(pd, convolution_backward_data(pd),
               {{DNNL_ARG_DIFF_DST, mem(s0)}, {DNNL_ARG_WEIGHTS, packedWeights(g, i, {wts, dt::f32, tag::hwio}, pd.weights_desc())},
                {DNNL_ARG_DIFF_SRC, mem(i)}});
-          if (hasBias) addBinary(mem(i), memory({{1, nd.C, 1, 1}, dt::f32, tag::nhwc}, eng(), g.weights.data() + nd.bOff()), mem(i), nd.act(), nd.alpha());
+          if (hasBias) addBinary(mem(i), memory({{1, nd.C, 1, 1}, dt::f32, tag::nhwc}, eng(), g.weights + nd.bOff()), mem(i), nd.act(), nd.alpha());
           else if (nd.act() != LINEAR) addEltwise(mem(i), mem(i), nd.act(), nd.alpha());
           break;
         }
@@ -581,6 +586,7 @@ const napi_type_tag GRAPH_TAG = {0x636f6c6f7267616eULL, 0x67726170685f7631ULL};
 void deleteGraph(napi_env env, Graph* g) {
   int64_t total;
   napi_adjust_external_memory(env, -g->reported, &total);
+  if (g->weightsRef) napi_delete_reference(env, g->weightsRef);
   delete g;
 }
 
@@ -616,9 +622,9 @@ napi_value GraphCreate(napi_env env, napi_callback_info info) {
     return throwError(env, std::string("graphCreate: ") + e.what());
   }
   napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok || napi_type_tag_object(env, obj, &GRAPH_TAG) != napi_ok ||
-      napi_wrap(env, obj, g, finalizeGraph, nullptr, nullptr) != napi_ok) {
-    delete g;
+  if (napi_create_reference(env, a[1], 1, &g->weightsRef) != napi_ok || napi_create_object(env, &obj) != napi_ok ||
+      napi_type_tag_object(env, obj, &GRAPH_TAG) != napi_ok || napi_wrap(env, obj, g, finalizeGraph, nullptr, nullptr) != napi_ok) {
+    deleteGraph(env, g);
     return throwError(env, "graphCreate: could not wrap the graph");
   }
   report(env, *g);

@@ -52,8 +52,8 @@ interface GNode {
   /** The op's leading attributes (dnnl_graph.cc); activation and weight offsets are added when serialized. */
   base: number[];
   C: number;
-  /** Only CONV, DECONV, DENSE: filter in the addon's layout (tfjs' own array, not modified), bias or null. */
-  w?: Float32Array;
+  /** Only CONV, DECONV, DENSE: the filter (tfjs' own layout; read when serialized), bias or null. */
+  w?: Weight;
   b?: Float32Array | null;
   /** A folded batch norm's factor per output channel (the filter is scaled as it is serialized), and the filter's channel stride. */
   scale?: Float64Array;
@@ -100,13 +100,18 @@ function pair(v: unknown): [number, number] {
   return [Number(p[0]), Number(p[1])];
 }
 
+/** A weight of a layer, read when needed (a filter only as it is written out: no copy of every filter held at once). */
+interface Weight {
+  size: number;
+  read(): Float32Array;
+}
+
 /** A layer's weights by their short name (kernel, bias, gamma, beta, moving_mean, moving_variance). */
-function weightsOf(model: tf.LayersModel, name: string): Map<string, { shape: number[]; data: Float32Array }> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+function weightsOf(model: tf.LayersModel, name: string): Map<string, Weight> {
+  const out = new Map<string, Weight>();
   for (const v of model.getLayer(name).weights) {
-    const short = v.originalName.split('/').pop()!;
     const t = v.read();
-    out.set(short, { shape: t.shape, data: t.dataSync() as Float32Array });
+    out.set(v.originalName.split('/').pop()!, { size: t.size, read: () => t.dataSync() as Float32Array });
   }
   return out;
 }
@@ -182,20 +187,19 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
         if (padding !== 'same' && (transpose || padding !== 'valid')) throw new Unsupported(`${where}: padding ${padding}`);
         if (transpose && (kh < sh || kw < sw)) throw new Unsupported(`${where}: kernel smaller than its stride`);
         const ws = weightsOf(model, l.name);
-        const kernel = ws.get('kernel')!;
         const Co = Number(c.filters);
-        const w = kernel.data; // [KH, KW, Ci, Co]; a transposed conv's [KH, KW, Co, Ci]
+        const w = ws.get('kernel')!; // [KH, KW, Ci, Co]; a transposed conv's [KH, KW, Co, Ci]
         const op = transpose ? Op.DECONV : Op.CONV;
         const base = [Co, kh, kw, sh, sw, padding === 'same' ? 1 : 0];
-        push({ op, in: src, base, C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
+        push({ op, in: src, base, C: Co, w, b: ws.get('bias')?.read() ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
         break;
       }
       case 'Dense': {
         if (rank0 !== 2) throw new Unsupported(`${where}: input of rank ${rank0}`);
         const ws = weightsOf(model, l.name);
         const Co = Number(c.units);
-        const w = ws.get('kernel')!.data;
-        push({ op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.data ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
+        const w = ws.get('kernel')!;
+        push({ op: Op.DENSE, in: src, base: [Co], C: Co, w, b: ws.get('bias')?.read() ?? null, act: activationOf(c.activation, where), alpha: 0 }, l.name);
         break;
       }
       case 'BatchNormalization': {
@@ -260,7 +264,7 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
   if (rankOf.get(outName) !== 4) throw new Unsupported('the output is not an image');
 
   // Serialize: the weights of each node one after another, then the spec.
-  const total = nodes.reduce((s, n) => s + (n.w?.length ?? 0) + (n.b?.length ?? 0), 0);
+  const total = nodes.reduce((s, n) => s + (n.w?.size ?? 0) + (n.b?.length ?? 0), 0);
   const weights = new Float32Array(total);
   const spec: number[] = [VERSION, nodes.length, nodeOf.get(outName)!];
   let off = 0;
@@ -274,7 +278,7 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
   for (const n of nodes) {
     const act = [n.act, floatBits(n.alpha)];
     const withWeights = n.op === Op.CONV || n.op === Op.DECONV || n.op === Op.DENSE;
-    const attrs = withWeights ? [...n.base, ...act, place(n.w, n.scale, n.scaleStride), place(n.b)] : n.op === Op.ADD || n.op === Op.ACT ? act : n.base;
+    const attrs = withWeights ? [...n.base, ...act, place(n.w?.read(), n.scale, n.scaleStride), place(n.b)] : n.op === Op.ADD || n.op === Op.ACT ? act : n.base;
     spec.push(n.op, n.in.length, ...n.in, ...attrs);
   }
   return { spec: Int32Array.from(spec), weights, inputs };
@@ -284,12 +288,12 @@ export function compileGraph(model: tf.LayersModel): CompiledGraph {
  * Fold an inference batch norm into the conv, transposed conv or dense node before it.
  * The output channel is the filter's last axis, but a transposed conv's second to last.
  */
-function foldBatchNorm(n: GNode, ws: Map<string, { data: Float32Array }>, eps: number, inChannels: number): void {
+function foldBatchNorm(n: GNode, ws: Map<string, Weight>, eps: number, inChannels: number): void {
   const C = n.C;
-  const mean = ws.get('moving_mean')!.data;
-  const variance = ws.get('moving_variance')!.data;
-  const gamma = ws.get('gamma')?.data;
-  const beta = ws.get('beta')?.data;
+  const mean = ws.get('moving_mean')!.read();
+  const variance = ws.get('moving_variance')!.read();
+  const gamma = ws.get('gamma')?.read();
+  const beta = ws.get('beta')?.read();
   const scale = new Float64Array(C);
   for (let c = 0; c < C; c++) scale[c] = (gamma ? gamma[c]! : 1) / Math.sqrt(variance[c]! + eps);
   const before = n.scale; // a second batch norm in a row composes with the first
@@ -323,7 +327,7 @@ function entryFor(a: GraphAddon, model: tf.LayersModel): Entry {
   if (e?.graph) a.graphFree(e.graph);
   try {
     const compiled = compileGraph(model);
-    e = { ids, graph: a.graphCreate(compiled.spec, compiled.weights), inputs: compiled.inputs, why: '' }; // the addon keeps its own copy
+    e = { ids, graph: a.graphCreate(compiled.spec, compiled.weights), inputs: compiled.inputs, why: '' }; // the graph keeps the weights
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
     e = { ids, graph: null, inputs: [], why: err.message };
