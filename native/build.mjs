@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the optional native addons into native/build/:
-//   colorgan_dnnl.node  oneDNN convolutions on the wasm heap + threaded pixel loops
+//   colorgan_dnnl.node  oneDNN convolutions on the wasm heap, the generator's inference
+//                       as one native graph (dnnl_graph.cc) + threaded pixel loops
 //                       (needs g++ and oneDNN's headers: apt-get install g++ libdnnl-dev)
 //   colorgan_jpeg.node  JPEG → JPEG colorization in the DCT domain: the photo's luma
 //                       coefficients are kept (apt-get install g++ libjpeg62-turbo-dev)
@@ -193,6 +194,7 @@ if (process.env.COLORGAN_NATIVE === '0') {
       '-I',
       dnnlInc,
       path.join(here, 'colorgan_dnnl.cc'),
+      path.join(here, 'dnnl_graph.cc'),
       ...(dnnlRoot ? ['-L', path.join(dnnlRoot, 'lib')] : []),
       '-ldnnl',
       ...besideFlags,

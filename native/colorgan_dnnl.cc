@@ -2,7 +2,8 @@
 // work in place on the tfjs wasm heap, so the wasm backend keeps every tensor and only
 // the convolutions (≈75% of a training step) run natively, with AVX-512 where present.
 //
-// Also the colorizer's full-resolution pixel loops (luma shrink, sharpening), threaded.
+// Also the colorizer's full-resolution pixel loops (luma shrink, sharpening), threaded,
+// and (dnnl_graph.cc) the generator's whole inference pass as one native call.
 //
 // Convolutions: conv(heap, params): `heap` is a typed array over the whole wasm
 // memory, `params` an Int32Array describing the call (layout in native/README.md and
@@ -13,6 +14,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "dnnl_common.h"
 #include "pixels.h"
 
 #include <algorithm>
@@ -27,6 +29,10 @@
 using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
+using colorgan::eng;
+using colorgan::strm;
+using colorgan::throwError;
+using colorgan::typedArrayBytes;
 
 namespace {
 
@@ -36,24 +42,12 @@ enum Kind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
 // -1 (0xFFFFFFFF, never 4-byte aligned) means "no tensor".
 inline uint64_t offsetAt(int32_t v) { return uint32_t(v); }
 inline bool present(int32_t v) { return v != -1; }
-enum Act { LINEAR = 0, RELU = 1, LEAKY = 2, TANH = 3, SIGMOID = 4 };
 
 // params layout (Int32Array)
 enum P {
   KIND, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
   OFF_A, OFF_B, OFF_C, OFF_BIAS, ACT, ALPHA_BITS, NPARAMS
 };
-
-engine& eng() {
-  static engine e(engine::kind::cpu, 0);
-  return e;
-}
-// Per thread: the service runs one model per worker thread, and a stream, a primitive's
-// scratch buffer and the cache below are not safe to share between threads.
-stream& strm() {
-  thread_local stream s(eng());
-  return s;
-}
 
 struct Prim {
   primitive prim;
@@ -89,17 +83,9 @@ Prim* build(const int32_t* p) {
 
   primitive_attr attr;
   attr.set_scratchpad_mode(scratchpad_mode::user);
-  if (p[KIND] == FWD && p[ACT] != LINEAR) {
-    float alpha;
-    std::memcpy(&alpha, &p[ALPHA_BITS], 4);
+  if (p[KIND] == FWD && p[ACT] != colorgan::LINEAR) {
     post_ops po;
-    switch (p[ACT]) {
-      case RELU: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
-      case LEAKY: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
-      case TANH: po.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); break;
-      case SIGMOID: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
-      default: throw std::runtime_error("unsupported activation");
-    }
+    colorgan::appendActivation(po, p[ACT], colorgan::floatFromBits(p[ALPHA_BITS]));
     attr.set_post_ops(po);
   }
 
@@ -197,25 +183,6 @@ void run(uint8_t* heap, size_t heapBytes, const int32_t* p) {
 
 // ---------------------------------------------------------------------------------
 // N-API glue
-
-napi_value throwError(napi_env env, const std::string& msg) {
-  napi_throw_error(env, nullptr, msg.c_str());
-  return nullptr;
-}
-
-bool typedArrayBytes(napi_env env, napi_value v, void** data, size_t* bytes) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  size_t length, offset;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return false;
-  size_t el = type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array ? 4
-              : type == napi_uint8_array || type == napi_int8_array ? 1 : 0;
-  if (el == 0) return false;
-  *bytes = length * el;
-  return true;
-}
 
 // The (heap, params) pair every heap kernel takes: a typed array over the whole wasm
 // memory and an Int32Array of at least `minParams` parameters.
@@ -457,6 +424,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sharpen", nullptr, Sharpen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphCreate", nullptr, colorgan::GraphCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphRun", nullptr, colorgan::GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphFree", nullptr, colorgan::GraphFree, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

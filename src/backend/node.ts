@@ -10,6 +10,8 @@ import { registerWasmKernels } from './kernels/index.js';
 import { enableNativeConvolutions, loadNativeAddon } from './native.js';
 import { wasmDistDir } from '../util/wasm-files.js';
 import { nativeStatus } from '../native/addons.js';
+import { runGeneratorGraph } from './native-graph.js';
+import { setGeneratorRunner } from './generator-runner.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -58,6 +60,9 @@ async function initWasm(threads: number | undefined): Promise<BackendInfo> {
   if (!(await tf.setBackend('wasm'))) throw new Error('could not initialize the wasm backend');
   const used = nThreads > 1 ? wasm.getThreadsCount() : 1;
   const native = (useNative && enableNativeConvolutions(want)) || undefined;
+  // Inference of the generators it knows as one native call (predictUv; others stay on
+  // tfjs). COLORGAN_NATIVE_GRAPH=0 keeps the native kernels but runs inference through tfjs.
+  if (native && process.env.COLORGAN_NATIVE_GRAPH !== '0') setGeneratorRunner(runGeneratorGraph);
   return { name: 'wasm', threads: used, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), native, nativeThreads: native ? want : undefined };
 }
 

@@ -6,6 +6,7 @@
 import * as tf from '../util/tf.js';
 import { gaussian, mulberry32 } from '../util/rng.js';
 import { gridDims, type GridSize } from './sharpen.js';
+import { generatorRunner } from '../backend/generator-runner.js';
 
 /** The z vector for a seed and sample index (sample 0 is the default colorization). */
 export function noiseFor(seed: number, sample: number, zDim: number): Float32Array {
@@ -28,13 +29,18 @@ export function predictUv(model: tf.LayersModel, grid: GridSize, ys: Float32Arra
   const zBuf = new Float32Array(n * zDim);
   ys.forEach((y, i) => yBuf.set(y, i * gw * gh));
   zs.forEach((z, i) => zBuf.set(z, i * zDim));
-  const out = tf.tidy(() => {
-    const yT = tf.tensor4d(yBuf, [n, gh, gw, 1]);
-    const zT = tf.tensor2d(zBuf, [n, zDim]);
-    return model.predict([yT, zT]) as tf.Tensor;
-  });
-  const flat = out.dataSync() as Float32Array;
-  out.dispose();
   const per = gw * gh * 2;
+  // The native graph where it is installed (backend/generator-runner.ts), else tfjs.
+  let flat = generatorRunner()?.(model, n, gh, gw, [yBuf, zBuf]) ?? null;
+  if (flat && flat.length !== n * per) throw new Error(`the generator gave ${flat.length / n} values per image, expected ${per} (${gw}×${gh}×2)`);
+  if (!flat) {
+    const out = tf.tidy(() => {
+      const yT = tf.tensor4d(yBuf, [n, gh, gw, 1]);
+      const zT = tf.tensor2d(zBuf, [n, zDim]);
+      return model.predict([yT, zT]) as tf.Tensor;
+    });
+    flat = out.dataSync() as Float32Array;
+    out.dispose();
+  }
   return Array.from({ length: n }, (_, i) => flat.slice(i * per, (i + 1) * per));
 }
