@@ -69,3 +69,16 @@ export function runCli(args: string[], stdin?: Buffer): Promise<CliRun> {
     child.stdin.end(stdin);
   });
 }
+
+/** Debian's Chromium, driven by playwright-core in the browser tests (CHROMIUM_PATH to use another). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Its flags here: headless, no sandbox or GPU, nothing that reaches the network. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];

@@ -23,23 +23,12 @@ import { colorize, loadModel } from '../src/infer/node.js';
 import { buildRefineGenerator } from '../src/models/refine.js';
 import { generatorMetadata } from '../src/models/metadata.js';
 import { readMetadata, saveModel } from '../src/models/io.js';
-import { ensureDistBuilt, runCli, ROOT } from './helpers.js';
+import { ensureDistBuilt, runCli, ROOT, CHROMIUM, CHROMIUM_ARGS } from './helpers.js';
 import type {} from '../web/src/hook.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SEED = 3;
 /** Page vs library with the same staged model: mean absolute difference in 8-bit levels. */
 const SAME_LEVELS = 1;
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => {
   assert.equal(a.length, b.length);
   let s = 0;
@@ -63,7 +52,7 @@ async function stagedModel(dir: string): Promise<void> {
   R.dispose();
 }
 
-/** Start `colorgan web ARGS`; resolves with its URL once it serves, or rejects with its output. */
+/** Start `colorgan web CHROMIUM_ARGS`; resolves with its URL once it serves, or rejects with its output. */
 function startWeb(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'colorgan.js'), 'web', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -135,7 +124,7 @@ test('web app with a refinement stage: the page gives the library colors for the
   t.diagnostic(`colorgan web --model (with its build) started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -21,10 +21,9 @@ import { buildWeb, serveStatic, webDistDir, type StaticServer } from '../src/cli
 import { DEFAULT_MAX_PIXELS } from '../src/data/decode.js';
 import { colorize } from '../src/infer/node.js';
 import { packageRoot } from '../src/util/package-root.js';
-import { bigPng } from './helpers.js';
+import { bigPng, CHROMIUM, CHROMIUM_ARGS } from './helpers.js';
 import type {} from '../web/src/hook.js'; // window.__colorgan, the page's test hook
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = packageRoot();
 const OUT = path.join(ROOT, 'test-output');
 const SEED = 3;
@@ -60,16 +59,6 @@ async function grayPhoto(file: string, w: number, h: number, format: 'png' | 'jp
   return file;
 }
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 test('web app in Chromium', { timeout: 600_000 }, async (t) => {
   assert.ok(
     existsSync(CHROMIUM),
@@ -103,7 +92,7 @@ test('web app in Chromium', { timeout: 600_000 }, async (t) => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 800 },
       acceptDownloads: true,
     });

@@ -6,7 +6,7 @@
  * thread only draws previews, so the page stays responsive. Nothing is uploaded.
  */
 import type { HookResult, Timings } from './hook.js';
-import { paramsKey, type BackendInfo, type PhotoRef, type RenderParams, type Stage, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { paramsKey, type PhotoRef, type RenderParams, type Stage, type WorkerRequest, type WorkerResponse } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const app = $<HTMLElement>('app');
@@ -71,14 +71,8 @@ function request<R extends Answer>(m: WithoutJob<Extract<WorkerRequest, { job: n
   });
 }
 
-interface Ready {
-  backend: BackendInfo;
-  defaultSaturation: number;
-  maxSaturation: number;
-  modelSize: number;
-  maxPixels: number;
-  refineScale: number;
-}
+/** What the worker says once its model is loaded. */
+type Ready = Omit<Extract<WorkerResponse, { type: 'ready' }>, 'type'>;
 let readyInfo: Ready | null = null;
 let resolveReady!: (r: Ready) => void;
 let rejectReady!: (e: Error) => void;
