@@ -13,9 +13,9 @@ import { loadModel } from '../src/infer/node.js';
 import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
 import { decodeImage } from '../src/data/decode.js';
 import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
-import { predictUv, noiseFor } from '../src/infer/generate.js';
+import { predictChroma, stageGrids } from '../src/infer/colorizer.js';
 import { lumaForModel, sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
-import { modelGrid } from '../src/infer/grid.js';
+import { modelGrid, type Grid } from '../src/infer/grid.js';
 import { psnr, colorfulness } from '../src/eval/metrics.js';
 import { evenlySpread, balancedMeanChroma, withConstantChroma } from '../src/eval/evaluate.js';
 
@@ -55,13 +55,19 @@ for (const [source, files] of groupBySource(parts.val)) {
     };
     add('gray', gray);
     add('mean-chroma', withConstantChroma(gray, mc.u, mc.v));
-    const grid = modelGrid(c.meta.config, gray.width, gray.height, renderSize);
-    const y = lumaForModel(gray.data, gray.width, gray.height, grid.width, grid.height);
-    const [uv] = predictUv(c.model, grid, [y], [noiseFor(0, 0, c.meta.config.zDim)]);
+    // As colorize: the base grid, then the model's refinement stages (if any), seed 0 sample 0.
+    const lumaOn = (grid: Grid) => ({ grid, data: lumaForModel(gray.data, gray.width, gray.height, grid.width, grid.height) });
+    const base = lumaOn(modelGrid(c.meta.config, gray.width, gray.height, renderSize));
+    const lumas = stageGrids(c, base.grid, gray.width, gray.height).map(lumaOn);
+    const finest = lumas.at(-1) ?? base;
+    const [uv] = predictChroma(c, base, lumas, 0, [0]);
     for (const up of ['bilinear', 'guided'] as UpsampleMethod[]) {
       for (const g of gains) {
         const scaled = uv.map((x) => x * g);
-        add(`${up}×${g}`, { ...gray, data: sharpenToFullRes(gray.data, gray.width, gray.height, scaled, grid, undefined, { upsample: up, guide: y }) });
+        add(`${up}×${g}`, {
+          ...gray,
+          data: sharpenToFullRes(gray.data, gray.width, gray.height, scaled, finest.grid, undefined, { upsample: up, guide: finest.data }),
+        });
       }
     }
     done++;
@@ -70,7 +76,9 @@ for (const [source, files] of groupBySource(parts.val)) {
   process.stderr.write(`${source}: ${pick.length} photos, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 const mean = (a: number[]) => a.filter(Number.isFinite).reduce((x, y) => x + y, 0) / Math.max(1, a.filter(Number.isFinite).length);
-console.log(`model ${c.source}; ${done} photos; PSNR (dB) at full resolution / colorfulness ratio; mean chroma U ${mc.u.toFixed(2)} V ${mc.v.toFixed(2)}`);
+console.log(
+  `model ${c.source}${c.refine?.length ? ` (+ ${c.refine.length} refinement stage${c.refine.length > 1 ? 's' : ''})` : ''}; ${done} photos; PSNR (dB) at full resolution / colorfulness ratio; mean chroma U ${mc.u.toFixed(2)} V ${mc.v.toFixed(2)}`,
+);
 console.log(`| source | ${systems.join(' | ')} |`);
 console.log(`|---|${systems.map(() => '---:').join('|')}|`);
 const overall: Record<Sys, { p: number[]; c: number[] }> = Object.fromEntries(systems.map((s) => [s, { p: [], c: [] }]));
