@@ -1,8 +1,8 @@
 // Training kernels beyond the convolutions, in place on the tfjs wasm heap: what a step
 // otherwise runs on the single wasm thread once oneDNN does the convolutions. Batch norm
 // in training mode (statistics + normalize, and its closed-form gradient, the formulas of
-// src/models/batchnorm.ts), leaky ReLU and its gradient, and Adam's update of many
-// variables in one call. Plain C++ with OpenMP: oneDNN 2.6 has no primitive that takes
+// src/models/batchnorm.ts), leaky ReLU and its gradient, and Adam's update of all of
+// an optimizer's variables in one call (src/train/adam.ts). Plain C++ with OpenMP: oneDNN 2.6 has no primitive that takes
 // channels-last rows with statistics out, and these loops are memory-bound anyway.
 //
 // One thread, on purpose: on the shared 2-core machine an OpenMP region over these
@@ -182,6 +182,48 @@ void leakyRelu(const HeapCall& c) {
   }
 }
 
+// adam(heap, params): params = [count, then the step's constants as float bits: beta1,
+// 1 − beta1, beta2, 1 − beta2, 1 − beta1ᵗ, 1 − beta2ᵗ, epsilon, −learning rate; then per
+// variable: size, x, m, v, g, x', m', v' (heap byte offsets)]. The same float operations
+// in the same order as tfjs' AdamOptimizer.applyGradients (each op rounded to float, no
+// fused multiply-add: the addon is built for baseline x86-64 in ISO C++ mode, where GCC
+// does not contract), so the weights are bit for bit those of the wasm ops.
+enum AdamP { AD_COUNT, AD_B1, AD_1MB1, AD_B2, AD_1MB2, AD_1MACC1, AD_1MACC2, AD_EPS, AD_NEGLR, AD_HEAD };
+enum AdamVar { AV_N, AV_X, AV_M, AV_V, AV_G, AV_XO, AV_MO, AV_VO, AV_FIELDS };
+
+void adam(const HeapCall& c) {
+  const int64_t count = c.p[AD_COUNT];
+  if (count < 0 || c.nParams < size_t(AD_HEAD + AV_FIELDS * count))
+    throw std::runtime_error("expected " + std::to_string(AD_HEAD) + " + 8 params per variable for " + std::to_string(count) + " variables");
+  float k[AD_HEAD];
+  for (int i = AD_B1; i < AD_HEAD; i++) k[i] = floatFromBits(c.p[i]);
+  struct Var { int64_t n; const float *x, *m, *v, *g; float *xo, *mo, *vo; };
+  std::vector<Var> vars(count);
+  // Check every variable before writing any, so a bad call changes nothing.
+  for (int64_t i = 0; i < count; i++) {
+    const int base = AD_HEAD + AV_FIELDS * int(i);
+    const int64_t n = c.p[base + AV_N];
+    if (n <= 0) throw std::runtime_error("variable " + std::to_string(i) + ": size must be positive");
+    const std::string name = "variable " + std::to_string(i) + " ";
+    auto at = [&](int f, const char* what) { return c.at(base + f, n, (name + what).c_str()); };
+    vars[i] = {n, at(AV_X, "x"), at(AV_M, "m"), at(AV_V, "v"), at(AV_G, "gradient"), at(AV_XO, "x'"), at(AV_MO, "m'"), at(AV_VO, "v'")};
+  }
+  const float b1 = k[AD_B1], omb1 = k[AD_1MB1], b2 = k[AD_B2], omb2 = k[AD_1MB2];
+  const float acc1 = k[AD_1MACC1], acc2 = k[AD_1MACC2], eps = k[AD_EPS], negLr = k[AD_NEGLR];
+  for (const Var& a : vars) {
+    for (int64_t j = 0; j < a.n; j++) {
+      const float g = a.g[j];
+      const float m1 = a.m[j] * b1 + g * omb1;
+      const float v1 = a.v[j] * b2 + (g * g) * omb2;
+      const float bc1 = m1 / acc1, bc2 = v1 / acc2;
+      const float x1 = (bc1 / (std::sqrt(bc2) + eps)) * negLr + a.x[j];
+      a.mo[j] = m1;
+      a.vo[j] = v1;
+      a.xo[j] = x1;
+    }
+  }
+}
+
 napi_value guarded(napi_env env, napi_callback_info info, size_t nParams, const char* name, void (*f)(const HeapCall&)) {
   try {
     f(heapCall(env, info, nParams, name));
@@ -196,5 +238,6 @@ napi_value guarded(napi_env env, napi_callback_info info, size_t nParams, const 
 napi_value BnTrain(napi_env env, napi_callback_info info) { return guarded(env, info, BF_N, "bnTrain", bnTrain); }
 napi_value BnTrainGrad(napi_env env, napi_callback_info info) { return guarded(env, info, BB_N, "bnTrainGrad", bnTrainGrad); }
 napi_value LeakyRelu(napi_env env, napi_callback_info info) { return guarded(env, info, LK_N, "leakyRelu", leakyRelu); }
+napi_value Adam(napi_env env, napi_callback_info info) { return guarded(env, info, AD_HEAD, "adam", adam); }
 
 }  // namespace colorgan

@@ -1,7 +1,8 @@
 /**
  * The native training kernels (native/train_kernels.cc, src/backend/native-train.ts):
  * batch norm in training mode and its gradient, leaky ReLU and its gradient, against the
- * pure-JS `cpu` backend (forward and gradients, odd shapes), without leaks; a GAN step
+ * pure-JS `cpu` backend (forward and gradients, odd shapes), without leaks; Adam in one
+ * call, bit for bit tfjs' own (wasm and cpu); a GAN step
  * with them against the wasm ops and run twice (identical weights); the checks at the
  * JS/C++ boundary; and the switches that turn them off.
  *
@@ -20,7 +21,8 @@ import {
   setNativeTrainingKernels,
   nativeTrainingKernelsActive,
 } from '../src/backend/native.js';
-import { BN_TRAIN, BN_TRAIN_GRAD, LEAKY_RELU_GRAD } from '../src/backend/native-train.js';
+import { ADAM, BN_TRAIN, BN_TRAIN_GRAD, LEAKY_RELU_GRAD } from '../src/backend/native-train.js';
+import { useFastAdam } from '../src/train/adam.js';
 import { nativeUnavailableReason } from '../src/native/addons.js';
 import { wasmHeapBuffer, type WasmBackendLike } from '../src/backend/kernels/util.js';
 import { batchNormTrain } from '../src/models/batchnorm.js';
@@ -155,6 +157,75 @@ test('native training kernels leak no tensors, data ids or wasm bytes over repea
   tf.dispose([x, g, b]);
 });
 
+/**
+ * Five Adam steps (useFastAdam) on variables of odd shapes, one of them without a gradient
+ * in some steps: the values, moments and state afterwards.
+ */
+async function adamSteps(backend: string): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const shapes = [[3, 3, 5, 7], [13], [1], [2, 67]];
+  const vars = shapes.map((s, k) =>
+    tf.variable(
+      tf.tensor(
+        rand(
+          s.reduce((a, b) => a * b),
+          40 + k,
+        ),
+        s,
+      ),
+      true,
+      `adam_test_${backend}_${k}`,
+    ),
+  );
+  const opt = tf.train.adam(2e-3, 0.5, 0.999) as tf.AdamOptimizer;
+  useFastAdam(opt);
+  for (let step = 0; step < 5; step++) {
+    tf.tidy(() => {
+      const grads = vars.map((v, k) => ({
+        name: v.name,
+        tensor:
+          k === 1 && step % 2
+            ? (null as unknown as tf.Tensor)
+            : tf.tensor(
+                rand(v.size, 100 * step + k).map((x) => x * 10 ** (k - 2)),
+                v.shape,
+              ),
+      }));
+      opt.applyGradients(grads);
+    });
+  }
+  const o = opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable; iterations: number };
+  const w = await opt.getWeights();
+  const out = [...vars, ...w.slice(1).map((t) => t.tensor), o.accBeta1, o.accBeta2].map((t) => Array.from(t.dataSync()));
+  out.push([o.iterations]);
+  opt.dispose();
+  tf.dispose(vars);
+  return out;
+}
+
+test("Adam in one native call gives bit for bit the weights, moments and state of tfjs' Adam", { skip }, async () => {
+  enableNativeConvolutions();
+  setNativeTrainingKernels(true);
+  await tf.setBackend('wasm');
+  const prof = await tf.profile(async () => void (await adamSteps('wasm')));
+  assert.equal(prof.kernels.filter((k) => k.name === ADAM).length, 4, 'steps 2-5 ran natively (the first creates the moments)');
+  const native = await adamSteps('wasm');
+  setNativeTrainingKernels(false);
+  let stock: number[][];
+  try {
+    stock = await adamSteps('wasm');
+  } finally {
+    setNativeTrainingKernels(true);
+  }
+  const cpu = await adamSteps('cpu');
+  await tf.setBackend('wasm');
+  assert.equal(native.length, stock.length);
+  for (let i = 0; i < native.length; i++) {
+    assert.deepEqual(native[i], stock[i], `tensor ${i}: native vs the wasm ops`);
+    assert.deepEqual(native[i], cpu[i], `tensor ${i}: native vs cpu`);
+  }
+});
+
 const CFG: ModelConfig = { arch: 'unet', size: 16, ngf: 8, ndf: 8, zDim: 8, bnMomentum: 0.9 };
 
 /** Three GAN steps of a small unet from seeded weights: the weights of G and D after them. */
@@ -179,7 +250,7 @@ test('training with the native kernels is deterministic and agrees with the wasm
   setNativeTrainingKernels(true);
   let a: Float32Array[] = [];
   const prof = await tf.profile(() => void (a = train3()));
-  for (const name of [BN_TRAIN, BN_TRAIN_GRAD, LEAKY_RELU_GRAD])
+  for (const name of [BN_TRAIN, BN_TRAIN_GRAD, LEAKY_RELU_GRAD, ADAM])
     assert.ok(
       prof.kernels.some((k) => k.name === name),
       `the GAN step ran ${name}`,
@@ -202,19 +273,34 @@ test('training with the native kernels is deterministic and agrees with the wasm
 test('the native training kernels check their arguments at the boundary', { skip }, async () => {
   await tf.setBackend('wasm');
   const heap = new Uint8Array(wasmHeapBuffer(tf.backend() as WasmBackendLike));
-  const a = dnnl as unknown as Record<'bnTrain' | 'bnTrainGrad' | 'leakyRelu', (h: unknown, p: unknown) => void>;
+  const a = dnnl as unknown as Record<'bnTrain' | 'bnTrainGrad' | 'leakyRelu' | 'adam', (h: unknown, p: unknown) => void>;
   const end = heap.byteLength - 16; // 4 floats before the end of the heap
-  const bn = (rows: number, C: number, x = 64) => Int32Array.from([rows, C, x, 64, 64, 64, 64, 64, 64, 0]);
+  // Valid offsets point into a scratch tensor: a check that failed to throw could only write there.
+  const scratch = tf.zeros([256]);
+  const o = (tf.backend() as WasmBackendLike).dataIdMap.get(scratch.dataId)!.memoryOffset;
+  const bn = (rows: number, C: number, x = o) => Int32Array.from([rows, C, x, o, o, o, o, o, o, 0]);
   assert.throws(() => a.bnTrain(heap, new Float32Array(10)), /bnTrain: expected a typed array over the wasm heap and an Int32Array/);
   assert.throws(() => a.bnTrain({}, bn(1, 1)), /bnTrain: expected a typed array/);
   assert.throws(() => a.bnTrain(heap, new Int32Array(9)), /bnTrain: expected at least 10 params/);
   assert.throws(() => a.bnTrain(heap, bn(0, 4)), /bnTrain: rows and channels must be positive/);
   assert.throws(() => a.bnTrain(heap, bn(2, 4, end)), /bnTrain: tensor outside the wasm heap: x/);
-  assert.throws(() => a.bnTrain(heap, bn(1, 4, 66)), /tensor outside the wasm heap: x/, 'misaligned');
+  assert.throws(() => a.bnTrain(heap, bn(1, 4, o + 2)), /tensor outside the wasm heap: x/, 'misaligned');
   assert.throws(() => a.bnTrainGrad(heap, Int32Array.from([2, 2, -1, 0, 0, 0, 0, 0, 0, 0])), /bnTrainGrad: tensor outside the wasm heap: dy/);
-  assert.throws(() => a.leakyRelu(heap, Int32Array.from([2, 4, 64, 64, 64, 0])), /leakyRelu: op must be 0 \(forward\) or 1 \(gradient\), got 2/);
-  assert.throws(() => a.leakyRelu(heap, Int32Array.from([1, 8, 64, end, 64, 0])), /leakyRelu: tensor outside the wasm heap: x/);
-  assert.throws(() => a.leakyRelu(heap, Int32Array.from([0, -1, 64, 64, 64, 0])), /leakyRelu: negative count/);
+  assert.throws(() => a.leakyRelu(heap, Int32Array.from([2, 4, o, o, o, 0])), /leakyRelu: op must be 0 \(forward\) or 1 \(gradient\), got 2/);
+  assert.throws(() => a.leakyRelu(heap, Int32Array.from([1, 8, o, end, o, 0])), /leakyRelu: tensor outside the wasm heap: x/);
+  assert.throws(() => a.leakyRelu(heap, Int32Array.from([0, -1, o, o, o, 0])), /leakyRelu: negative count/);
+  const adamVar = (n: number, x = o) => [n, x, o, o, o, o + 512, o + 512, o + 512];
+  assert.throws(() => a.adam(heap, Int32Array.from([2, 0, 0, 0, 0, 0, 0, 0, 0, ...adamVar(4)])), /adam: expected 9 \+ 8 params per variable for 2 variables/);
+  assert.throws(() => a.adam(heap, Int32Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0, ...adamVar(0)])), /adam: variable 0: size must be positive/);
+  assert.throws(
+    () => a.adam(heap, Int32Array.from([2, 0, 0, 0, 0, 0, 0, 0, 0, ...adamVar(4), ...adamVar(8, end)])),
+    /adam: tensor outside the wasm heap: variable 1 x/,
+  );
+  assert.ok(
+    (scratch.dataSync() as Float32Array).every((v) => v === 0),
+    'nothing was written',
+  );
+  scratch.dispose();
   // The registered kernels refuse what they were not written for, with the reason.
   assert.throws(
     () => tf.engine().runKernel(BN_TRAIN, { x: tf.zeros([2, 3]), gamma: tf.ones([4]), beta: tf.zeros([3]) }, { epsilon: 1e-5 }),

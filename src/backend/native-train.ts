@@ -10,6 +10,8 @@
  * - `LeakyRelu` (re-registered: threaded) and `ColorganLeakyReluGrad`, which LeakyRelu's
  *   gradient (re-registered while these kernels are on) runs instead of tfjs'
  *   where(x > 0, dy, dy·alpha) — Greater, Multiply and Select, three passes on one thread.
+ * - `ColorganAdam`: Adam's update of all of an optimizer's variables in one call, bit for
+ *   bit what tfjs' AdamOptimizer computes (used by src/train/adam.ts when registered).
  */
 import * as tf from '../util/tf.js';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '../util/tf.js';
@@ -18,13 +20,30 @@ import type { WasmBackendLike } from './kernels/util.js';
 export const BN_TRAIN = 'ColorganBatchNormTrain';
 export const BN_TRAIN_GRAD = 'ColorganBatchNormTrainGrad';
 export const LEAKY_RELU_GRAD = 'ColorganLeakyReluGrad';
+export const ADAM = 'ColorganAdam';
 
 /** The training part of the colorgan_dnnl addon. */
 export interface TrainAddon {
   bnTrain(heap: Uint8Array, params: Int32Array): void;
   bnTrainGrad(heap: Uint8Array, params: Int32Array): void;
   leakyRelu(heap: Uint8Array, params: Int32Array): void;
+  adam(heap: Uint8Array, params: Int32Array): void;
 }
+
+/** ColorganAdam's attributes: the step's float32 constants (see src/train/adam.ts). */
+export interface AdamAttrs {
+  count: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  oneMinusAccBeta1: number;
+  oneMinusAccBeta2: number;
+  epsilon: number;
+  negLr: number;
+}
+/** In the order of enum AdamP (train_kernels.cc), after the count. */
+const ADAM_CONSTANTS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'oneMinusAccBeta1', 'oneMinusAccBeta2', 'epsilon', 'negLr'] as const;
 
 /** What native.ts lends these kernels: the heap view and a tensor's heap offset. */
 export interface HeapAccess {
@@ -131,7 +150,40 @@ export function trainingKernelConfigs(a: TrainAddon, h: HeapAccess, stock: Map<s
     return leaky(1, args.backend as WasmBackendLike, dy!, x!, (args.attrs as { alpha: number }).alpha);
   };
 
+  // Inputs x<i>, m<i>, v<i>, g<i> for i < count (value, moments, gradient); outputs
+  // [x0', m0', v0', x1', …], new tensors (the variables are then assigned them, as tfjs does).
+  const adam: KernelFunc = (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const attrs = args.attrs as unknown as AdamAttrs;
+    const inputs = args.inputs as Record<string, TensorInfo | undefined>;
+    const count = attrs.count;
+    if (!Number.isInteger(count) || count < 0) throw new Error(`${ADAM}: bad variable count ${count}`);
+    const p = new Int32Array(1 + ADAM_CONSTANTS.length + 8 * count);
+    p[0] = count;
+    ADAM_CONSTANTS.forEach((k, i) => {
+      if (typeof attrs[k] !== 'number') throw new Error(`${ADAM}: attribute ${k} missing`);
+      p[1 + i] = floatBits(attrs[k]);
+    });
+    const outs: TensorInfo[] = [];
+    for (let i = 0; i < count; i++) {
+      const [x, m, v, g] = ['x', 'm', 'v', 'g'].map((k) => inputs[`${k}${i}`]);
+      if (!x || !m || !v || !g) throw new Error(`${ADAM}: variable ${i}: inputs x${i}, m${i}, v${i} and g${i} are needed`);
+      for (const t of [m, v, g])
+        if (t.dtype !== 'float32' || x.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, x.shape))
+          throw new Error(`${ADAM}: variable ${i}: float32 value, moments and gradient of one shape expected`);
+      const n = tf.util.sizeFromShape(x.shape);
+      if (n === 0) throw new Error(`${ADAM}: variable ${i} is empty`);
+      const o = [0, 1, 2].map(() => backend.makeOutput(x.shape, 'float32'));
+      // In enum AdamVar's order: size, x, m, v, g, x', m', v'.
+      p.set([n, ...[x, m, v, g, ...o].map((t) => offsetOf(backend, t))], 1 + ADAM_CONSTANTS.length + 8 * i);
+      outs.push(...o);
+    }
+    if (count > 0) a.adam(heap(backend), p);
+    return outs;
+  };
+
   return [
+    { kernelName: ADAM, backendName: 'wasm', kernelFunc: adam },
     { kernelName: BN_TRAIN, backendName: 'wasm', kernelFunc: bnTrain },
     { kernelName: BN_TRAIN_GRAD, backendName: 'wasm', kernelFunc: bnTrainGrad },
     { kernelName: 'LeakyRelu', backendName: 'wasm', kernelFunc: leakyRelu },
