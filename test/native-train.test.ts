@@ -10,6 +10,8 @@
  * checked by test/native.test.ts).
  */
 import { test, before } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '../src/util/tf.js';
 import type { KernelBackend } from '../src/util/tf.js';
@@ -330,4 +332,26 @@ test('setNativeTrainingKernels(false) and disableNativeConvolutions put the wasm
   assert.equal(tf.getKernel(BN_TRAIN_GRAD, 'wasm'), undefined);
   enableNativeConvolutions();
   assert.ok(nativeTrainingKernelsActive(), 'on again with the convolutions');
+});
+
+test('COLORGAN_NATIVE_TRAIN=0 keeps the native convolutions and leaves the training ops on wasm', { skip }, () => {
+  const script = [
+    "import * as tf from './src/util/tf.js';",
+    "import { initBackend } from './src/backend/node.js';",
+    "import { nativeConvolutionsActive, nativeTrainingKernelsActive } from './src/backend/native.js';",
+    'await initBackend();',
+    `console.log(JSON.stringify([nativeConvolutionsActive(), nativeTrainingKernelsActive(), tf.getKernel('${BN_TRAIN}', 'wasm') !== undefined]));`,
+  ].join('\n');
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as boolean[];
+  };
+  assert.deepEqual(run({ COLORGAN_NATIVE_TRAIN: '0' }), [true, false, false]);
+  assert.deepEqual(run({ COLORGAN_NATIVE_TRAIN: '1' }), [true, true, true]);
 });
