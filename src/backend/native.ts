@@ -4,7 +4,9 @@
  * When it is present the wasm backend keeps every tensor and every other kernel, and
  * Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in
  * place on the wasm heap (no copies); Concat, SplitV and inference batch norm run as
- * threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ * threaded loops there, and training batch norm, leaky ReLU and Adam as the native loops
+ * of native-train.ts (COLORGAN_NATIVE_TRAIN=0: those stay on wasm). Without the addon —
+ * or with COLORGAN_NATIVE=0 — our wasm kernels are used.
  * (The same addon's pixel loops are the colorizer's business: infer/native-pixels.ts.)
  */
 import * as tf from '../util/tf.js';
