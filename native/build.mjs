@@ -195,6 +195,7 @@ if (process.env.COLORGAN_NATIVE === '0') {
       dnnlInc,
       path.join(here, 'colorgan_dnnl.cc'),
       path.join(here, 'dnnl_graph.cc'),
+      path.join(here, 'train_kernels.cc'),
       ...(dnnlRoot ? ['-L', path.join(dnnlRoot, 'lib')] : []),
       '-ldnnl',
       ...besideFlags,

@@ -16,6 +16,7 @@
 
 #include "dnnl_common.h"
 #include "pixels.h"
+#include "train_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -427,6 +428,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"graphCreate", nullptr, colorgan::GraphCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphRun", nullptr, colorgan::GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphFree", nullptr, colorgan::GraphFree, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnTrain", nullptr, colorgan::BnTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnTrainGrad", nullptr, colorgan::BnTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"leakyRelu", nullptr, colorgan::LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, colorgan::Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -4,16 +4,19 @@
  * When it is present the wasm backend keeps every tensor and every other kernel, and
  * Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in
  * place on the wasm heap (no copies); Concat, SplitV and inference batch norm run as
- * threaded loops there. Without it — or with COLORGAN_NATIVE=0 — our wasm kernels are used.
+ * threaded loops there, and training batch norm, leaky ReLU and Adam as the native loops
+ * of native-train.ts (COLORGAN_NATIVE_TRAIN=0: those stay on wasm). Without the addon —
+ * or with COLORGAN_NATIVE=0 — our wasm kernels are used.
  * (The same addon's pixel loops are the colorizer's business: infer/native-pixels.ts.)
  */
 import * as tf from '../util/tf.js';
 import type { KernelConfig, KernelFunc, TensorInfo } from '../util/tf.js';
 import { loadAddon } from '../native/addons.js';
 import { wasmHeapBuffer, type WasmBackendLike } from './kernels/util.js';
+import { leakyReluGradConfig, trainingKernelConfigs, type TrainAddon } from './native-train.js';
 
 /** The compute side of colorgan_dnnl (its pixel loops: infer/native-pixels.ts). */
-interface DnnlAddon {
+interface DnnlAddon extends TrainAddon {
   conv(heap: Uint8Array, params: Int32Array): void;
   copyParts(heap: Uint8Array, params: Int32Array): void;
   batchNorm(heap: Uint8Array, params: Int32Array): void;
@@ -293,12 +296,34 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
 }
 
 let active = false;
+let training = false;
 const replaced = new Map<string, KernelConfig>();
+/** Kernels registered under names of ours (nothing to put back: unregistered). */
+const added = new Set<string>();
+let stockLeakyReluGrad: tf.GradConfig | undefined;
+
+function register(cfg: KernelConfig): void {
+  const old = tf.getKernel(cfg.kernelName, 'wasm');
+  if (old) {
+    if (!replaced.has(cfg.kernelName)) replaced.set(cfg.kernelName, { ...old } as KernelConfig);
+    tf.unregisterKernel(cfg.kernelName, 'wasm');
+  } else if (!replaced.has(cfg.kernelName)) added.add(cfg.kernelName);
+  tf.registerKernel(cfg);
+}
+
+function restore(name: string): void {
+  const cfg = replaced.get(name);
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  if (cfg) tf.registerKernel(cfg);
+  replaced.delete(name);
+  added.delete(name);
+}
 
 /**
- * Route the wasm backend's convolutions to oneDNN, on `threads` threads. Call after our
- * wasm kernels are registered (they stay as the fallback for cases oneDNN is not given,
- * e.g. NCHW or PReLU). Returns the oneDNN version, or null if the addon is not available.
+ * Route the wasm backend's convolutions to oneDNN, on `threads` threads, and (unless
+ * COLORGAN_NATIVE_TRAIN=0) the training kernels of native-train.ts. Call after our wasm
+ * kernels are registered (they stay as the fallback for cases oneDNN is not given, e.g.
+ * NCHW or PReLU). Returns the oneDNN version, or null if the addon is not available.
  */
 export function enableNativeConvolutions(threads?: number): string | null {
   const a = loadNativeAddon();
@@ -306,30 +331,45 @@ export function enableNativeConvolutions(threads?: number): string | null {
   if (threads && threads > 0) a.setThreads(threads);
   if (!active) {
     active = true;
-    const configs = makeConfigs(a, replaced);
-    for (const cfg of configs) {
-      const old = tf.getKernel(cfg.kernelName, 'wasm');
-      if (old) {
-        replaced.set(cfg.kernelName, { ...old } as KernelConfig);
-        tf.unregisterKernel(cfg.kernelName, 'wasm');
-      }
-      tf.registerKernel(cfg);
-    }
+    for (const cfg of makeConfigs(a, replaced)) register(cfg);
+    if (process.env.COLORGAN_NATIVE_TRAIN !== '0') setNativeTrainingKernels(true);
   }
   return a.version();
+}
+
+/**
+ * Turn the native training kernels (batch norm in training mode and its gradient, leaky
+ * ReLU and its gradient) on or off while the native convolutions stay (to compare both
+ * in one process). Returns whether they are on; never on without the convolutions.
+ */
+export function setNativeTrainingKernels(on: boolean): boolean {
+  const a = loadNativeAddon();
+  if (on && active && a && !training) {
+    training = true;
+    for (const cfg of trainingKernelConfigs(a, { heap, offsetOf }, replaced)) register(cfg);
+    stockLeakyReluGrad = tf.getGradient('LeakyRelu');
+    tf.registerGradient(leakyReluGradConfig);
+  } else if (!on && training) {
+    training = false;
+    for (const cfg of trainingKernelConfigs(a!, { heap, offsetOf }, replaced)) restore(cfg.kernelName);
+    tf.unregisterGradient('LeakyRelu');
+    if (stockLeakyReluGrad) tf.registerGradient(stockLeakyReluGrad);
+  }
+  return training;
 }
 
 /** Put the wasm kernels back (tests compare both paths in one process). */
 export function disableNativeConvolutions(): void {
   if (!active) return;
+  setNativeTrainingKernels(false);
   active = false;
-  for (const [name, cfg] of replaced) {
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(cfg);
-  }
-  replaced.clear();
+  for (const name of [...replaced.keys(), ...added]) restore(name);
 }
 
 export function nativeConvolutionsActive(): boolean {
   return active;
+}
+
+export function nativeTrainingKernelsActive(): boolean {
+  return training;
 }

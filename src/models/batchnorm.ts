@@ -20,6 +20,15 @@ interface BnLayer extends tf.layers.Layer {
   movingVariance: tf.LayerVariable;
 }
 
+/**
+ * The native kernels (src/backend/native-train.ts: threaded, on the wasm heap) when they
+ * are registered for the current backend. Looked up by name so that this module, which
+ * the browser uses too, does not import the Node-only addon code.
+ */
+const BN_TRAIN = 'ColorganBatchNormTrain';
+const BN_TRAIN_GRAD = 'ColorganBatchNormTrainGrad';
+const nativeKernel = (name: string, t: tf.Tensor) => t.dtype === 'float32' && tf.getKernel(name, tf.getBackend()) !== undefined;
+
 /** y = γ·(x − μ)/σ + β over axes [0,1,2] of an NHWC tensor, with our gradient. */
 export function batchNormTrain(
   x: tf.Tensor4D,
@@ -30,21 +39,33 @@ export function batchNormTrain(
 ): tf.Tensor4D {
   const f = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xIn as tf.Tensor4D;
-    const { mean, variance } = tf.moments(x4, [0, 1, 2]);
+    let value: tf.Tensor4D, mean: tf.Tensor, variance: tf.Tensor, invStd: tf.Tensor;
+    if (nativeKernel(BN_TRAIN, x4) && x4.size > 0) {
+      [value, mean, variance, invStd] = tf.engine().runKernel(BN_TRAIN, { x: x4, gamma: g, beta: b }, { epsilon }) as [
+        tf.Tensor4D,
+        tf.Tensor,
+        tf.Tensor,
+        tf.Tensor,
+      ];
+    } else {
+      ({ mean, variance } = tf.moments(x4, [0, 1, 2]));
+      invStd = tf.rsqrt(tf.add(variance, epsilon));
+      value = tf.batchNorm(x4, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, epsilon);
+    }
     onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const invStd = tf.rsqrt(tf.add(variance, epsilon));
-    const value = tf.batchNorm(x4, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, epsilon);
     save([x4, mean, invStd, g]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const d = dy as tf.Tensor4D;
         const [xs, mu, inv, gm] = saved;
+        if (nativeKernel(BN_TRAIN_GRAD, d) && d.size > 0)
+          return tf.engine().runKernel(BN_TRAIN_GRAD, { dy: d, x: xs!, mean: mu!, invStd: inv!, gamma: gm! }) as tf.Tensor[];
         const m = d.shape[0] * d.shape[1] * d.shape[2];
-        const xhat = tf.mul(tf.sub(xs, mu), inv);
+        const xhat = tf.mul(tf.sub(xs!, mu!), inv!);
         const dBeta = tf.sum(d, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
-        const dx = tf.mul(tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))), tf.mul(gm, inv));
+        const dx = tf.mul(tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))), tf.mul(gm!, inv!));
         return [dx, dGamma, dBeta];
       },
     };

@@ -41,6 +41,7 @@ import * as tf from '../util/tf.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 import { useFastBatchNorm } from '../models/batchnorm.js';
+import { useFastAdam } from './adam.js';
 import { withFeatures } from '../models/discriminator.js';
 
 export interface GanHyper {
@@ -135,6 +136,9 @@ export class GanStep {
     useFastBatchNorm(D);
     this.gOpt = tf.train.adam(hp.lr, hp.beta1, 0.999) as tf.AdamOptimizer;
     this.dOpt = tf.train.adam(hp.lr, hp.beta1, 0.999) as tf.AdamOptimizer;
+    // One native call per step where the addon is in use; bit for bit tfjs' Adam.
+    useFastAdam(this.gOpt);
+    useFastAdam(this.dOpt);
     this.gVars = G.trainableWeights.map((w) => w.read() as tf.Variable);
     this.dVars = D.trainableWeights.map((w) => w.read() as tf.Variable);
     this.dFeat = (hp.featureMatch ?? 0) > 0 ? withFeatures(D) : null;
