@@ -21,7 +21,7 @@ interface BnLayer extends tf.layers.Layer {
 }
 
 /**
- * The native kernels (src/backend/native-train.ts: threaded, on the wasm heap) when they
+ * The native kernels (src/backend/native-train.ts: one thread, on the wasm heap) when they
  * are registered for the current backend. Looked up by name so that this module, which
  * the browser uses too, does not import the Node-only addon code.
  */
