@@ -11,8 +11,8 @@
  * with a seed (same cost as trained ones). Prints the CPU, then per model the median
  * images/s of each path, its per-batch times and the ratio.
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { arg, cpuModel, median } from './cli-util.js';
 import { initBackend, describeBackend } from '../src/backend/node.js';
 import { generatorGraphSupport } from '../src/backend/native-graph.js';
 import { predictUv } from '../src/infer/generate.js';
@@ -22,25 +22,11 @@ import { buildGenerator } from '../src/models/generator.js';
 import { DEFAULT_MODEL_CONFIG } from '../src/models/config.js';
 import { gaussian, mulberry32 } from '../src/util/rng.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-}
 const reps = Number(arg('reps', '5'));
 const n = Number(arg('batch', '16'));
 const S = Number(arg('size', '64'));
 const W = Number(arg('width', String(S)));
 const archs = arg('archs', 'unet,advanced,baseline').split(',');
-
-function cpuModel(): string {
-  try {
-    const m = /^Model name:\s*(.*)$/m.exec(execFileSync('lscpu', { encoding: 'utf8' }));
-    if (m) return m[1]!.trim();
-  } catch {}
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const info = await initBackend();
 const runner = setGeneratorRunner(null);

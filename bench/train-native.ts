@@ -10,8 +10,8 @@
  * 10). Prints the CPU, then the median images/s over the windows of each path, each
  * window's figure and the ratio; --profile first prints one step of each path by kernel.
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { arg, cpuModel, median } from './cli-util.js';
 import * as tf from '../src/util/tf.js';
 import { initBackend, describeBackend } from '../src/backend/node.js';
 import { setNativeTrainingKernels } from '../src/backend/native.js';
@@ -21,24 +21,11 @@ import { DEFAULT_MODEL_CONFIG, type Architecture } from '../src/models/config.js
 import { GanStep } from '../src/train/gan.js';
 import { gaussian, mulberry32 } from '../src/util/rng.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-}
 const windows = Number(arg('windows', '5'));
 const steps = Number(arg('steps', '2'));
 const n = Number(arg('batch', '16'));
 const S = Number(arg('size', '64'));
 const arch = arg('arch', 'unet') as Architecture;
-
-function cpuModel(): string {
-  try {
-    const m = /^Model name:\s*(.*)$/m.exec(execFileSync('lscpu', { encoding: 'utf8' }));
-    if (m) return m[1]!.trim();
-  } catch {}
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const info = await initBackend();
 console.log(`cpu: ${cpuModel()} (${os.cpus().length} logical cores; load average ${os.loadavg()[0]!.toFixed(2)} at start)`);

@@ -1,0 +1,21 @@
+/** Small helpers the single-purpose benches share: a flag's value, the CPU's name, a median. */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+
+/** `--name VALUE` from the command line, else `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+/** The CPU model as lscpu names it (os.cpus() often says less), for the header of a result. */
+export function cpuModel(): string {
+  try {
+    const m = /^Model name:\s*(.*)$/m.exec(execFileSync('lscpu', { encoding: 'utf8' }));
+    if (m) return m[1]!.trim();
+  } catch {}
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+/** The middle value (upper middle for an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
