@@ -41,7 +41,6 @@ import { refineNoise, runRefineStage, upsampleChroma, type RefineStage } from '.
 import { rawRgb } from '../infer/raw.js';
 import { loadModel } from '../infer/node.js';
 import { GanStep, type Batch } from './gan.js';
-import { findLatestCheckpoint, loadCheckpoint, checkpointsDir, type LoadedCheckpoint } from './checkpoint.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './options.js';
 import {
   setupRefineOptions,
@@ -53,9 +52,9 @@ import {
   type RefineOptions,
   type SavedRefineOptions,
 } from './refine-options.js';
-import { loadRunData, epochOrder, epochSeed, gather, flipRows, type RunData, type Schedule } from './data.js';
+import { loadRunData, epochOrder, epochSeed, gather, flipRows, type RunData } from './data.js';
 import { saveEpoch, writeLogs, repairExports, isBest, GENERATOR_DIR, BEST_GENERATOR_DIR, SAMPLES_DIR } from './outputs.js';
-import { removeRunTemps, epochSteps, type StepContext, type TrainEvents, type TrainResult } from './train.js';
+import { removeRunTemps, epochSteps, resumeOrStart, scheduleOf, type StepContext, type TrainEvents, type TrainResult } from './train.js';
 import type { EpochRecord, StepLogRow } from './state.js';
 import { photoErrors } from './validation.js';
 
@@ -97,7 +96,11 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
   const log = ev.log ?? (() => {});
   const runDir = setup.options.out;
   await removeRunTemps(runDir, log);
-  const { opts, resumed } = await resumeOrStart(setup.options, setup.given, log);
+  const { opts, resumed } = await resumeOrStart<RefineOptions, SavedRefineOptions>(
+    setup.options,
+    { check: checkSavedRefineOptions, merge: (o, saved) => mergeResumedRefine(o, setup.given, saved) },
+    log,
+  );
   const stage = Math.log2(opts.scales);
   let base = await loadBase(opts.base);
   if (base.stages.length >= stage || base.stages.length + 1 > MAX_REFINE_STAGES)
@@ -175,27 +178,6 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
   return { runDir, epochs: opts.epochs, history: run.history, generatorDir: path.join(runDir, GENERATOR_DIR) };
 }
 
-async function resumeOrStart(
-  options: RefineOptions,
-  given: Partial<RefineOptions>,
-  log: (m: string) => void,
-): Promise<{ opts: RefineOptions; resumed: LoadedCheckpoint<SavedRefineOptions> | null }> {
-  const runDir = options.out;
-  if (!options.resume) {
-    if (await findLatestCheckpoint(runDir)) throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);
-    return { opts: options, resumed: null };
-  }
-  const dir = await findLatestCheckpoint(runDir, (_bad, reason) => log(`checkpoint not usable: ${reason}; trying the previous one`));
-  if (!dir) {
-    log(`no checkpoint in ${checkpointsDir(runDir)}; starting a new run`);
-    return { opts: options, resumed: null };
-  }
-  const resumed = await loadCheckpoint(dir, checkSavedRefineOptions);
-  const opts = mergeResumedRefine(options, given, resumed.state.options);
-  log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
-  return { opts, resumed };
-}
-
 /** The base as colorize loads it (the same checks), with the stages its folder lists. */
 async function loadBase(nameOrDir: string): Promise<Base> {
   const c = await loadModel(nameOrDir);
@@ -220,12 +202,6 @@ async function excludedFolders(o: RefineOptions): Promise<string[]> {
     out.push(dir);
   }
   return out;
-}
-
-function scheduleOf(perStep: number, epochImages: number): Schedule {
-  const steps = Math.floor(epochImages / perStep);
-  if (steps < 1) throw new Error(`epochImages (${epochImages}) is fewer than one step of ${perStep} photos`);
-  return { perStep, epochImages, steps };
 }
 
 /**

@@ -23,7 +23,16 @@ import { loadModelFromDir, readMetadata } from '../models/io.js';
 import { removeStaleTemps } from '../util/atomic.js';
 import { GanStep, type Batch, type StepLosses } from './gan.js';
 import { findLatestCheckpoint, loadCheckpoint, checkpointsDir, type LoadedCheckpoint } from './checkpoint.js';
-import { setupTrainOptions, mergeResumed, savedRunOptions, trainingRecordOptions, type TrainInput, type TrainOptions } from './options.js';
+import type { SavedOptionsCheck } from './state.js';
+import {
+  setupTrainOptions,
+  mergeResumed,
+  savedRunOptions,
+  trainingRecordOptions,
+  type TrainInput,
+  type TrainOptions,
+  type SavedRunOptions,
+} from './options.js';
 import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
 import { loadRunData, samplePhotos, epochBatches, type RunData, type SamplePhoto, type Schedule } from './data.js';
 import { validationBySource } from './validation.js';
@@ -97,7 +106,11 @@ export async function train(input: TrainInput, ev: TrainEvents = {}): Promise<Tr
   const log = ev.log ?? (() => {});
   const runDir = setup.options.out;
   await removeRunTemps(runDir, log);
-  const { opts, resumed } = await resumeOrStart(setup.options, setup.given, log);
+  const { opts, resumed } = await resumeOrStart<TrainOptions, SavedRunOptions>(
+    setup.options,
+    { merge: (o, saved) => mergeResumed(o, setup.given, saved) },
+    log,
+  );
   const perStep = opts.batch * opts.accum; // photos per optimizer step: `accum` micro-batches of `batch`
   const data = await loadRunData(opts, perStep, { progress: ev.dataProgress, skip: ev.skip, log });
   const schedule = scheduleOf(perStep, opts.epochImages ?? data.trainSet.files.length);
@@ -139,15 +152,22 @@ export async function removeRunTemps(runDir: string, log: (m: string) => void): 
   }
 }
 
+/** How a trainer resumes: its checkpoint's options checked, and merged into this call's. */
+export interface ResumeRule<O, S extends object> {
+  check?: SavedOptionsCheck<S>;
+  merge: (options: O, saved: S) => O;
+}
+
 /**
- * --resume: the newest checkpoint that verifies, and the options merged with the ones it
- * recorded (./options.ts mergeResumed). Without --resume a folder holding a run is refused.
+ * --resume: the last verified checkpoint of `options.out` (a bad one is skipped, with the
+ * reason), or a new run; without --resume, a folder that holds a run is refused. Shared by
+ * train and train-refine.
  */
-async function resumeOrStart(
-  options: TrainOptions,
-  given: Partial<TrainOptions>,
+export async function resumeOrStart<O extends { out: string; resume?: boolean; epochs: number }, S extends object>(
+  options: O,
+  rule: ResumeRule<O, S>,
   log: (m: string) => void,
-): Promise<{ opts: TrainOptions; resumed: LoadedCheckpoint | null }> {
+): Promise<{ opts: O; resumed: LoadedCheckpoint<S> | null }> {
   const runDir = options.out;
   if (!options.resume) {
     if (await findLatestCheckpoint(runDir)) throw new Error(`${runDir}: already holds a training run; add --resume to continue it or choose another --out`);
@@ -158,14 +178,15 @@ async function resumeOrStart(
     log(`no checkpoint in ${checkpointsDir(runDir)}; starting a new run`);
     return { opts: options, resumed: null };
   }
-  const resumed = await loadCheckpoint(dir);
+  const resumed = await loadCheckpoint<S>(dir, rule.check);
   // The run's identity comes from the checkpoint; the schedule (epochs, λ, lr) may be changed.
-  const opts = mergeResumed(options, given, resumed.state.options);
+  const opts = rule.merge(options, resumed.state.options);
   log(`resuming from ${dir} (epoch ${resumed.state.epoch} of ${opts.epochs} done)`);
   return { opts, resumed };
 }
 
-function scheduleOf(perStep: number, epochImages: number): Schedule {
+/** Steps per epoch of `epochImages` photos, `perStep` a step. */
+export function scheduleOf(perStep: number, epochImages: number): Schedule {
   const steps = Math.floor(epochImages / perStep);
   if (steps < 1) throw new Error(`epochImages (${epochImages}) is fewer than one step of ${perStep} photos`);
   return { perStep, epochImages, steps };
