@@ -8,16 +8,16 @@
  *   node --import tsx bench/calibrate.ts --model DIR [--per-source N] [--gains 0.8,1,1.2] DATA...
  */
 import { parseArgs } from 'node:util';
+import { decodeOrSkip, photosBySource } from './cli-util.js';
 import { initBackend } from '../src/backend/node.js';
 import { loadModel } from '../src/infer/node.js';
-import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
-import { decodeImage } from '../src/data/decode.js';
+import { loadDatasets, splitBySource } from '../src/data/sources.js';
 import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
 import { predictChroma, stageGrids } from '../src/infer/colorizer.js';
 import { lumaForModel, sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
 import { modelGrid, type Grid } from '../src/infer/grid.js';
 import { psnr, colorfulness } from '../src/eval/metrics.js';
-import { evenlySpread, balancedMeanChroma, withConstantChroma } from '../src/eval/evaluate.js';
+import { balancedMeanChroma, withConstantChroma } from '../src/eval/evaluate.js';
 
 const { values: v, positionals: dirs } = parseArgs({
   options: { model: { type: 'string' }, 'per-source': { type: 'string' }, gains: { type: 'string', default: '0.8,1,1.2' }, 'render-size': { type: 'string' } },
@@ -37,16 +37,11 @@ const systems: Sys[] = ['gray', 'mean-chroma', ...gains.map((g) => `bilinear×${
 const table: Record<string, Record<Sys, { p: number[]; c: number[] }>> = {};
 const t0 = performance.now();
 let done = 0;
-for (const [source, files] of groupBySource(parts.val)) {
-  const pick = v['per-source'] ? evenlySpread(files.length, Number(v['per-source'])).map((i) => files[i]) : files;
+for (const [source, pick] of photosBySource(parts.val, v['per-source'] ? Number(v['per-source']) : undefined)) {
   const rows: Record<Sys, { p: number[]; c: number[] }> = Object.fromEntries(systems.map((s) => [s, { p: [], c: [] }]));
   for (const f of pick) {
-    let truth: RgbImage;
-    try {
-      truth = await decodeImage(resolveFile(ds, f));
-    } catch {
-      continue;
-    }
+    const truth = await decodeOrSkip(ds, f);
+    if (!truth) continue;
     const gray = grayscaleRgb(truth);
     const cTruth = colorfulness(truth);
     const add = (s: Sys, img: RgbImage) => {

@@ -1,6 +1,10 @@
-/** Small helpers the single-purpose benches share: a flag's value, the CPU's name, a median. */
+/** Small helpers the single-purpose benches share: a flag's value, the CPU's name, a median, the validation photos. */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { decodeImage } from '../src/data/decode.js';
+import { groupBySource, resolveFile, type MultiDataset } from '../src/data/sources.js';
+import type { RgbImage } from '../src/color/yuv.js';
+import { spreadPerSource } from '../src/eval/evaluate.js';
 
 /** `--name VALUE` from the command line, else `fallback`. */
 export function arg(name: string, fallback: string): string {
@@ -19,3 +23,17 @@ export function cpuModel(): string {
 
 /** The middle value (upper middle for an even count). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Validation photos by source: all of them, or at most `perSource` each, evenly spread. */
+export function photosBySource(val: string[], perSource?: number): Map<string, string[]> {
+  return groupBySource(perSource ? spreadPerSource(val, perSource) : val);
+}
+
+/** A photo of the data decoded, or null if it cannot be (the benches skip it, as eval reports it). */
+export async function decodeOrSkip(ds: MultiDataset, file: string): Promise<RgbImage | null> {
+  try {
+    return await decodeImage(resolveFile(ds, file));
+  } catch {
+    return null;
+  }
+}

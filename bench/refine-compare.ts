@@ -13,15 +13,15 @@
  *   node --import tsx bench/refine-compare.ts --model RUN/model [--per-source N] [--sheet docs/x.jpg] DATA...
  */
 import { parseArgs } from 'node:util';
+import { decodeOrSkip, photosBySource } from './cli-util.js';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/node.js';
 import { loadModel } from '../src/infer/node.js';
 import { colorizeImage, type Colorizer } from '../src/infer/colorizer.js';
-import { loadDatasets, splitBySource, groupBySource, resolveFile } from '../src/data/sources.js';
+import { loadDatasets, splitBySource, resolveFile } from '../src/data/sources.js';
 import { decodeImage } from '../src/data/decode.js';
 import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
 import { compareImages } from '../src/eval/metrics.js';
-import { evenlySpread } from '../src/eval/evaluate.js';
 import { renderGrid } from '../src/report/grid.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 
@@ -83,16 +83,11 @@ function mostChanged(a: RgbImage, b: RgbImage): { diff: number; x: number; y: nu
 
 const t0 = performance.now();
 let count = 0;
-for (const [source, files] of groupBySource(parts.val)) {
-  const pick = v['per-source'] ? evenlySpread(files.length, Number(v['per-source'])).map((i) => files[i]) : files;
+for (const [source, pick] of photosBySource(parts.val, v['per-source'] ? Number(v['per-source']) : undefined)) {
   const rows = empty();
   for (const f of pick) {
-    let truth: RgbImage;
-    try {
-      truth = await decodeImage(resolveFile(ds, f));
-    } catch {
-      continue;
-    }
+    const truth = await decodeOrSkip(ds, f);
+    if (!truth) continue;
     const gray = grayscaleRgb(truth);
     const mp = (gray.width * gray.height) / 1e6;
     const out: Partial<Record<Sys, RgbImage>> = {};

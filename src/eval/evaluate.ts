@@ -226,6 +226,11 @@ export function folderOf(file: string): string {
   return i < 0 ? ROOT_SCOPE : file.slice(0, i);
 }
 
+/** At most `k` photos of each source, evenly spread over its files (a balanced, repeatable subset). */
+export function spreadPerSource(files: string[], k: number): string[] {
+  return [...groupBySource(files).values()].flatMap((g) => evenlySpread(g.length, k).map((i) => g[i]));
+}
+
 /** `limit` indices evenly spread over 0..n-1 (all when limit ≥ n). */
 export function evenlySpread(n: number, limit: number): number[] {
   if (limit >= n) return Array.from({ length: n }, (_, i) => i);
@@ -378,7 +383,7 @@ function selectPhotos(opts: EvaluateOptions, e: EvalSetup, files: string[], part
   if (opts.limitPerSource !== undefined) {
     const k = opts.limitPerSource;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`limitPerSource must be a positive integer, got ${k}`);
-    pool = [...groupBySource(pool).values()].flatMap((g) => evenlySpread(g.length, k).map((i) => g[i]));
+    pool = spreadPerSource(pool, k);
   }
   const selected = opts.limit !== undefined ? evenlySpread(pool.length, opts.limit).map((i) => pool[i]) : pool;
   if (selected.length === 0) throw new Error(`${e.dataName}: no photos to evaluate (${e.split === 'val' ? 'the validation split is empty' : 'none selected'})`);
