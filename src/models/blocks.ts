@@ -10,6 +10,23 @@ export function seeded(seed: number | undefined, k: number) {
   return seed === undefined ? undefined : seed * 1000 + k;
 }
 
+/**
+ * The last layer of a network that outputs chroma: a 3×3 convolution to (u, v) with tanh,
+ * so the output is in the network scale's [-1, 1]; `stddev` of its initial weights.
+ */
+export function chromaHead(x: tf.SymbolicTensor, name: string, stddev: number, seed: number | undefined): tf.SymbolicTensor {
+  return tf.layers
+    .conv2d({
+      filters: 2,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'tanh',
+      kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev, seed }),
+      name,
+    })
+    .apply(x) as tf.SymbolicTensor;
+}
+
 /** conv (no bias: batch norm follows) → batch norm → ReLU / LeakyReLU. */
 export function convBlock(
   x: tf.SymbolicTensor,

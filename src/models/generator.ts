@@ -14,7 +14,7 @@
 import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
-import { convBlock, seeded, type InitOptions } from './blocks.js';
+import { chromaHead, convBlock, seeded, type InitOptions } from './blocks.js';
 import { buildUnetGenerator } from './unet.js';
 import { buildRefineGenerator } from './refine.js';
 
@@ -54,17 +54,7 @@ export function buildGenerator(cfg: ModelConfig, init: InitOptions = {}): tf.Lay
   } else {
     const feat = convBlock(h, 'g7', { filters: Math.max(8, g / 2), kernel: 4, strides: 2, transpose: true, act: 'relu', seed: s(8), momentum: m }); // S
     const mixed = tf.layers.concatenate({ axis: -1, name: 'input_copy' }).apply([feat, input]) as tf.SymbolicTensor;
-    uv = tf.layers
-      .conv2d({
-        filters: 2,
-        kernelSize: 3,
-        strides: 1,
-        padding: 'same',
-        activation: 'tanh',
-        kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: s(9) }),
-        name: 'g8_uv',
-      })
-      .apply(mixed) as tf.SymbolicTensor;
+    uv = chromaHead(mixed, 'g8_uv', 0.02, s(9));
   }
   return tf.model({ inputs: [y, z], outputs: uv, name: `generator_${cfg.arch}` });
 }

@@ -14,7 +14,7 @@
 import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
 import { checkModelConfig } from './config.js';
-import type { InitOptions } from './blocks.js';
+import { chromaHead, type InitOptions } from './blocks.js';
 
 /** Each stage doubles the resolution of the chroma below it. */
 export const REFINE_FACTOR = 2;
@@ -48,16 +48,7 @@ export function buildRefineGenerator(cfg: ModelConfig, init: InitOptions = {}): 
   h = conv(h, 'r_up', g, 4, 2, 4, true); // H
   h = tf.layers.concatenate({ axis: -1, name: 'r_skip' }).apply([h, c1]) as tf.SymbolicTensor;
   h = conv(h, 'r_c4', g, 3, 1, 5);
-  const r = tf.layers
-    .conv2d({
-      filters: 2,
-      kernelSize: 3,
-      padding: 'same',
-      activation: 'tanh',
-      kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.002, seed: s(6) }),
-      name: 'r_band',
-    })
-    .apply(h) as tf.SymbolicTensor;
+  const r = chromaHead(h, 'r_band', 0.002, s(6));
   const out = tf.layers.add({ name: 'uv' }).apply([uv, r]) as tf.SymbolicTensor;
   return tf.model({ inputs: [y, uv, z], outputs: out, name: 'refine' });
 }

@@ -21,7 +21,7 @@
  */
 import * as tf from '../util/tf.js';
 import type { ModelConfig } from './config.js';
-import { convBlock, type InitOptions } from './blocks.js';
+import { chromaHead, convBlock, type InitOptions } from './blocks.js';
 
 export { UNET_MULTIPLE } from './config.js';
 
@@ -65,8 +65,6 @@ export function buildUnetGenerator(cfg: ModelConfig, init: InitOptions = {}): tf
   h = block(h, 'd2_up', g, 4, 2, 12, true); // S/2
   h = block(concat('d2_skip', [h, e1]), 'd2', g, 3, 1, 13);
   h = block(h, 'd1_up', g / 2, 4, 2, 14, true); // S
-  const uv = tf.layers
-    .conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'tanh', kernelInitializer: normal(15), name: 'uv' })
-    .apply(concat('d1_skip', [h, e0, y])) as tf.SymbolicTensor;
+  const uv = chromaHead(concat('d1_skip', [h, e0, y]), 'uv', 0.02, s(15));
   return tf.model({ inputs: [y, z], outputs: uv, name: 'generator_unet' });
 }
