@@ -75,6 +75,17 @@ function startWorker(): WorkerProc {
   return { child, lines, exit };
 }
 
+/** The jobs a worker has started and not yet finished, by what it printed. */
+function heldJobs(lines: string[]): string[] {
+  const held = new Set<string>();
+  for (const l of lines) {
+    const [word, id] = l.split(' ');
+    if (word === 'start') held.add(id);
+    else if (word === 'done' || word === 'skip' || word === 'failed' || word === 'retry') held.delete(id);
+  }
+  return [...held];
+}
+
 async function queueStatus(): Promise<{ waiting: number; active: number; delayed: number; completed: number; failed: number; total: number }> {
   const r = await runCli(['queue', 'status', '--redis', url, '--name', 'test', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -142,16 +153,21 @@ test('300 photos over 3 workers, one SIGKILLed mid-job, one SIGTERMed, a replace
   assert.match(again.stdout.toString(), /0 jobs added, 303 already queued/, 'adding the same folder twice adds nothing');
 
   const [a, b, c] = [startWorker(), startWorker(), startWorker()];
-  // Kill A with SIGKILL right after it starts a job (it is then mid-job: reading, colorizing or writing).
+  // Kill A with SIGKILL while it has a job in progress. A is frozen first (SIGSTOP) so that
+  // what it printed tells exactly which jobs it holds: its small jobs take tens of
+  // milliseconds, so a job seen starting may well be finished by the time a kill lands.
   await waitFor('worker A to have done some jobs', () => a.lines.filter((l) => l.startsWith('done ')).length >= 5);
-  const startedBefore = a.lines.length;
-  await waitFor('worker A to start a job', () => a.lines.slice(startedBefore).some((l) => l.startsWith('start ')));
+  let inFlight: string[] = [];
+  for (let tries = 0; inFlight.length === 0; tries++) {
+    assert.ok(tries < 50, 'caught worker A holding a job');
+    const seen = a.lines.length;
+    await waitFor('worker A to start a job', () => a.lines.slice(seen).some((l) => l.startsWith('start ')));
+    a.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 300)); // what A wrote before it stopped arrives
+    inFlight = heldJobs(a.lines);
+    if (inFlight.length === 0) a.child.kill('SIGCONT');
+  }
   a.child.kill('SIGKILL');
-  const killedJob = a.lines
-    .slice(startedBefore)
-    .find((l) => l.startsWith('start '))
-    ?.split(' ')[1];
-  assert.ok(killedJob);
   assert.equal(await a.exit, null, 'A died by its signal');
 
   // Stop B with SIGTERM in the middle of a job: it finishes that job and exits 0.
@@ -180,13 +196,14 @@ test('300 photos over 3 workers, one SIGKILLed mid-job, one SIGTERMed, a replace
   for (const w of [c, d]) w.child.kill('SIGTERM');
   assert.deepEqual(await Promise.all([c.exit, d.exit]), [0, 0]);
 
-  // The killed job was done again by another worker.
-  const all = [...a.lines, ...b.lines, ...c.lines, ...d.lines];
-  assert.ok(
-    [...b.lines, ...c.lines, ...d.lines].some((l) => l.startsWith('done ') && l.split(' ')[1] === killedJob) ||
-      all.some((l) => l.startsWith('skip ') && l.split(' ')[1] === killedJob),
-    `the job A had (${killedJob}) was finished by another worker`,
-  );
+  // The jobs A held when it died were done again by another worker.
+  const others = [...b.lines, ...c.lines, ...d.lines];
+  for (const id of inFlight) {
+    assert.ok(
+      others.some((l) => (l.startsWith('done ') || l.startsWith('skip ')) && l.split(' ')[1] === id),
+      `the job A held (${id}) was finished by another worker`,
+    );
+  }
 
   // Exactly 300 outputs, each a valid PNG of its input's size; no temp files anywhere.
   const files = await walk(outDir);
