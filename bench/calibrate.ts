@@ -13,9 +13,8 @@ import { initBackend } from '../src/backend/node.js';
 import { loadModel } from '../src/infer/node.js';
 import { loadDatasets, splitBySource } from '../src/data/sources.js';
 import { grayscaleRgb, type RgbImage } from '../src/color/yuv.js';
-import { predictChroma, stageGrids } from '../src/infer/colorizer.js';
-import { lumaForModel, sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
-import { modelGrid, type Grid } from '../src/infer/grid.js';
+import { predictChroma, stageLumas } from '../src/infer/colorizer.js';
+import { sharpenToFullRes, type UpsampleMethod } from '../src/infer/sharpen.js';
 import { psnr, colorfulness } from '../src/eval/metrics.js';
 import { balancedMeanChroma, withConstantChroma } from '../src/eval/evaluate.js';
 
@@ -51,11 +50,8 @@ for (const [source, pick] of photosBySource(parts.val, v['per-source'] ? Number(
     add('gray', gray);
     add('mean-chroma', withConstantChroma(gray, mc.u, mc.v));
     // As colorize: the base grid, then the model's refinement stages (if any), seed 0 sample 0.
-    const lumaOn = (grid: Grid) => ({ grid, data: lumaForModel(gray.data, gray.width, gray.height, grid.width, grid.height) });
-    const base = lumaOn(modelGrid(c.meta.config, gray.width, gray.height, renderSize));
-    const lumas = stageGrids(c, base.grid, gray.width, gray.height).map(lumaOn);
-    const finest = lumas.at(-1) ?? base;
-    const [uv] = predictChroma(c, base, lumas, 0, [0]);
+    const { y, lumas, finest } = stageLumas(c, gray, renderSize);
+    const [uv] = predictChroma(c, y, lumas, 0, [0]);
     for (const up of ['bilinear', 'guided'] as UpsampleMethod[]) {
       for (const g of gains) {
         const scaled = uv.map((x) => x * g);

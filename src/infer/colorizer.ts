@@ -111,6 +111,19 @@ export function modelLuma(g: GeneratorModel, img: RgbImage, renderSize?: number)
   return { grid, data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height) };
 }
 
+/**
+ * The photo's luma on the base grid (`y`), on the grid of each refinement stage that runs
+ * (`lumas`, as stageGrids), and the finest of them, which guides the upsampling.
+ */
+export function stageLumas(g: GeneratorModel, img: RgbImage, renderSize?: number, refine?: boolean): { y: ModelLuma; lumas: ModelLuma[]; finest: ModelLuma } {
+  const y = modelLuma(g, img, renderSize);
+  const lumas = stageGrids(g, y.grid, img.width, img.height, refine).map((grid) => ({
+    grid,
+    data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height),
+  }));
+  return { y, lumas, finest: lumas.at(-1) ?? y };
+}
+
 class LazyColorization implements Colorization {
   #rgb: RgbImage | undefined;
   #raw: RgbImage | undefined;
@@ -163,12 +176,7 @@ export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: num
   }
   if (opts.refine !== undefined && typeof opts.refine !== 'boolean') throw new TypeError(`refine must be a boolean, got ${typeof opts.refine}`);
   const gain = chromaGain(c, opts);
-  const y = modelLuma(c, img, opts.renderSize);
-  const lumas = stageGrids(c, y.grid, img.width, img.height, opts.refine).map((grid) => ({
-    grid,
-    data: lumaForModel(img.data, img.width, img.height, grid.width, grid.height),
-  }));
-  const finest = lumas.length ? lumas[lumas.length - 1] : y;
+  const { y, lumas, finest } = stageLumas(c, img, opts.renderSize, opts.refine);
   const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
   return (function* () {
     for (let done = 0; done < count; ) {
