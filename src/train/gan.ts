@@ -46,6 +46,8 @@ import { withFeatures } from '../models/discriminator.js';
 
 export interface GanHyper {
   l1: number;
+  /** Weight of G's adversarial term (default 1). 0 with featureMatch 0: regression only, D is neither run nor stepped. */
+  adversarial?: number;
   /** Weight of the L2 (squared error) term (0 = off). */
   l2?: number;
   lr: number;
@@ -58,11 +60,11 @@ export interface GanHyper {
 }
 
 export interface StepLosses {
-  /** G's adversarial loss (non-saturating BCE). */
+  /** G's adversarial loss (non-saturating BCE); 0 when D is not used. */
   gAdv: number;
   /** Mean absolute error of G's U,V, network scale. */
   l1: number;
-  /** D's loss (mean of the real and fake BCE). */
+  /** D's loss (mean of the real and fake BCE); 0 when D is not used. */
   d: number;
   /** Mean |fake − fake₂| between two z (only when diversity > 0). */
   div?: number;
@@ -144,6 +146,11 @@ export class GanStep {
     this.dFeat = (hp.featureMatch ?? 0) > 0 ? withFeatures(D) : null;
   }
 
+  /** D takes part in the step: G has an adversarial or feature-matching term. */
+  get usesD(): boolean {
+    return (this.hp.adversarial ?? 1) > 0 || this.dFeat !== null;
+  }
+
   /** G's adversarial loss on a fake, plus the feature-matching loss when it is on. */
   private adversarial(y: tf.Tensor, fake: tf.Tensor, uv: tf.Tensor, ones: tf.Tensor): { gAdv: tf.Scalar; fm: tf.Scalar | null } {
     if (!this.dFeat) return { gAdv: bce(ones, this.D.apply([y, fake], { training: true }) as tf.Tensor), fm: null };
@@ -166,7 +173,8 @@ export class GanStep {
     tf.tidy(() => {
       const mbs = this.microBatches(b, accum);
       const g = this.stepG(mbs);
-      const dLosses = this.stepD(mbs, g.fakes);
+      // Regression alone: D is left as it is (its loss reported as 0).
+      const dLosses = this.usesD ? this.stepD(mbs, g.fakes) : mbs.map(() => tf.scalar(0));
 
       const withDiv = g.divs.length === accum;
       const withFm = g.fms.length === accum;
@@ -218,6 +226,7 @@ export class GanStep {
     const { l1: lambda, diversity } = this.hp;
     const phi = this.hp.featureMatch ?? 0;
     const mu = this.hp.l2 ?? 0;
+    const alpha = this.hp.adversarial ?? 1;
     const r: GStepResult = { fakes: [], gAdvs: [], l1s: [], divs: [], fms: [] };
     this.averagedStep(
       this.gOpt,
@@ -226,10 +235,10 @@ export class GanStep {
         const gIn = (zz: tf.Tensor) => (cond ? [y, cond, zz] : [y, zz]);
         const f = this.G.apply(gIn(z), { training: true }) as tf.Tensor4D;
         r.fakes.push(tf.keep(f));
-        const adv = this.adversarial(y, f, uv, ones);
+        const adv = this.usesD ? this.adversarial(y, f, uv, ones) : { gAdv: tf.scalar(0), fm: null };
         const gAdv = tf.keep(adv.gAdv);
         r.gAdvs.push(gAdv);
-        let loss: tf.Tensor = gAdv;
+        let loss: tf.Tensor = alpha === 1 ? gAdv : tf.mul(alpha, gAdv);
         if (adv.fm) {
           r.fms.push(tf.keep(adv.fm));
           loss = tf.add(loss, tf.mul(phi, adv.fm));

@@ -50,6 +50,15 @@ export const TRAIN_SCHEMA = {
     saved: true,
     help: 'weight of an image-space L2 (squared error) term: the conditional mean, which PSNR rewards',
   },
+  adversarial: {
+    type: 'number',
+    min: 0,
+    default: 1,
+    arg: 'α',
+    resume: 'changeable',
+    saved: true,
+    help: "weight of G's adversarial term; 0 (with --feature-match 0) trains G by regression alone and skips D's steps",
+  },
   batch: { type: 'int', min: 2, default: 16, resume: 'changeable', saved: true, help: 'batch size: photos in memory at once' },
   accum: {
     type: 'int',

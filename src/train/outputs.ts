@@ -25,9 +25,19 @@ export const GENERATOR_DIR = 'generator';
 export const BEST_GENERATOR_DIR = 'generator-best';
 export const SAMPLES_DIR = 'samples';
 
-/** The epoch is the best so far (lowest validation L1; a tie goes to the later one). */
-export function isBest(history: EpochRecord[], rec: EpochRecord): boolean {
-  return rec.valL1 <= Math.min(...history.map((h) => h.valL1));
+/** Which validation error picks generator-best/: the one the run's image-space loss minimizes. */
+export type Selection = 'l1' | 'mse';
+
+/** A run with only the L2 term (λ = 0, μ > 0) is chosen by validation MSE, any other by validation L1. */
+export function selectionOf(o: { l1: number; l2: number }): Selection {
+  return o.l1 === 0 && o.l2 > 0 ? 'mse' : 'l1';
+}
+
+const selectionError = (h: EpochRecord, by: Selection): number => (by === 'mse' ? (h.valMse ?? Number.POSITIVE_INFINITY) : h.valL1);
+
+/** The epoch is the best so far by `by` (a tie goes to the later one). */
+export function isBest(history: EpochRecord[], rec: EpochRecord, by: Selection): boolean {
+  return selectionError(rec, by) <= Math.min(...history.map((h) => selectionError(h, by)));
 }
 
 export async function writeSampleGrid(runDir: string, epoch: number, G: tf.LayersModel, cfg: ModelConfig, photos: SamplePhoto[]): Promise<void> {
@@ -59,7 +69,7 @@ export async function saveEpoch(runDir: string, gan: GanStep, state: CheckpointS
   const dir = await saveCheckpoint(runDir, generator, gan.D, optState, state);
   disposeCheckpointTensors(optState);
   await writeDirAtomic(path.join(runDir, GENERATOR_DIR), generator);
-  // GAN training is noisy from epoch to epoch: also keep the generator with the lowest validation L1.
+  // GAN training is noisy from epoch to epoch: also keep the generator with the lowest validation error.
   if (best) await writeDirAtomic(path.join(runDir, BEST_GENERATOR_DIR), generator);
   return dir;
 }
@@ -94,7 +104,7 @@ export async function writeLogs(runDir: string, history: EpochRecord[], stepLog:
  * generator-best/ the best epoch's: a kill during their export (after the checkpoint was
  * written) left older ones, which are rewritten here from the checkpoint's files.
  */
-export async function repairExports(runDir: string, checkpoint: string, history: EpochRecord[], log: (m: string) => void): Promise<void> {
+export async function repairExports(runDir: string, checkpoint: string, history: EpochRecord[], by: Selection, log: (m: string) => void): Promise<void> {
   const copyFrom = async (src: string, dst: string) => {
     const files: Record<string, Uint8Array> = {};
     for (const f of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON]) files[f] = await fs.readFile(path.join(src, f));
@@ -103,7 +113,7 @@ export async function repairExports(runDir: string, checkpoint: string, history:
   const want = await fileSha256(path.join(checkpoint, GENERATOR_DIR, WEIGHTS_BIN));
   const targets = [path.join(runDir, GENERATOR_DIR)];
   const last = history[history.length - 1];
-  if (last && isBest(history, last)) targets.push(path.join(runDir, BEST_GENERATOR_DIR));
+  if (last && isBest(history, last, by)) targets.push(path.join(runDir, BEST_GENERATOR_DIR));
   for (const dst of targets) {
     if ((await fileSha256(path.join(dst, WEIGHTS_BIN))) !== want) {
       await copyFrom(path.join(checkpoint, GENERATOR_DIR), dst);

@@ -173,7 +173,7 @@ export async function trainRefine(input: RefineInput, ev: TrainEvents = {}): Pro
     ev.epochEnd?.(rec);
   }
   gan.dispose();
-  if (run.lastCheckpoint) await repairExports(runDir, run.lastCheckpoint, run.history, log);
+  if (run.lastCheckpoint) await repairExports(runDir, run.lastCheckpoint, run.history, 'l1', log);
   if (run.history.length) await writeModelFolder(run); // also after a kill between generator-best/ and model/
   return { runDir, epochs: opts.epochs, history: run.history, generatorDir: path.join(runDir, GENERATOR_DIR) };
 }
@@ -397,7 +397,7 @@ async function endEpoch(run: RefineRun, rec: EpochRecord, samples: RefineSample[
     stepLog: run.stepLog as StepLogRow[],
     savedAt: new Date().toISOString(),
   };
-  const best = isBest(run.history, rec);
+  const best = isBest(run.history, rec, 'l1');
   run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1, baseValL1), best);
   if (best) await writeModelFolder(run); // so a run stopped later still has its model/
   await writeLogs(runDir, run.history, run.stepLog);

@@ -36,7 +36,7 @@ import {
 import { isOutOfMemory, outOfMemoryMessage, OutOfMemoryError } from './oom.js';
 import { loadRunData, samplePhotos, epochBatches, type RunData, type SamplePhoto, type Schedule } from './data.js';
 import { validationBySource } from './validation.js';
-import { writeSampleGrid, saveEpoch, writeLogs, repairExports, isBest, GENERATOR_DIR, SAMPLES_DIR } from './outputs.js';
+import { writeSampleGrid, saveEpoch, writeLogs, repairExports, isBest, selectionOf, GENERATOR_DIR, SAMPLES_DIR } from './outputs.js';
 import type { EpochRecord, StepLogRow } from './state.js';
 
 export type { EpochRecord } from './state.js';
@@ -141,7 +141,7 @@ export async function train(input: TrainInput, ev: TrainEvents = {}): Promise<Tr
     ev.epochEnd?.(rec);
   }
   gan.dispose();
-  if (run.lastCheckpoint) await repairExports(runDir, run.lastCheckpoint, run.history, log);
+  if (run.lastCheckpoint) await repairExports(runDir, run.lastCheckpoint, run.history, selectionOf(opts), log);
   return { runDir, epochs: opts.epochs, history: run.history, generatorDir: path.join(runDir, GENERATOR_DIR) };
 }
 
@@ -211,8 +211,8 @@ async function initialGenerator(dir: string, cfg: ModelConfig): Promise<tf.Layer
 async function buildNetworks(opts: TrainOptions, cfg: ModelConfig, resumed: LoadedCheckpoint | null): Promise<GanStep> {
   const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
-  const { l1, l2, lr, beta1, diversity, accum, featureMatch } = opts;
-  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1, l2, lr, beta1, diversity, accum, featureMatch });
+  const { l1, l2, adversarial, lr, beta1, diversity, accum, featureMatch } = opts;
+  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1, l2, adversarial, lr, beta1, diversity, accum, featureMatch });
   if (resumed) {
     await gan.setOptimizerWeights(resumed.optG, resumed.optD);
     resumed.optG.forEach((t) => t.tensor.dispose());
@@ -353,6 +353,6 @@ async function endEpoch(run: Run, rec: EpochRecord, samples: SamplePhoto[]): Pro
     stepLog: run.stepLog,
     savedAt: new Date().toISOString(),
   };
-  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1), isBest(run.history, rec));
+  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1), isBest(run.history, rec, selectionOf(run.opts)));
   await writeLogs(runDir, run.history, run.stepLog);
 }
