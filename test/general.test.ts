@@ -15,6 +15,7 @@ import { buildDiscriminator, withFeatures, FEATURE_LAYERS } from '../src/models/
 import type { ModelConfig } from '../src/models/config.js';
 import { GanStep } from '../src/train/gan.js';
 import { train } from '../src/train/train.js';
+import { isBest, selectionOf } from '../src/train/outputs.js';
 import { readMetadata, loadModelFromDir } from '../src/models/io.js';
 import { balancedOrder, splitBySource, sourceOf, groupBySource, loadDatasets, resolveFile } from '../src/data/sources.js';
 import { modelGrid } from '../src/infer/grid.js';
@@ -189,6 +190,49 @@ test('feature matching: D exposes its hidden layers; the G step reports a finite
   assert.ok(last.l1 < first.l1, `L1 ${first.l1} → ${last.l1}`);
   const off = new GanStep(buildGenerator(cfg, { seed: 5 }), buildDiscriminator(cfg, { seed: 5 }), S, 8, { l1: 10, lr: 2e-3, beta1: 0.5, diversity: 0 });
   assert.equal(off.step(b).fm, undefined, 'off by default');
+});
+
+test("adversarial 0: regression alone — D untouched, its loss and G's adversarial loss 0, the L2 error falls", () => {
+  const cfg: ModelConfig = { ...unetCfg, arch: 'unet' };
+  const D = buildDiscriminator(cfg, { seed: 6 });
+  const step = new GanStep(buildGenerator(cfg, { seed: 6 }), D, 16, 8, { l1: 0, l2: 100, adversarial: 0, lr: 2e-3, beta1: 0.9, diversity: 0 });
+  assert.equal(step.usesD, false);
+  const r = mulberry32(4);
+  const n = 4,
+    S = 16;
+  const y = new Float32Array(n * S * S).map(() => r() * 2 - 1);
+  const uv = new Float32Array(n * S * S * 2).map((_, i) => (i % 2 ? -0.3 : 0.5 * y[i >> 1]));
+  const b = { n, y, uv, z: gaussian(r, n * 8) };
+  const dBefore = D.getWeights().map((w) => w.dataSync().slice());
+  const first = step.step(b);
+  let last = first;
+  for (let i = 0; i < 15; i++) last = step.step(b);
+  assert.equal(first.gAdv, 0);
+  assert.equal(last.d, 0);
+  assert.ok(last.l1 < first.l1, `L1 ${first.l1} → ${last.l1}`);
+  D.getWeights().forEach((w, k) => assert.deepEqual(w.dataSync(), dBefore[k], `D weight ${k} changed`));
+  // Any adversarial or feature-matching weight brings D back into the step.
+  const withD = new GanStep(buildGenerator(cfg, { seed: 6 }), buildDiscriminator(cfg, { seed: 6 }), 16, 8, {
+    l1: 0,
+    l2: 100,
+    adversarial: 0,
+    featureMatch: 1,
+    lr: 2e-3,
+    beta1: 0.9,
+    diversity: 0,
+  });
+  assert.equal(withD.usesD, true);
+  assert.ok(withD.step(b).d > 0);
+});
+
+test('generator-best: an L2-only run is chosen by validation MSE, any other by validation L1', () => {
+  const h = (epoch: number, valL1: number, valMse: number) => ({ epoch, gAdv: 0, l1: 0, d: 0, valL1, valMse, seconds: 1, imagesPerSecond: 1 });
+  const history = [h(1, 0.1, 0.03), h(2, 0.11, 0.02)];
+  assert.equal(selectionOf({ l1: 0, l2: 5000 }), 'mse');
+  assert.equal(selectionOf({ l1: 100, l2: 5000 }), 'l1');
+  assert.equal(selectionOf({ l1: 100, l2: 0 }), 'l1');
+  assert.equal(isBest(history, history[1], 'mse'), true);
+  assert.equal(isBest(history, history[1], 'l1'), false);
 });
 
 test('train: two data folders, one source excluded, balanced by source; eval reports every source', async () => {

@@ -101,12 +101,25 @@ test('train schema: every flag is in the usage text, with the default the run us
 
 test('train schema: the resume lists and the metadata record come from the entries', () => {
   assert.deepEqual([...FIXED_ON_RESUME].sort(), ['exclude', 'flip', 'globalContext', 'limit', 'model', 'ndf', 'ngf', 'seed', 'size', 'valFraction', 'zDim']);
-  assert.deepEqual([...CHANGEABLE_ON_RESUME].sort(), ['accum', 'batch', 'beta1', 'diversity', 'epochImages', 'epochs', 'featureMatch', 'l1', 'l2', 'lr']);
+  assert.deepEqual([...CHANGEABLE_ON_RESUME].sort(), [
+    'accum',
+    'adversarial',
+    'batch',
+    'beta1',
+    'diversity',
+    'epochImages',
+    'epochs',
+    'featureMatch',
+    'l1',
+    'l2',
+    'lr',
+  ]);
   const { options } = setupTrainOptions({ data: 'd', out: 'o', init: 'models/sky', exclude: 'scenes/urban', l2: 0.5 });
   assert.deepEqual(options.data, ['d']);
   const rec = trainingRecordOptions(options);
   assert.deepEqual(Object.keys(rec).sort(), [
     'accum',
+    'adversarial',
     'batch',
     'beta1',
     'diversity',
