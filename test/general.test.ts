@@ -261,6 +261,11 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   assert.ok(!Object.keys(meta.training?.sources ?? {}).includes('photos/special'));
   assert.ok(Object.keys(meta.training?.sources ?? {}).includes('examples'));
   assert.ok(res.history[0].valL1BySource && !('photos/special' in res.history[0].valL1BySource));
+  // Per-source MSE for the same sources, their mean the epoch's valMse.
+  const mse = res.history[0].valMseBySource ?? {};
+  assert.deepEqual(Object.keys(mse).sort(), Object.keys(res.history[0].valL1BySource).sort());
+  const meanMse = Object.values(mse).reduce((a, b) => a + b, 0) / Object.keys(mse).length;
+  assert.ok(Math.abs(meanMse - (res.history[0].valMse ?? Number.NaN)) < 1e-9, `${meanMse} vs ${res.history[0].valMse}`);
   await assert.rejects(
     train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }),
     /--exclude nope: no such source/,

@@ -57,12 +57,16 @@ export async function runWithProgress(run: (ev: TrainEvents) => Promise<TrainRes
         console.error(
           `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}${r.valMse !== undefined ? `  val MSE ${r.valMse.toFixed(5)}` : ''}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
         );
-        if (r.valL1BySource)
-          console.error(
-            `  val L1 by source: ${Object.entries(r.valL1BySource)
-              .map(([k, x]) => `${k} ${x.toFixed(4)}`)
-              .join(', ')}`,
-          );
+        const bySource = (what: string, rec: Record<string, number> | undefined, digits: number) => {
+          if (rec)
+            console.error(
+              `  val ${what} by source: ${Object.entries(rec)
+                .map(([k, x]) => `${k} ${x.toFixed(digits)}`)
+                .join(', ')}`,
+            );
+        };
+        bySource('L1', r.valL1BySource, 4);
+        bySource('MSE', r.valMseBySource, 5);
       },
     });
   } catch (err) {

@@ -19,6 +19,8 @@ export interface EpochRecord {
   valL1BySource?: Record<string, number>;
   /** Mean over sources of the validation mean squared error. */
   valMse?: number;
+  /** Validation mean squared error of each source. */
+  valMseBySource?: Record<string, number>;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -52,9 +54,11 @@ function checkEpochRecord(v: unknown, field: string): asserts v is EpochRecord {
   if (!Number.isInteger(v.epoch)) fail(`${field}.epoch`, 'an integer', v.epoch);
   for (const k of ['gAdv', 'l1', 'd', 'valL1', 'seconds', 'imagesPerSecond']) num(v, k, field);
   for (const k of ['div', 'fm', 'valMse']) num(v, k, field, true);
-  if (v.valL1BySource !== undefined) {
-    if (!isObject(v.valL1BySource)) fail(`${field}.valL1BySource`, 'an object', v.valL1BySource);
-    for (const k of Object.keys(v.valL1BySource)) num(v.valL1BySource, k, `${field}.valL1BySource`);
+  for (const key of ['valL1BySource', 'valMseBySource'] as const) {
+    const r = v[key];
+    if (r === undefined) continue;
+    if (!isObject(r)) fail(`${field}.${key}`, 'an object', r);
+    for (const k of Object.keys(r)) num(r, k, `${field}.${key}`);
   }
 }
 

@@ -267,7 +267,10 @@ async function trainEpoch(run: Run, epoch: number): Promise<EpochRecord> {
   };
   if (opts.diversity > 0) rec.div = sums.div / steps;
   if (opts.featureMatch > 0) rec.fm = sums.fm / steps;
-  if (Object.keys(val.bySource).length > 1) rec.valL1BySource = val.bySource;
+  if (Object.keys(val.bySource).length > 1) {
+    rec.valL1BySource = val.bySource;
+    rec.valMseBySource = val.mseBySource;
+  }
   return rec;
 }
 

@@ -8,16 +8,16 @@ export function validationBySource(
   G: tf.LayersModel,
   sources: Map<string, Dataset>,
   zDim: number,
-): { mean: number; mse: number; bySource: Record<string, number> } {
+): { mean: number; mse: number; bySource: Record<string, number>; mseBySource: Record<string, number> } {
   const bySource: Record<string, number> = {};
-  let mse = 0;
+  const mseBySource: Record<string, number> = {};
   for (const [name, ds] of sources) {
     const e = validationErrors(G, ds, zDim);
     bySource[name] = e.l1;
-    mse += e.mse / sources.size;
+    mseBySource[name] = e.mse;
   }
-  const v = Object.values(bySource);
-  return { mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), mse, bySource };
+  const meanOf = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0) / Math.max(1, sources.size);
+  return { mean: meanOf(bySource), mse: meanOf(mseBySource), bySource, mseBySource };
 }
 
 /** Mean |G(y, z) − uv| on a dataset in inference mode (network scale). */
