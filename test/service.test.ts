@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import sharp from 'sharp';
 import { colorize } from '../src/index.js';
-import { startService, type Service } from '../src/service/http.js';
+import http from 'node:http';
+import { startService, hostName, type Service } from '../src/service/http.js';
 import { ROOT, ensureDistBuilt } from './helpers.js';
 import path from 'node:path';
 
@@ -95,6 +96,40 @@ test('bad requests get their status and one line of JSON naming the cause', asyn
   }
   const missing = await fetch(`${svc.url}/nothing-here`);
   assert.equal(missing.status, 404);
+});
+
+/** GET `route` with this Host header (fetch may not set Host). */
+function getWithHost(port: number, route: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: route, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a Host other than the loopback names gets 421 (DNS rebinding); --allowed-hosts names others', async () => {
+  assert.equal(hostName('LocalHost:8080'), 'localhost');
+  assert.equal(hostName('[::1]:8080'), '[::1]');
+  assert.equal(hostName('127.0.0.1'), '127.0.0.1');
+  for (const h of ['localhost', `localhost:${svc.port}`, `127.0.0.1:${svc.port}`, `[::1]:${svc.port}`]) {
+    assert.equal((await getWithHost(svc.port, '/healthz', h)).status, 200, h);
+  }
+  const evil = await getWithHost(svc.port, '/healthz', `rebound.example:${svc.port}`);
+  assert.equal(evil.status, 421);
+  const body = JSON.parse(evil.body) as { error: string; cause: string };
+  assert.equal(body.cause, 'host');
+  assert.match(body.error, /rebound\.example/);
+  const named = await startService({ port: 0, concurrency: 1, allowedHosts: ['colorgan.internal'] });
+  try {
+    assert.equal((await getWithHost(named.port, '/healthz', 'colorgan.internal:80')).status, 200);
+    assert.equal((await getWithHost(named.port, '/healthz', 'localhost')).status, 421);
+  } finally {
+    await named.close();
+  }
 });
 
 test('the pixel limit is checked from the header, before decoding: 413', async () => {

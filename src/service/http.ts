@@ -8,6 +8,9 @@
  *   GET /healthz        200 while serving, 503 while shutting down
  *   GET /metrics        Prometheus text (metrics.ts)
  *
+ * A request whose Host header names another host than the allowed ones gets 421: a web page
+ * cannot reach a loopback server through a DNS name it rebinds to 127.0.0.1.
+ *
  * Work is bounded: at most `concurrency` photos colorize at once (pool.ts, one thread each),
  * at most `queueSize` more wait, and beyond that a request gets 503 with Retry-After before
  * its body is kept. Size limits are checked from Content-Length, then while the body
@@ -40,8 +43,9 @@ export interface Service {
 const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /** HTTP status and error cause of each way a request fails. */
-const STATUS_OF: Record<TaskErrorKind | 'bad-request' | 'method' | 'draining' | 'full', number> = {
+const STATUS_OF: Record<TaskErrorKind | 'bad-request' | 'method' | 'host' | 'draining' | 'full', number> = {
   'bad-request': 400,
+  host: 421,
   'bad-option': 400,
   method: 405,
   'too-large': 413,
@@ -89,6 +93,22 @@ function requestOptions(url: URL, headers: http.IncomingHttpHeaders): TaskOption
   return resolveOptions(REQUEST_SCHEMA, given) as TaskOptions;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** The Host names answered: the given ones, else the loopback names on a loopback address, else any (null). */
+export function allowedHostNames(listen: string, given: readonly string[] | undefined): Set<string> | null {
+  if (given && given.length > 0) return new Set(given.map((h) => h.toLowerCase()));
+  return LOOPBACK.has(listen) ? new Set(LOOPBACK_NAMES) : null;
+}
+
+/** The host name of a Host header, without its port ("[::1]:8080" → "[::1]"). */
+export function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  const m = /^(\[[^\]]*\]|[^:]*)(:\d*)?$/.exec(h);
+  return m ? m[1] : h;
+}
+
 /** The body, at most `max` bytes (413 as soon as it is more). */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -121,6 +141,7 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
   let idle: (() => void) | null = null;
   // Seconds per photo, smoothed: what Retry-After is estimated from.
   let secondsPerPhoto = 1;
+  const hosts = allowedHostNames(o.host, o.allowedHosts);
   const metrics = new ServiceMetrics({ queued: () => pool.queued, inFlight: () => pool.running, threads: () => pool.size });
 
   const send = (res: http.ServerResponse, route: string, status: number, body: string | Uint8Array, headers: http.OutgoingHttpHeaders = {}): void => {
@@ -209,6 +230,10 @@ export async function startService(options: ServeOptions = {}): Promise<Service>
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://service');
     const route = url.pathname;
+    const name = hostName(req.headers.host);
+    if (hosts && !hosts.has(name)) {
+      return fail(req, res, 'other', 'host', `Host "${name}" is not served here (allowed: ${[...hosts].join(', ')}; --allowed-hosts adds names)`);
+    }
     if (route === '/v1/colorize') {
       if (req.method !== 'POST') return fail(req, res, route, 'method', 'use POST with the photo as the body');
       return void colorizeRoute(req, res, url);

@@ -9,6 +9,11 @@ import { INFERENCE_OPTIONS, MODEL_OPTION, OUTPUT_OPTIONS } from '../infer/option
 /** The limits of one request and of the server, as `colorgan serve` flags and `startService` options. */
 export const SERVE_SCHEMA = {
   host: { type: 'string', arg: 'ADDR', default: '127.0.0.1', help: 'address to listen on (0.0.0.0: every interface)' },
+  allowedHosts: {
+    type: 'list',
+    arg: 'NAME',
+    help: 'Host header names answered (repeatable); default: on a loopback address only localhost, 127.0.0.1 and [::1], against DNS rebinding; elsewhere any',
+  },
   port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'TCP port (0: any free one; the address is printed)' },
   concurrency: { type: 'int', min: 1, max: 64, defaultText: 'the number of cores', help: 'photos colorized at once (one thread each)' },
   queueSize: { type: 'int', min: 0, defaultText: '4 × concurrency', help: 'requests that may wait for a thread; beyond that: 503 with Retry-After' },
