@@ -13,7 +13,8 @@ import { initBackend } from '../src/backend/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { buildDiscriminator, withFeatures, FEATURE_LAYERS } from '../src/models/discriminator.js';
 import type { ModelConfig } from '../src/models/config.js';
-import { GanStep } from '../src/train/gan.js';
+import { GanStep, logRgbError } from '../src/train/gan.js';
+import { photoErrors, psnrOfNetworkMse } from '../src/train/validation.js';
 import { train } from '../src/train/train.js';
 import { isBest, selectionOf } from '../src/train/outputs.js';
 import { readMetadata, loadModelFromDir } from '../src/models/io.js';
@@ -24,7 +25,7 @@ import { colorizeImage } from '../src/infer/colorizer.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { formatSourceTable } from '../src/eval/report.js';
 import { generatorMetadata } from '../src/models/metadata.js';
-import { rgbBufferToYuv } from '../src/color/yuv.js';
+import { rgbBufferToYuv, redOffset, greenOffset, blueOffset } from '../src/color/yuv.js';
 import { mulberry32, gaussian } from '../src/util/rng.js';
 
 const PHOTOS = path.join(import.meta.dirname, 'fixtures', 'photos');
@@ -225,6 +226,48 @@ test("adversarial 0: regression alone — D untouched, its loss and G's adversar
   assert.ok(withD.step(b).d > 0);
 });
 
+test('log RGB error: the squared RGB error of a chroma error, as PSNR counts it; training on it lowers it', () => {
+  const r = mulberry32(9);
+  // RGB_ERROR_OF_CHROMA against the RGB offsets themselves, and the validation PSNR against a direct RGB PSNR.
+  const n = 64;
+  const pred = new Float32Array(2 * n).map(() => r() - 0.5);
+  const ref = new Float32Array(2 * n).map(() => r() - 0.5);
+  let direct = 0;
+  for (let i = 0; i < n; i++) {
+    const du = (pred[2 * i] - ref[2 * i]) * 127.5;
+    const dv = (pred[2 * i + 1] - ref[2 * i + 1]) * 127.5;
+    direct += (redOffset(dv) ** 2 + greenOffset(du, dv) ** 2 + blueOffset(du) ** 2) / 3;
+  }
+  direct /= n;
+  const e = photoErrors(pred, ref);
+  assert.ok(Math.abs(e.rgbMse * 127.5 * 127.5 - direct) < 1e-6 * direct, `${e.rgbMse * 127.5 ** 2} vs ${direct}`);
+  assert.ok(Math.abs(psnrOfNetworkMse(e.rgbMse) - 10 * Math.log10((255 * 255) / direct)) < 1e-9);
+
+  const S = 16,
+    m = 3;
+  const f = new Float32Array(m * S * S * 2).map(() => r() - 0.5);
+  const t = new Float32Array(m * S * S * 2).map(() => r() - 0.5);
+  let want = 0;
+  for (let i = 0; i < m; i++) {
+    const per = S * S * 2;
+    want += Math.log(photoErrors(f.subarray(i * per, (i + 1) * per), t.subarray(i * per, (i + 1) * per)).rgbMse + 1 / 127.5 ** 2) / m;
+  }
+  const got = tf.tidy(() => logRgbError(tf.tensor4d(f, [m, S, S, 2]), tf.tensor4d(t, [m, S, S, 2])).dataSync()[0]);
+  assert.ok(Math.abs(got - want) < 1e-5, `${got} vs ${want}`);
+
+  const cfg: ModelConfig = { ...unetCfg, arch: 'unet' };
+  const G = buildGenerator(cfg, { seed: 8 });
+  const step = new GanStep(G, buildDiscriminator(cfg, { seed: 8 }), S, 8, { l1: 0, psnr: 1, adversarial: 0, lr: 2e-3, beta1: 0.9, diversity: 0 });
+  const y = new Float32Array(4 * S * S).map(() => r() * 2 - 1);
+  const uv = new Float32Array(4 * S * S * 2).map((_, i) => (i % 2 ? -0.3 : 0.5 * y[i >> 1]));
+  const b = { n: 4, y, uv, z: gaussian(r, 4 * 8) };
+  const logErr = () =>
+    tf.tidy(() => logRgbError(G.predict([tf.tensor4d(y, [4, S, S, 1]), tf.tensor2d(b.z, [4, 8])]) as tf.Tensor4D, tf.tensor4d(uv, [4, S, S, 2])).dataSync()[0]);
+  const before = logErr();
+  for (let i = 0; i < 15; i++) step.step(b);
+  assert.ok(logErr() < before, `log RGB error ${before} → ${logErr()}`);
+});
+
 test('generator-best: an L2-only run is chosen by validation MSE, any other by validation L1', () => {
   const h = (epoch: number, valL1: number, valMse: number) => ({ epoch, gAdv: 0, l1: 0, d: 0, valL1, valMse, seconds: 1, imagesPerSecond: 1 });
   const history = [h(1, 0.1, 0.03), h(2, 0.11, 0.02)];
@@ -233,6 +276,11 @@ test('generator-best: an L2-only run is chosen by validation MSE, any other by v
   assert.equal(selectionOf({ l1: 100, l2: 0 }), 'l1');
   assert.equal(isBest(history, history[1], 'mse'), true);
   assert.equal(isBest(history, history[1], 'l1'), false);
+  // With the log RGB error term: the highest validation PSNR; an epoch without one never wins.
+  assert.equal(selectionOf({ l1: 0, l2: 5000, psnr: 1 }), 'psnr');
+  const withPsnr = [{ ...h(1, 0.1, 0.03) }, { ...h(2, 0.1, 0.03), valPsnr: 24 }, { ...h(3, 0.1, 0.03), valPsnr: 23.5 }];
+  assert.equal(isBest(withPsnr.slice(0, 2), withPsnr[1], 'psnr'), true);
+  assert.equal(isBest(withPsnr, withPsnr[2], 'psnr'), false);
 });
 
 test('train: two data folders, one source excluded, balanced by source; eval reports every source', async () => {
@@ -266,6 +314,9 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   assert.deepEqual(Object.keys(mse).sort(), Object.keys(res.history[0].valL1BySource).sort());
   const meanMse = Object.values(mse).reduce((a, b) => a + b, 0) / Object.keys(mse).length;
   assert.ok(Math.abs(meanMse - (res.history[0].valMse ?? Number.NaN)) < 1e-9, `${meanMse} vs ${res.history[0].valMse}`);
+  const psnr = res.history[0].valPsnrBySource ?? {};
+  assert.deepEqual(Object.keys(psnr).sort(), Object.keys(mse).sort());
+  assert.ok(Object.values(psnr).every((x) => x > 5 && x < 68), JSON.stringify(psnr));
   await assert.rejects(
     train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }),
     /--exclude nope: no such source/,

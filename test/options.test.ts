@@ -113,6 +113,7 @@ test('train schema: the resume lists and the metadata record come from the entri
     'l1',
     'l2',
     'lr',
+    'psnr',
   ]);
   const { options } = setupTrainOptions({ data: 'd', out: 'o', init: 'models/sky', exclude: 'scenes/urban', l2: 0.5 });
   assert.deepEqual(options.data, ['d']);
@@ -131,6 +132,7 @@ test('train schema: the resume lists and the metadata record come from the entri
     'l1',
     'l2',
     'lr',
+    'psnr',
     'seed',
   ]);
   assert.equal(rec.initFrom, 'models/sky');

@@ -55,7 +55,7 @@ export async function runWithProgress(run: (ev: TrainEvents) => Promise<TrainRes
         (bar as Progress | null)?.finish();
         bar = null;
         console.error(
-          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}${r.valMse !== undefined ? `  val MSE ${r.valMse.toFixed(5)}` : ''}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
+          `epoch ${r.epoch}: G ${r.gAdv.toFixed(3)}  L1 ${r.l1.toFixed(4)}  D ${r.d.toFixed(3)}${r.div !== undefined ? `  div ${r.div.toFixed(4)}` : ''}${r.fm !== undefined ? `  FM ${r.fm.toFixed(4)}` : ''}  val L1 ${r.valL1.toFixed(4)}${r.valMse !== undefined ? `  val MSE ${r.valMse.toFixed(5)}` : ''}${r.valPsnr !== undefined ? `  val PSNR ${r.valPsnr.toFixed(2)} dB` : ''}  ${r.seconds}s  ${r.imagesPerSecond} img/s`,
         );
         const bySource = (what: string, rec: Record<string, number> | undefined, digits: number) => {
           if (rec)
@@ -67,6 +67,7 @@ export async function runWithProgress(run: (ev: TrainEvents) => Promise<TrainRes
         };
         bySource('L1', r.valL1BySource, 4);
         bySource('MSE', r.valMseBySource, 5);
+        bySource('PSNR', r.valPsnrBySource, 2);
       },
     });
   } catch (err) {

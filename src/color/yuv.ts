@@ -56,6 +56,19 @@ export const redOffset = (dv: number): number => 1.4075 * dv;
 export const greenOffset = (du: number, dv: number): number => -0.3455 * du - 0.7169 * dv;
 export const blueOffset = (du: number): number => 1.779 * du;
 
+/**
+ * The squared RGB error (mean over R, G, B) that a chroma error (du, dv) causes with Y
+ * exact: uu·du² + vv·dv² + uv·du·dv — derived from the offsets above, so what PSNR
+ * measures and what training minimizes (train --psnr) use the same three numbers.
+ */
+export const RGB_ERROR_OF_CHROMA = (() => {
+  const r = redOffset(1);
+  const gu = greenOffset(1, 0);
+  const gv = greenOffset(0, 1);
+  const b = blueOffset(1);
+  return { uu: (gu * gu + b * b) / 3, vv: (r * r + gv * gv) / 3, uv: (2 * gu * gv) / 3 } as const;
+})();
+
 /** Round and clamp to an 8-bit level. */
 export function toByte(x: number): number {
   return x <= 0 ? 0 : x >= 255 ? 255 : Math.round(x);

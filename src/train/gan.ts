@@ -7,7 +7,9 @@
  *
  * The G step runs first and keeps `fake`, so the D step reuses it instead of running
  * G a second time. λ = 0 is the paper's pure-GAN run; λ > 0 adds its image-space term
- * against "color divergence".
+ * against "color divergence". Our additions: μ·L2 (the conditional mean), β·logRgbError
+ * (mean PSNR's own loss), an adversarial weight α (α = 0 without feature matching: a
+ * regression, D neither run nor stepped).
  *
  * Diversity (optional, our addition): the paper saw no difference between samples for
  * different z. With weight μ > 0 the G step also generates fake₂ = G(y, z₂) and adds the
@@ -43,6 +45,7 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
 import { useFastBatchNorm } from '../models/batchnorm.js';
 import { useFastAdam } from './adam.js';
 import { withFeatures } from '../models/discriminator.js';
+import { RGB_ERROR_OF_CHROMA } from '../color/yuv.js';
 
 export interface GanHyper {
   l1: number;
@@ -50,6 +53,8 @@ export interface GanHyper {
   adversarial?: number;
   /** Weight of the L2 (squared error) term (0 = off). */
   l2?: number;
+  /** Weight of the per-photo log squared RGB error term (0 = off). */
+  psnr?: number;
   lr: number;
   beta1: number;
   diversity: number;
@@ -116,6 +121,22 @@ export function disposeCheckpointTensors(w: { g: NamedTensor[]; d: NamedTensor[]
 }
 
 const bce = (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+
+/** One level² at network scale: the floor under each photo's error in the log term, so an exact photo's gradient stays bounded. */
+const LOG_ERROR_FLOOR = 1 / (127.5 * 127.5);
+
+/**
+ * Mean over the photos of log(e + floor), e a photo's mean squared RGB error (Y exact,
+ * RGB_ERROR_OF_CHROMA): mean PSNR is a constant minus 10/ln 10 times this, so its gradient
+ * weighs each photo by 1/e — a nearly gray photo's small error counts as much, relatively,
+ * as a colorful photo's large one.
+ */
+export function logRgbError(fake: tf.Tensor4D, uv: tf.Tensor4D): tf.Scalar {
+  const { uu, vv, uv: cross } = RGB_ERROR_OF_CHROMA;
+  const [du, dv] = tf.split(tf.sub(fake, uv), 2, 3);
+  const se = tf.addN([tf.mul(uu, tf.square(du)), tf.mul(vv, tf.square(dv)), tf.mul(cross, tf.mul(du, dv))]);
+  return tf.mean(tf.log(tf.add(tf.mean(se, [1, 2, 3]), LOG_ERROR_FLOOR))) as tf.Scalar;
+}
 
 export class GanStep {
   readonly gOpt: tf.AdamOptimizer;
@@ -227,6 +248,7 @@ export class GanStep {
     const phi = this.hp.featureMatch ?? 0;
     const mu = this.hp.l2 ?? 0;
     const alpha = this.hp.adversarial ?? 1;
+    const beta = this.hp.psnr ?? 0;
     const r: GStepResult = { fakes: [], gAdvs: [], l1s: [], divs: [], fms: [] };
     this.averagedStep(
       this.gOpt,
@@ -258,6 +280,7 @@ export class GanStep {
         r.l1s.push(l1);
         if (lambda > 0) loss = tf.add(loss, tf.mul(lambda, l1));
         if (mu > 0) loss = tf.add(loss, tf.mul(mu, tf.mean(tf.squaredDifference(f, uv))));
+        if (beta > 0) loss = tf.add(loss, tf.mul(beta, logRgbError(f, uv)));
         return loss as tf.Scalar;
       }),
     );

@@ -59,6 +59,15 @@ export const TRAIN_SCHEMA = {
     saved: true,
     help: "weight of G's adversarial term; 0 (with --feature-match 0) trains G by regression alone and skips D's steps",
   },
+  psnr: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    arg: 'β',
+    resume: 'changeable',
+    saved: true,
+    help: "weight of the mean over photos of log(squared RGB error): mean PSNR's own loss (every photo's relative error counts alike); 0 = off",
+  },
   batch: { type: 'int', min: 2, default: 16, resume: 'changeable', saved: true, help: 'batch size: photos in memory at once' },
   accum: {
     type: 'int',

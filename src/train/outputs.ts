@@ -25,15 +25,20 @@ export const GENERATOR_DIR = 'generator';
 export const BEST_GENERATOR_DIR = 'generator-best';
 export const SAMPLES_DIR = 'samples';
 
-/** Which validation error picks generator-best/: the one the run's image-space loss minimizes. */
-export type Selection = 'l1' | 'mse';
+/** Which validation measure picks generator-best/: the one the run's image-space loss optimizes. */
+export type Selection = 'l1' | 'mse' | 'psnr';
 
-/** A run with only the L2 term (λ = 0, μ > 0) is chosen by validation MSE, any other by validation L1. */
-export function selectionOf(o: { l1: number; l2: number }): Selection {
+/** With the log RGB error term: validation PSNR; with only the L2 term (λ = 0, μ > 0): validation MSE; else validation L1. */
+export function selectionOf(o: { l1: number; l2: number; psnr?: number }): Selection {
+  if ((o.psnr ?? 0) > 0) return 'psnr';
   return o.l1 === 0 && o.l2 > 0 ? 'mse' : 'l1';
 }
 
-const selectionError = (h: EpochRecord, by: Selection): number => (by === 'mse' ? (h.valMse ?? Number.POSITIVE_INFINITY) : h.valL1);
+/** Lower is better; an epoch without the measure (an older record) never wins. */
+function selectionError(h: EpochRecord, by: Selection): number {
+  if (by === 'psnr') return h.valPsnr === undefined ? Number.POSITIVE_INFINITY : -h.valPsnr;
+  return by === 'mse' ? (h.valMse ?? Number.POSITIVE_INFINITY) : h.valL1;
+}
 
 /** The epoch is the best so far by `by` (a tie goes to the later one). */
 export function isBest(history: EpochRecord[], rec: EpochRecord, by: Selection): boolean {

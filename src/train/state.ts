@@ -21,6 +21,10 @@ export interface EpochRecord {
   valMse?: number;
   /** Validation mean squared error of each source. */
   valMseBySource?: Record<string, number>;
+  /** Mean over sources of the validation RGB PSNR at model size (dB). */
+  valPsnr?: number;
+  /** Validation RGB PSNR of each source (dB). */
+  valPsnrBySource?: Record<string, number>;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -53,8 +57,8 @@ function checkEpochRecord(v: unknown, field: string): asserts v is EpochRecord {
   if (!isObject(v)) fail(field, 'an object', v);
   if (!Number.isInteger(v.epoch)) fail(`${field}.epoch`, 'an integer', v.epoch);
   for (const k of ['gAdv', 'l1', 'd', 'valL1', 'seconds', 'imagesPerSecond']) num(v, k, field);
-  for (const k of ['div', 'fm', 'valMse']) num(v, k, field, true);
-  for (const key of ['valL1BySource', 'valMseBySource'] as const) {
+  for (const k of ['div', 'fm', 'valMse', 'valPsnr']) num(v, k, field, true);
+  for (const key of ['valL1BySource', 'valMseBySource', 'valPsnrBySource'] as const) {
     const r = v[key];
     if (r === undefined) continue;
     if (!isObject(r)) fail(`${field}.${key}`, 'an object', r);
