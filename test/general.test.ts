@@ -17,6 +17,7 @@ import { GanStep, logRgbError } from '../src/train/gan.js';
 import { photoErrors, psnrOfNetworkMse } from '../src/train/validation.js';
 import { train } from '../src/train/train.js';
 import { isBest, selectionOf } from '../src/train/outputs.js';
+import { zoomRows } from '../src/train/data.js';
 import { readMetadata, loadModelFromDir } from '../src/models/io.js';
 import { balancedOrder, splitBySource, sourceOf, groupBySource, loadDatasets, resolveFile } from '../src/data/sources.js';
 import { modelGrid } from '../src/infer/grid.js';
@@ -268,6 +269,33 @@ test('log RGB error: the squared RGB error of a chroma error, as PSNR counts it;
   assert.ok(logErr() < before, `log RGB error ${before} → ${logErr()}`);
 });
 
+test('zoom augmentation: y and uv cut by the same window and resized back; side S is the identity', () => {
+  const S = 16;
+  const n = 3;
+  const f = (i: number, x: number, yy: number) => i * 100 + x + 0.5 * yy; // linear: bilinear resizing keeps it linear
+  const y = new Float32Array(n * S * S);
+  const uv = new Float32Array(n * S * S * 2);
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < S; r++)
+      for (let x = 0; x < S; x++) {
+        y[(i * S + r) * S + x] = f(i, x, r);
+        uv[((i * S + r) * S + x) * 2] = f(i, x, r);
+        uv[((i * S + r) * S + x) * 2 + 1] = -f(i, x, r);
+      }
+  const before = y.slice();
+  zoomRows(y, uv, S, [null, { side: S, x: 0, y: 0 }, { side: 8, x: 4, y: 2 }]);
+  assert.deepEqual(y.subarray(0, 2 * S * S), before.subarray(0, 2 * S * S), 'rows 0 and 1 unchanged');
+  for (let k = 0; k < S * S; k++) {
+    const j = 2 * S * S + k;
+    assert.equal(uv[2 * j], y[j], `u at ${k}`);
+    assert.equal(uv[2 * j + 1], -y[j], `v at ${k}`);
+  }
+  // Inside, the window's x range 4..11 and row range 2..9 spread over 0..15 (half-pixel centres).
+  const at = (x: number, r: number) => y[2 * S * S + r * S + x];
+  assert.ok(Math.abs(at(8, 8) - f(2, 4 + (8.5 * 8) / 16 - 0.5, 2 + (8.5 * 8) / 16 - 0.5)) < 1e-4, `${at(8, 8)}`);
+  assert.ok(at(15, 0) > at(0, 0) && at(15, 0) - at(0, 0) < 8, 'spans about 8 columns of the original');
+});
+
 test('generator-best: an L2-only run is chosen by validation MSE, any other by validation L1', () => {
   const h = (epoch: number, valL1: number, valMse: number) => ({ epoch, gAdv: 0, l1: 0, d: 0, valL1, valMse, seconds: 1, imagesPerSecond: 1 });
   const history = [h(1, 0.1, 0.03), h(2, 0.11, 0.02)];
@@ -316,7 +344,10 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   assert.ok(Math.abs(meanMse - (res.history[0].valMse ?? Number.NaN)) < 1e-9, `${meanMse} vs ${res.history[0].valMse}`);
   const psnr = res.history[0].valPsnrBySource ?? {};
   assert.deepEqual(Object.keys(psnr).sort(), Object.keys(mse).sort());
-  assert.ok(Object.values(psnr).every((x) => x > 5 && x < 68), JSON.stringify(psnr));
+  assert.ok(
+    Object.values(psnr).every((x) => x > 5 && x < 68),
+    JSON.stringify(psnr),
+  );
   await assert.rejects(
     train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }),
     /--exclude nope: no such source/,

@@ -114,6 +114,7 @@ test('train schema: the resume lists and the metadata record come from the entri
     'l2',
     'lr',
     'psnr',
+    'zoom',
   ]);
   const { options } = setupTrainOptions({ data: 'd', out: 'o', init: 'models/sky', exclude: 'scenes/urban', l2: 0.5 });
   assert.deepEqual(options.data, ['d']);
@@ -134,6 +135,7 @@ test('train schema: the resume lists and the metadata record come from the entri
     'lr',
     'psnr',
     'seed',
+    'zoom',
   ]);
   assert.equal(rec.initFrom, 'models/sky');
   assert.deepEqual(rec.excluded, ['scenes/urban']);

@@ -7,6 +7,7 @@
 import { subset, type Dataset } from '../data/dataset.js';
 import { loadDatasets, splitBySource, groupBySource, balancedOrder, resolveFile, sourceOf, type MultiDataset } from '../data/sources.js';
 import { decodeResized } from '../data/decode.js';
+import { resizePlane } from '../infer/resample.js';
 import { mulberry32, shuffledIndices, gaussian } from '../util/rng.js';
 import type { RgbImage } from '../color/yuv.js';
 import type { Batch } from './gan.js';
@@ -118,6 +119,34 @@ export function flipRows(buf: Float32Array, S: number, c: number, which: boolean
   });
 }
 
+/**
+ * Zoom augmentation, in place: row i of a batch of S×S images (y: 1 value per pixel, uv:
+ * 2) is replaced by its square window of side crops[i].side at (x, y), resized back to S
+ * (bilinear): the same photo at up to S/side times the scale, framed elsewhere — so a
+ * small source repeated many times an epoch is not the same 64×64 picture every time.
+ */
+export function zoomRows(y: Float32Array, uv: Float32Array, S: number, crops: ({ side: number; x: number; y: number } | null)[]): void {
+  crops.forEach((c, i) => {
+    if (!c || c.side >= S) return;
+    for (const [buf, ch] of [
+      [y, 1],
+      [uv, 2],
+    ] as const) {
+      const row = buf.subarray(i * S * S * ch, (i + 1) * S * S * ch);
+      const win = new Float32Array(c.side * c.side * ch);
+      for (let r = 0; r < c.side; r++) win.set(row.subarray(((c.y + r) * S + c.x) * ch, ((c.y + r) * S + c.x + c.side) * ch), r * c.side * ch);
+      row.set(resizePlane(win, c.side, c.side, S, S, ch));
+    }
+  });
+}
+
+/** A window for zoomRows: side S/z with z uniform in [1, zoom], placed uniformly; null for zoom 1. */
+function zoomCrop(rand: () => number, S: number, zoom: number): { side: number; x: number; y: number } | null {
+  if (zoom <= 1) return null;
+  const side = Math.max(8, Math.min(S, Math.round(S / (1 + rand() * (zoom - 1)))));
+  return { side, x: Math.floor(rand() * (S - side + 1)), y: Math.floor(rand() * (S - side + 1)) };
+}
+
 /** The batches of one epoch, drawn in step order (each call to `next` is the next step's). */
 export interface EpochBatches {
   next(step: number): Batch;
@@ -145,6 +174,7 @@ export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, s
   const order = epochOrder(data, opts.seed, epoch, schedule);
   const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
   const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
+  const zoomRand = mulberry32(epochSeed(opts.seed, epoch, 4)); // its own stream: zoom 1 draws nothing, so runs without it are as before
   const S = opts.size;
   return {
     next(s: number): Batch {
@@ -158,6 +188,13 @@ export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, s
         flipRows(y, S, 1, which);
         flipRows(uv, S, 2, which);
       }
+      if (opts.zoom > 1)
+        zoomRows(
+          y,
+          uv,
+          S,
+          idx.map(() => zoomCrop(zoomRand, S, opts.zoom)),
+        );
       return { n: idx.length, y, uv, z, z2 };
     },
   };
