@@ -110,6 +110,9 @@ test('train writes checkpoints, grids, losses; resume after epoch 1 equals an un
   assert.equal(meta.training?.epochs, 2);
   const best = await readMetadata(path.join(a, 'generator-best'));
   assert.equal(best.metrics?.valL1, Math.min(...lines.map((l) => l.valL1)));
+  // The exported generator carries the epoch's validation MSE and PSNR, not only its L1.
+  const last = lines[1];
+  assert.deepEqual(meta.metrics, { valL1: last.valL1, valMse: last.valMse, valPsnr: last.valPsnr });
 
   const b = path.join(tmp, 'interrupted');
   await train({ ...common, out: b, epochs: 1 });

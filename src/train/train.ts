@@ -330,8 +330,8 @@ async function stopIfAsked(run: StepContext, epoch: number, s: number): Promise<
   );
 }
 
-/** The generator's metadata after `epoch`: its config, the run's data and saved options, the validation L1. */
-function metadataOf(run: Run, epoch: number, valL1: number): ModelMetadata {
+/** The generator's metadata after an epoch: its config, the run's data and saved options, the validation means. */
+function metadataOf(run: Run, rec: EpochRecord): ModelMetadata {
   const { data, opts } = run;
   return generatorMetadata(run.cfg, {
     training: {
@@ -340,9 +340,13 @@ function metadataOf(run: Run, epoch: number, valL1: number): ModelMetadata {
       trainImages: data.trainSet.files.length,
       valImages: data.valSet.files.length,
       ...trainingRecordOptions(opts),
-      epochs: epoch, // epochs done, not asked for
+      epochs: rec.epoch, // epochs done, not asked for
     },
-    metrics: { valL1 },
+    metrics: {
+      valL1: rec.valL1,
+      ...(rec.valMse === undefined ? {} : { valMse: rec.valMse }),
+      ...(rec.valPsnr === undefined ? {} : { valPsnr: rec.valPsnr }),
+    },
   });
 }
 
@@ -358,6 +362,6 @@ async function endEpoch(run: Run, rec: EpochRecord, samples: SamplePhoto[]): Pro
     stepLog: run.stepLog,
     savedAt: new Date().toISOString(),
   };
-  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec.epoch, rec.valL1), isBest(run.history, rec, selectionOf(run.opts)));
+  run.lastCheckpoint = await saveEpoch(runDir, run.gan, state, metadataOf(run, rec), isBest(run.history, rec, selectionOf(run.opts)));
   await writeLogs(runDir, run.history, run.stepLog);
 }
