@@ -38,6 +38,7 @@ import type { GeneratorModel } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { mulberry32 } from '../src/util/rng.js';
+import { cpuLine } from './cli-util.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -584,6 +585,8 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
 /** Everything a run measured, for the report. */
 interface Run {
   o: Opts;
+  /** cpuLine() taken before the runs (its load average is the machine's before we loaded it). */
+  machine: string;
   info: BackendInfo;
   ref: RefInfo | null;
   refNote: string;
@@ -592,7 +595,7 @@ interface Run {
 }
 
 /** Set-up, the throughput table, step and batch times, parameter counts. */
-function summarySection({ o, info, ref, refNote, results }: Run): string[] {
+function summarySection({ o, machine, info, ref, refNote, results }: Run): string[] {
   const lines: string[] = [];
   const p = (s = '') => lines.push(s);
   const ours = (a: Architecture) => results[a].ours;
@@ -601,6 +604,7 @@ function summarySection({ o, info, ref, refNote, results }: Run): string[] {
   p(
     `node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`,
   );
+  p(machine);
   p(`ours: tfjs ${tf.version_core} backend ${describeBackend(info)}`);
   if (ref) {
     const blas = ref.blas_loaded?.find((l) => /openblas[^/]*\.so/.test(l)) ?? ref.blas_loaded?.[0] ?? ref.blas ?? '?';
@@ -727,6 +731,8 @@ async function startReference(o: Opts, threads: number): Promise<{ server: RefSe
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  const machine = cpuLine();
+  log(machine);
   const info = await initBackend({ threads: o.threads });
   // The references get as many threads as our busiest pool (the native convolutions' if built).
   const threads = o.threads ?? Math.max(1, info.nativeThreads ?? info.threads);
@@ -742,7 +748,7 @@ async function main(): Promise<void> {
 
   const photo = o.photo ? await benchPhoto(o) : null;
 
-  const run: Run = { o, info, ref: reference.info, refNote, results, photo };
+  const run: Run = { o, machine, info, ref: reference.info, refNote, results, photo };
   const lines = [...summarySection(run), ...photoSection(photo), ...profileSection(results.advanced.ours), ...ratioSection(run)];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

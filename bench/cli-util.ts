@@ -1,5 +1,6 @@
 /** Small helpers the single-purpose benches share: a flag's value, the CPU's name, a median, the validation photos. */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import { decodeImage } from '../src/data/decode.js';
 import { groupBySource, resolveFile, type MultiDataset } from '../src/data/sources.js';
@@ -19,6 +20,21 @@ export function cpuModel(): string {
     if (m) return m[1]!.trim();
   } catch {}
   return os.cpus()[0]?.model ?? 'unknown';
+}
+
+/** The widest x86 vector extension the CPU reports (what oneDNN and PyTorch dispatch on). */
+export function cpuIsa(): string {
+  let flags = new Set<string>();
+  try {
+    flags = new Set((/^flags\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/));
+  } catch {}
+  const isa = flags.has('avx512f') ? 'AVX-512' : flags.has('avx2') ? 'AVX2' : flags.has('avx') ? 'AVX' : flags.has('sse4_2') ? 'SSE4.2' : 'ISA unknown';
+  return flags.has('avx512_vnni') ? `${isa} VNNI` : isa;
+}
+
+/** The header line of every bench result: the machine differs from session to session. */
+export function cpuLine(): string {
+  return `cpu: ${cpuModel()}, ${cpuIsa()} (${os.cpus().length} logical cores; load average ${os.loadavg()[0]!.toFixed(2)} at start)`;
 }
 
 /** The middle value (upper middle for an even count). */

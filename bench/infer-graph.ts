@@ -12,7 +12,7 @@
  * images/s of each path, its per-batch times and the ratio.
  */
 import os from 'node:os';
-import { arg, cpuModel, median } from './cli-util.js';
+import { arg, cpuLine, median } from './cli-util.js';
 import { initBackend, describeBackend } from '../src/backend/node.js';
 import { generatorGraphSupport } from '../src/backend/native-graph.js';
 import { predictUv } from '../src/infer/generate.js';
@@ -31,7 +31,7 @@ const archs = arg('archs', 'unet,advanced,baseline').split(',');
 const info = await initBackend();
 const runner = setGeneratorRunner(null);
 setGeneratorRunner(runner);
-console.log(`cpu: ${cpuModel()} (${os.cpus().length} logical cores; load average ${os.loadavg()[0]!.toFixed(2)} at start)`);
+console.log(cpuLine());
 console.log(`backend: ${describeBackend(info)}`);
 if (!runner) {
   console.log('no native graph (the oneDNN addon is not in use): nothing to compare');

@@ -11,10 +11,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { cpuLine } from './cli-util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -28,6 +28,7 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
+  /** cpuLine() at the end of the run. */
   cpu: string;
   statuses: Record<string, number>;
   /** 503s that came without a Retry-After header (should be none). */
@@ -120,7 +121,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await exited;
   okMs.sort((a, b) => a - b);
   return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpu: cpuLine(),
     statuses,
     bare503,
     connectionErrors,
@@ -150,7 +151,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     width: Number(values.width),
     height: Number(values.height),
   });
-  console.log(`CPU: ${r.cpu} (${os.availableParallelism()} cores)`);
+  console.log(r.cpu);
   console.log(r.serverLine);
   console.log(`${values.clients} clients × ${values.seconds} s, ${values.width}×${values.height} JPEG → JPEG`);
   console.log(`answers by status: ${JSON.stringify(r.statuses)}; 503 without Retry-After: ${r.bare503}; connection errors: ${r.connectionErrors}`);

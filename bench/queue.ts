@@ -17,6 +17,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { addJobs, connectionOf, openQueue } from '../src/queue/jobs.js';
+import { cpuLine } from './cli-util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -51,7 +52,8 @@ const { values } = parseArgs({
 });
 const N = Number(values.photos);
 const cores = os.availableParallelism();
-console.log(`CPU: ${os.cpus()[0]?.model} (${cores} cores); ${N} photos ${values.width}×${values.height} JPEG → PNG`);
+console.log(cpuLine());
+console.log(`${N} photos ${values.width}×${values.height} JPEG → PNG`);
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-qbench-'));
 const port = await freePort();

@@ -11,7 +11,7 @@
  * window's figure and the ratio; --profile first prints one step of each path by kernel.
  */
 import os from 'node:os';
-import { arg, cpuModel, median } from './cli-util.js';
+import { arg, cpuLine, median } from './cli-util.js';
 import * as tf from '../src/util/tf.js';
 import { initBackend, describeBackend } from '../src/backend/node.js';
 import { setNativeTrainingKernels } from '../src/backend/native.js';
@@ -28,7 +28,7 @@ const S = Number(arg('size', '64'));
 const arch = arg('arch', 'unet') as Architecture;
 
 const info = await initBackend();
-console.log(`cpu: ${cpuModel()} (${os.cpus().length} logical cores; load average ${os.loadavg()[0]!.toFixed(2)} at start)`);
+console.log(cpuLine());
 console.log(`backend: ${describeBackend(info)}`);
 if (!setNativeTrainingKernels(true)) {
   console.log('no native training kernels (the oneDNN addon is not in use, or COLORGAN_NATIVE_TRAIN=0): nothing to compare');
