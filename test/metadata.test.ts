@@ -26,6 +26,7 @@ test('model metadata is checked when read: one line naming the file and the fiel
     ['format', { ...good, format: 'keras' }, 'format must be "colorgan-generator" or "colorgan-discriminator", got "keras"'],
     ['version', { ...good, formatVersion: 2 }, 'formatVersion must be 1, got 2'],
     ['upsample', { ...good, inference: { upsample: 'nearest' } }, 'inference.upsample must be "bilinear" or "guided", got "nearest"'],
+    ['saturation', { ...good, inference: { saturation: 5 } }, 'inference.saturation must be a number from 0 to 4, got 5'],
     [
       'training',
       { ...good, training: { ...good.training, epochs: [1] } },

@@ -6,8 +6,5 @@ export const MAX_RENDER_SIZE = 1024;
 /** Most colorizations of one photo in one call (each is a full-resolution image). */
 export const MAX_SAMPLES = 1000;
 
-/** Largest chroma gain (`saturation`) accepted. */
-export const MAX_SATURATION = 4;
-
-/** How chroma predicted on the model grid is brought to full resolution (see sharpen.ts); listed in models/, whose metadata names a default. */
-export { UPSAMPLE_METHODS, type UpsampleMethod } from '../models/metadata.js';
+/** How chroma predicted on the model grid is brought to full resolution (see sharpen.ts), and the largest chroma gain: listed in models/, whose metadata names defaults. */
+export { MAX_SATURATION, UPSAMPLE_METHODS, type UpsampleMethod } from '../models/metadata.js';

@@ -12,6 +12,9 @@ export const COLOR_ENCODING = 'ITU-R 601 YUV (paper formulas); network scale y =
 export const UPSAMPLE_METHODS = ['bilinear', 'guided'] as const;
 export type UpsampleMethod = (typeof UPSAMPLE_METHODS)[number];
 
+/** Largest chroma gain (`saturation`) accepted, from a flag or as a model's default. */
+export const MAX_SATURATION = 4;
+
 /** The folder of refinement stage k (1 = the first above the base model) inside a model folder. */
 export const refineDirName = (k: number): string => `refine-${k}`;
 /** At most this many refinement stages (×2, ×4). */
@@ -205,7 +208,7 @@ function checkMetadata(m: unknown): asserts m is ModelMetadata {
     if (!isObject(inf)) bad('inference', 'an object', inf);
     if (inf.upsample !== undefined && !(UPSAMPLE_METHODS as readonly unknown[]).includes(inf.upsample))
       bad('inference.upsample', UPSAMPLE_METHODS.map((u) => `"${u}"`).join(' or '), inf.upsample);
-    if (inf.saturation !== undefined && (typeof inf.saturation !== 'number' || !(inf.saturation >= 0)))
-      bad('inference.saturation', 'a number >= 0', inf.saturation);
+    if (inf.saturation !== undefined && (typeof inf.saturation !== 'number' || !(inf.saturation >= 0 && inf.saturation <= MAX_SATURATION)))
+      bad('inference.saturation', `a number from 0 to ${MAX_SATURATION}`, inf.saturation);
   }
 }
