@@ -602,7 +602,7 @@ function summarySection({ o, machine, info, ref, refNote, results }: Run): strin
   p(`# colorgan benchmark${o.quick ? ' (--quick)' : ''}`);
   p();
   p(
-    `node ${process.version}, ${os.cpus().length} logical cores, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`,
+    `node ${process.version}, batch ${o.batch}, model ${DEFAULT_MODEL_CONFIG.size}px ngf ${DEFAULT_MODEL_CONFIG.ngf} ndf ${DEFAULT_MODEL_CONFIG.ndf} zDim ${DEFAULT_MODEL_CONFIG.zDim}`,
   );
   p(machine);
   p(`ours: tfjs ${tf.version_core} backend ${describeBackend(info)}`);

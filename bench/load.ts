@@ -28,7 +28,7 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  /** cpuLine() at the end of the run. */
+  /** cpuLine() before the run. */
   cpu: string;
   statuses: Record<string, number>;
   /** 503s that came without a Retry-After header (should be none). */
@@ -52,6 +52,7 @@ function peakRss(pid: number): number {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const cpu = cpuLine(); // before the server loads the machine
   const photo = await sharp(path.join(ROOT, 'examples/shine1-gray.jpg'))
     .resize(o.width ?? 640, o.height ?? 480, { fit: 'fill' })
     .jpeg()
@@ -121,7 +122,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await exited;
   okMs.sort((a, b) => a - b);
   return {
-    cpu: cpuLine(),
+    cpu,
     statuses,
     bare503,
     connectionErrors,
