@@ -32,8 +32,8 @@ import { buildDiscriminator } from '../src/models/discriminator.js';
 import { DEFAULT_MODEL_CONFIG, type Architecture, type ModelConfig } from '../src/models/config.js';
 import { GanStep, type Batch } from '../src/train/gan.js';
 import { predictUv } from '../src/infer/generate.js';
-import { loadModel, colorize } from '../src/infer/node.js';
-import { streamingPath } from '../src/infer/plan.js';
+import { loadModel, colorize, planColorize } from '../src/infer/node.js';
+import type { ColorizePlan } from '../src/infer/plan.js';
 import type { GeneratorModel } from '../src/infer/colorizer.js';
 import { generatorMetadata } from '../src/models/metadata.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -529,55 +529,62 @@ async function photoColorizer(): Promise<{ c: GeneratorModel; what: string }> {
   }
 }
 
-interface PhotoResult {
+/** One output format of the 12 MP photo: our colorize vs sharp's own conversion of it. */
+interface PhotoFormat {
   oursS: number[];
   sharpS: number[];
-  what: string;
-  bytesOut: number;
+  /** The way our colorize took (plan.ts), in words. */
+  way: string;
 }
+
+interface PhotoResult {
+  what: string;
+  jpeg: PhotoFormat;
+  png: PhotoFormat;
+}
+
+const WAYS: Record<ColorizePlan['kind'], string> = {
+  dct: 'JPEG → JPEG in the DCT domain (colorgan_jpeg)',
+  vips: 'one libvips pipeline, decode → colorize → encode (colorgan_vips)',
+  general: 'general path (decode, colorize, encode)',
+};
 
 async function benchPhoto(o: Opts): Promise<PhotoResult> {
   const file = await make12mp();
   const { c, what } = await photoColorizer();
   const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'colorgan-bench-'));
-  const oursOut = path.join(outDir, 'ours.jpg');
-  const sharpOut = path.join(outDir, 'sharp.jpg');
-  let bytesOut = 0;
-  const ours = async () => {
+  const formats = ['jpeg', 'png'] as const;
+  // The library call the CLI makes (streaming for large JPEGs where an addon is built), vs
+  // sharp's own decode → encode to the same format at its defaults, both to a file.
+  const ours = async (format: (typeof formats)[number]) => {
     const t0 = now();
-    // The library call the CLI makes: streaming for large JPEGs when the addon is built.
-    const buf = await colorize(file, { model: c, format: 'jpeg', quality: 90 });
-    await fs.writeFile(oursOut, buf);
-    bytesOut = buf.length;
+    const buf = await colorize(file, { model: c, format, quality: 90 });
+    await fs.writeFile(path.join(outDir, `ours.${format}`), buf);
     return now() - t0;
   };
-  const sharpOnly = async () => {
+  const theirs = async (format: (typeof formats)[number]) => {
     const t0 = now();
-    await sharp(file).jpeg({ quality: 90 }).toFile(sharpOut);
+    const s = sharp(file);
+    await (format === 'jpeg' ? s.jpeg({ quality: 90 }) : s.png()).toFile(path.join(outDir, `sharp.${format}`));
     return now() - t0;
   };
   const runs = o.quick ? 3 : 7;
-  log(`12 MP photo: 1 warm-up + ${runs} interleaved runs each…`);
-  await ours();
-  await sharpOnly();
-  const oursS: number[] = [];
-  const sharpS: number[] = [];
+  log(`12 MP photo → JPEG and → PNG: 1 warm-up + ${runs} interleaved runs each…`);
+  const result = { what } as PhotoResult;
+  for (const format of formats) {
+    const { plan } = await planColorize(file, 1, { model: c, format, quality: 90 });
+    result[format] = { oursS: [], sharpS: [], way: WAYS[plan.kind] };
+    await ours(format);
+    await theirs(format);
+  }
   for (let i = 0; i < runs; i++) {
-    oursS.push(await ours());
-    sharpS.push(await sharpOnly());
+    for (const format of formats) {
+      result[format].oursS.push(await ours(format));
+      result[format].sharpS.push(await theirs(format));
+    }
   }
   await fs.rm(outDir, { recursive: true, force: true });
-  // The streaming paths upsample bilinearly; a model whose default is guided takes the general path.
-  const way = (c.meta.inference?.upsample ?? 'bilinear') === 'bilinear' ? streamingPath('jpeg') : 'guided';
-  const streaming =
-    way === 'guided'
-      ? 'general path (the model upsamples chroma guided by the luma; the streaming paths are bilinear)'
-      : way === 'dct'
-        ? 'JPEG → JPEG in the DCT domain (native colorgan_jpeg addon)'
-        : way === 'vips'
-          ? 'streaming decode → colorize → encode (native colorgan_vips addon)'
-          : 'general path (no native addon)';
-  return { oursS, sharpS, what: `${what}, ${streaming}`, bytesOut };
+  return result;
 }
 
 // ---- report ------------------------------------------------------------------------------
@@ -655,12 +662,16 @@ function summarySection({ o, machine, info, ref, refNote, results }: Run): strin
 function photoSection(photo: PhotoResult | null): string[] {
   if (!photo) return [];
   const runs = (xs: number[]) => xs.map((s) => s.toFixed(3)).join(' ');
-  return [
-    '',
-    `## 12 MP JPEG (4000×3000, quality 90), ${photo.what}`,
-    `colorgan decode → colorize → encode JPEG q90 → file: median ${median(photo.oursS).toFixed(3)} s  (runs ${runs(photo.oursS)})`,
-    `sharp decode → encode JPEG q90 → file:              median ${median(photo.sharpS).toFixed(3)} s  (runs ${runs(photo.sharpS)})`,
-  ];
+  const lines = ['', `## 12 MP JPEG (4000×3000, quality 90), ${photo.what}`];
+  for (const [format, name] of [
+    ['jpeg', 'JPEG q90'],
+    ['png', 'PNG'],
+  ] as const) {
+    const r = photo[format];
+    lines.push(`colorgan decode → colorize → encode ${name} → file: median ${median(r.oursS).toFixed(3)} s  (runs ${runs(r.oursS)}; ${r.way})`);
+    lines.push(`sharp decode → encode ${name} → file:              median ${median(r.sharpS).toFixed(3)} s  (runs ${runs(r.sharpS)})`);
+  }
+  return lines;
 }
 
 /** --profile: the advanced model's training step by kernel, top 12 and the rest. */
@@ -695,7 +706,7 @@ function ratios(r: ArchResult) {
 function ratioSection({ results, photo }: Run): string[] {
   const advR = ratios(results.advanced);
   const unetR = ratios(results.unet);
-  const photoRatio = photo ? median(photo.oursS) / median(photo.sharpS) : null;
+  const photoRatio = (f: 'jpeg' | 'png') => (photo ? median(photo[f].oursS) / median(photo[f].sharpS) : null);
   const lines = ['', '## Ratios (ours / reference; >1 means we are faster; photo: our time / sharp time)'];
   for (const [arch, r] of [
     ['advanced', advR],
@@ -704,13 +715,17 @@ function ratioSection({ results, photo }: Run): string[] {
     lines.push(`training, ${arch}: ours ${f2(results[arch].ours.trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
     lines.push(`inference, ${arch}: ours ${f1(results[arch].ours.inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
   }
-  lines.push(`12 MP photo: ours ${photo ? median(photo.oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo.sharpS).toFixed(3) : 'n/a'} s`);
-  // unet's ratios come before the last three lines, which stay the advanced model's and the photo's.
+  for (const f of ['jpeg', 'png'] as const)
+    lines.push(
+      `12 MP photo → ${f.toUpperCase()}: ours ${photo ? median(photo[f].oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo[f].sharpS).toFixed(3) : 'n/a'} s`,
+    );
+  // unet's ratios and the PNG one come before the last three lines, which stay the advanced model's and the JPEG photo's.
+  lines.push(`photo-png-ratio-vs-sharp: ${f2(photoRatio('png'))}`);
   lines.push(`unet-train-ratio-vs-pytorch: ${f2(unetR.train)}`);
   lines.push(`unet-infer-ratio-vs-reference: ${f2(unetR.infer)}`);
   lines.push(`train-ratio-vs-pytorch: ${f2(advR.train)}`);
   lines.push(`infer-ratio-vs-reference: ${f2(advR.infer)}`);
-  lines.push(`photo-ratio-vs-sharp: ${f2(photoRatio)}`);
+  lines.push(`photo-ratio-vs-sharp: ${f2(photoRatio('jpeg'))}`);
   return lines;
 }
 

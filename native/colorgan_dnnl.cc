@@ -353,9 +353,10 @@ napi_value LumaShrink(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// sharpen(rgb, width, height, uv, gw, x0s, fxs, tyIndex, tyWeight, scale, out[, gh])
-// Keeps each pixel's own luma, adds the bilinearly upsampled chroma, and scales chroma
-// toward gray where the color would leave the RGB cube (so Y is kept there too).
+// sharpen(rgb, width, height, grid, gw, x0s, fxs, tyIndex, tyWeight, scale, out[, gh])
+// Keeps each pixel's own luma, adds the upsampled chroma — grid is U,V (gw×gh×2, bilinear)
+// or guided coefficients (gw×gh×4), see pixels.h — and scales chroma toward gray where
+// the color would leave the RGB cube (so Y is kept there too).
 napi_value Sharpen(napi_env env, napi_callback_info info) {
   size_t argc = 12;
   napi_value a[12];
@@ -368,7 +369,12 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     if (gw < 1 || gh < 1) throw std::runtime_error("bad grid size");
     const size_t n3 = size_t(width) * height * 3;
     const uint8_t* rgb = arg<uint8_t>(env, a[0], n3, "rgb");
-    const float* uv = arg<float>(env, a[3], size_t(gw) * gh * 2, "uv");
+    void* gd;
+    size_t gBytes;
+    if (!typedArrayBytes(env, a[3], &gd, &gBytes)) throw std::runtime_error("bad grid");
+    const int planes = colorgan::chromaPlanes(gBytes / sizeof(float), gw, gh);
+    if (!planes) throw std::runtime_error("grid: expected gw×gh×2 (U,V) or gw×gh×4 (guided) floats");
+    const float* grid = arg<float>(env, a[3], size_t(gw) * gh * planes, "grid");
     const int32_t* x0s = arg<int32_t>(env, a[5], width, "x0s");
     const float* fxs = arg<float>(env, a[6], width, "fxs");
     const int32_t* tyI = arg<int32_t>(env, a[7], size_t(height) * 2, "tyIndex");
@@ -381,13 +387,12 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     const std::vector<int32_t> runEnd = colorgan::chromaRuns(x0s, width);
 #pragma omp parallel
     {
-      std::vector<float> rowU(gw + 1), rowV(gw + 1), du(width), dv(width), ys(width);
+      std::vector<float> row(4 * (size_t(gw) + 1)), du(width), dv(width), ys(width);
 #pragma omp for schedule(static)
       for (int y = 0; y < height; y++) {
-        colorgan::chromaRow(uv, gw, tyI[2 * y], tyI[2 * y + 1], float(tyW[2 * y] * scale), float(tyW[2 * y + 1] * scale),
-                            rowU.data(), rowV.data());
-        const size_t row = size_t(y) * width * 3;
-        colorgan::composeRow(rgb + row, 3, out + row, 0, width, x0s, runEnd.data(), fxs, rowU.data(), rowV.data(), du.data(), dv.data(), ys.data());
+        const auto [rowU, rowV] = colorgan::gridRow(grid, planes, gw, tyI[2 * y], tyI[2 * y + 1], tyW[2 * y], tyW[2 * y + 1], float(scale), row.data());
+        const size_t off = size_t(y) * width * 3;
+        colorgan::composeRow(rgb + off, 3, out + off, 0, width, x0s, runEnd.data(), fxs, rowU, rowV, du.data(), dv.data(), ys.data());
       }
     }
   } catch (const std::exception& e) {

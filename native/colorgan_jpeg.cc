@@ -6,6 +6,9 @@
 //   finish(): copies the Y coefficients unchanged (bit-exact luma, no generation loss),
 //             builds Cb and Cr (4:2:0) from the model's U,V — the digital ITU-R 601 U,V
 //             are JFIF's Cb,Cr — with a forward DCT, and entropy-codes the result.
+//             Guided upsampling (chroma = a·Y + b, pixels.h) needs the luma under each
+//             chroma sample: the mean of its 2×2 (4:2:2: 2×1) luma pixels, which a
+//             reduced inverse DCT of each luma block gives directly.
 // About half the work of decode + encode. Chroma is kept inside the RGB gamut at each
 // block's mean luma (the pixel path does it per pixel; here a decoder may still clip a
 // few saturated pixels of a textured block).
@@ -118,23 +121,53 @@ struct DctBasis {
 };
 const DctBasis basis;
 
+// The Arai–Agui–Nakajima factorization of the 8-point DCT (5 multiplications instead of
+// 64): a scaled DCT, out[k·step] = libjpeg's F(k) (see DctBasis) · 2√2·a(k), the scale
+// a(k) folded into the quantization (aanRecip). Against the matrix form: the same
+// quantized coefficients but for ±1 at rounding boundaries (0.07% of them).
+inline void aan8(float d0, float d1, float d2, float d3, float d4, float d5, float d6, float d7, float* o, size_t step) {
+  const float t0 = d0 + d7, t7 = d0 - d7, t1 = d1 + d6, t6 = d1 - d6;
+  const float t2 = d2 + d5, t5 = d2 - d5, t3 = d3 + d4, t4 = d3 - d4;
+  // even part
+  const float e10 = t0 + t3, e13 = t0 - t3, e11 = t1 + t2, e12 = t1 - t2;
+  o[0] = e10 + e11;
+  o[4 * step] = e10 - e11;
+  const float z1 = (e12 + e13) * 0.707106781f;
+  o[2 * step] = e13 + z1;
+  o[6 * step] = e13 - z1;
+  // odd part
+  const float o10 = t4 + t5, o11 = t5 + t6, o12 = t6 + t7;
+  const float z5 = (o10 - o12) * 0.382683433f;
+  const float z2 = 0.541196100f * o10 + z5;
+  const float z4 = 1.306562965f * o12 + z5;
+  const float z3 = o11 * 0.707106781f;
+  const float z11 = t7 + z3, z13 = t7 - z3;
+  o[5 * step] = z13 + z2;
+  o[3 * step] = z13 - z2;
+  o[1 * step] = z11 + z4;
+  o[7 * step] = z11 - z4;
+}
+
+// 1 / (quantizer · the AAN output scale) per coefficient, natural order: the 2-D AAN
+// output is F(v,u) · 8·a(v)·a(u), a(0) = 1, a(k) = √2·cos(kπ/16).
+void aanRecip(const UINT16* quantval, float* recip) {
+  float a[8];
+  for (int k = 0; k < 8; k++) a[k] = k == 0 ? 1.f : float(M_SQRT2 * std::cos(k * M_PI / 16));
+  for (int v = 0; v < 8; v++)
+    for (int u = 0; u < 8; u++) recip[v * 8 + u] = float(1.0 / (double(quantval[v * 8 + u]) * 8.0 * a[v] * a[u]));
+}
+
 // Forward DCT of one 8×8 block (rows `stride` apart) and quantization as libjpeg does
-// it (round half away from zero), into natural order.
+// it (round half away from zero), into natural order; `recip` from aanRecip.
 __attribute__((target_clones("avx2", "default")))
 void forwardDct(const float* in, size_t stride, const float* recip, JCOEF* out) {
-  float tmp[8][8], res[64];
-  for (int y = 0; y < 8; y++) {  // rows: tmp[y][u] = Σx in[y][x] m[x][u]
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int x = 0; x < 8; x++)
-      for (int u = 0; u < 8; u++) acc[u] += in[y * stride + x] * basis.m[x][u];
-    for (int u = 0; u < 8; u++) tmp[y][u] = acc[u];
+  float tmp[64], res[64];
+  for (int y = 0; y < 8; y++) {
+    const float* r = in + y * stride;
+    aan8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tmp + y * 8, 1);
   }
-  for (int v = 0; v < 8; v++) {  // columns: res[v][u] = Σy m[y][v] tmp[y][u]
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int y = 0; y < 8; y++)
-      for (int u = 0; u < 8; u++) acc[u] += basis.m[y][v] * tmp[y][u];
-    for (int u = 0; u < 8; u++) res[v * 8 + u] = acc[u];
-  }
+  for (int u = 0; u < 8; u++)
+    aan8(tmp[u], tmp[8 + u], tmp[16 + u], tmp[24 + u], tmp[32 + u], tmp[40 + u], tmp[48 + u], tmp[56 + u], res + u, 8);
   for (int k = 0; k < 64; k++) {
     const float r = res[k] * recip[k];
     const int a = int(std::fabs(r) + 0.5f);
@@ -162,10 +195,66 @@ void chromaLine(const float* rowU, const float* rowV, const int32_t* x0s, const 
   }
 }
 
+// The same for guided coefficients: du, dv hold a·Y + b (guidedChroma) on entry, and
+// each sample is kept in gamut at its own luma ysub.
+__attribute__((target_clones("avx2", "default")))
+void gamutLine(const float* du, const float* dv, const float* ysub, size_t n, float* cb, float* cr) {
+  for (size_t k = 0; k < n; k++) {
+    const float t = colorgan::gamutFactor(ysub[k], colorgan::rgbOffsets(du[k], dv[k]));
+    cb[k] = std::min(127.f, std::max(-128.f, t * du[k]));
+    cr[k] = std::min(127.f, std::max(-128.f, t * dv[k]));
+  }
+}
+
+// Pair means of the DCT basis: h[i][u] = (m[2i][u] + m[2i+1][u]) / 2, so that a block's
+// inverse DCT averaged over pixel pairs is Σu h[i][u] F(u) along each axis.
+struct HalfBasis {
+  float h[4][8];
+  HalfBasis() {
+    for (int i = 0; i < 4; i++)
+      for (int u = 0; u < 8; u++) h[i][u] = 0.5f * (basis.m[2 * i][u] + basis.m[2 * i + 1][u]);
+  }
+};
+const HalfBasis half;
+
+// Mean luma under each chroma sample of one luma block: 4 columns × (vs == 2 ? 4 : 8)
+// rows, written at out[row * stride + col], levels (dequantized; not clamped to 0..255).
+__attribute__((target_clones("avx2", "default")))
+void lumaUnderChroma(const JCOEF* c, const float* q, int vs, float* out, size_t stride) {
+  float tmp[8][4];
+  int rowsUsed = 0;  // coefficient rows after the last nonzero one contribute nothing
+  for (int v = 0; v < 8; v++) {  // along x: pairs
+    bool zero = true;
+    for (int u = 0; u < 8; u++) zero &= c[v * 8 + u] == 0;
+    if (zero) {
+      for (int i = 0; i < 4; i++) tmp[v][i] = 0.f;
+      continue;
+    }
+    rowsUsed = v + 1;
+    float f[8];
+    for (int u = 0; u < 8; u++) f[u] = float(c[v * 8 + u]) * q[v * 8 + u];
+    for (int i = 0; i < 4; i++) {
+      float acc = 0;
+      for (int u = 0; u < 8; u++) acc += half.h[i][u] * f[u];
+      tmp[v][i] = acc;
+    }
+  }
+  const int rows = vs == 2 ? 4 : 8;
+  for (int j = 0; j < rows; j++) {  // along y: pairs (4:2:0) or single rows (4:2:2)
+    const float* hv = vs == 2 ? half.h[j] : basis.m[j];
+    for (int i = 0; i < 4; i++) {
+      float acc = 128.f;
+      for (int v = 0; v < rowsUsed; v++) acc += hv[v] * tmp[v][i];
+      out[size_t(j) * stride + i] = acc;
+    }
+  }
+}
+
 struct Chroma {
-  const float* uv;  // gw×gh×2 (row-major, gw wide), network scale
-  int gw, gh;       // the model grid
-  float scale;      // network → levels
+  const float* grid;  // gw×gh×planes (row-major, gw wide): U,V at network scale, or guided coefficients in levels (pixels.h)
+  int planes;         // 2 or 4
+  int gw, gh;         // the model grid
+  float scale;        // network → levels (U,V only)
 };
 
 struct DestMgr {
@@ -209,7 +298,7 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
   jpeg_component_info* sy = &t.src.comp_info[0];
   const float q0 = yq->quantval[0];
   float recip[64];
-  for (int k = 0; k < 64; k++) recip[k] = 1.f / dst.quant_tbl_ptrs[1]->quantval[k];
+  aanRecip(dst.quant_tbl_ptrs[1]->quantval, recip);
   const int vs = t.vSamp;  // luma rows per chroma row
   const JDIMENSION cw = t.wb[1] * 8;
   std::vector<int32_t> x0s(cw);
@@ -229,22 +318,46 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
   }
   for (JDIMENSION yb = 0; yb < sy->height_in_blocks; yb++)
     yRowsOf[yb] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.coefs[0], yb, 1, FALSE)[0];
+  const std::vector<int32_t> runEnd = colorgan::chromaRuns(x0s.data(), int(cw));
+  float deq[64];
+  for (int k = 0; k < 64; k++) deq[k] = yq->quantval[k];
+  const JDIMENSION lumaW = sy->width_in_blocks, lumaH = sy->height_in_blocks;
 #pragma omp parallel
   {
-    std::vector<float> ymean(cw), cb(size_t(cw) * 8), cr(size_t(cw) * 8), rowU(ch.gw + 1), rowV(ch.gw + 1);
+    std::vector<float> ymean(cw), cb(size_t(cw) * 8), cr(size_t(cw) * 8), row(4 * (size_t(ch.gw) + 1)), du(cw), dv(cw);
+    std::vector<float> ysub(ch.planes == 4 ? size_t(cw) * 8 : 0);
 #pragma omp for schedule(dynamic, 4)
     for (JDIMENSION by = 0; by < nby; by++) {
+      if (ch.planes == 4) {
+        // The luma under each of this block row's chroma samples: luma block rows
+        // vs·by .. vs·by + vs − 1 (edge-clamped), 4 chroma columns per luma block.
+        for (int part = 0; part < vs; part++) {
+          const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>(by * vs + part, lumaH - 1)];
+          for (JDIMENSION lb = 0; lb < cw / 4; lb++)
+            lumaUnderChroma(yRow[std::min<JDIMENSION>(lb, lumaW - 1)], deq, vs, ysub.data() + size_t(part) * 4 * cw + lb * 4, cw);
+        }
+      }
       for (int j = 0; j < 8; j++) {
         const JDIMENSION cy = by * 8 + j;
-        // Mean luma of the 8×8 luma block under each chroma sample of this row.
-        const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>((cy * vs) / 8, sy->height_in_blocks - 1)];
-        for (JDIMENSION cx = 0; cx < cw; cx++)
-          ymean[cx] = yRow[std::min<JDIMENSION>(cx / 4, sy->width_in_blocks - 1)][0] * q0 / 8.f + 128.f;
         const colorgan::Tap ty = colorgan::bilinearTap(std::min<double>(double(vs) * cy + vs / 2.0, H) / H * ch.gh, ch.gh);
         const float ay = float(ty.f);
-        colorgan::chromaRow(ch.uv, ch.gw, ty.x0, ty.x1, (1 - ay) * ch.scale, ay * ch.scale, rowU.data(), rowV.data());
-        chromaLine(rowU.data(), rowV.data(), x0s.data(), fxs.data(), ymean.data(), cw, cb.data() + size_t(j) * cw,
-                   cr.data() + size_t(j) * cw);
+        float* cbj = cb.data() + size_t(j) * cw;
+        float* crj = cr.data() + size_t(j) * cw;
+        if (ch.planes == 4) {
+          const float* ys = ysub.data() + size_t(j) * cw;
+          colorgan::guidedRow(ch.grid, ch.gw, ty.x0, ty.x1, 1 - ay, ay, row.data());
+          colorgan::guidedChroma(0, int(cw), x0s.data(), runEnd.data(), fxs.data(), row.data(), ys, du.data(), dv.data());
+          gamutLine(du.data(), dv.data(), ys, cw, cbj, crj);
+          continue;
+        }
+        // Mean luma of the 8×8 luma block under each chroma sample of this row.
+        const JBLOCKROW yRow = yRowsOf[std::min<JDIMENSION>((cy * vs) / 8, lumaH - 1)];
+        for (JDIMENSION cx = 0; cx < cw; cx++)
+          ymean[cx] = yRow[std::min<JDIMENSION>(cx / 4, lumaW - 1)][0] * q0 / 8.f + 128.f;
+        float* rowU = row.data();
+        float* rowV = row.data() + ch.gw + 1;
+        colorgan::chromaRow(ch.grid, ch.gw, ty.x0, ty.x1, (1 - ay) * ch.scale, ay * ch.scale, rowU, rowV);
+        chromaLine(rowU, rowV, x0s.data(), fxs.data(), ymean.data(), cw, cbj, crj);
       }
       for (JDIMENSION bx = 0; bx < t.wb[1]; bx++) {
         forwardDct(cb.data() + bx * 8, cw, recip, cbRows[by][bx]);
@@ -275,8 +388,8 @@ struct Job {
   Transcode* t = nullptr;
   bool opening = true;
   std::vector<float> means;          // open
-  std::vector<float> uv;             // finish
-  int gw = 0, gh = 0, quality = 90;
+  std::vector<float> uv;             // finish: the chroma grid, 2 or 4 planes
+  int planes = 2, gw = 0, gh = 0, quality = 90;
   float scale = 1;
   DestMgr dest;                      // finish
   std::string error;
@@ -295,7 +408,7 @@ void execute(napi_env, void* data) {
     j.means.resize(size_t(bw) * bh);
     blockMeans(t, j.means.data(), bw, bh);
   } else {
-    const Chroma ch{j.uv.data(), j.gw, j.gh, j.scale};
+    const Chroma ch{j.uv.data(), j.planes, j.gw, j.gh, j.scale};
     j.error = finishJpeg(t, ch, j.quality, j.dest);
     // One output per open: free the coefficients (tens of MB for a large photo) now
     // rather than when the garbage collector gets to the handle.
@@ -371,7 +484,8 @@ napi_value Open(napi_env env, napi_callback_info info) {
 }
 
 // finish(handle, uv, gw, scale, quality[, gh]) → Promise<Buffer> (once per handle). The
-// model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2, rows gw wide.
+// model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2 (U,V, network
+// scale) or gw×gh×4 (guided coefficients in levels, scale unused), rows gw wide.
 napi_value Finish(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value a[6];
@@ -398,12 +512,14 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   void* uv;
   napi_value ab;
   napi_get_typedarray_info(env, a[1], &type, &length, &uv, &ab, &offset);
-  const size_t n = size_t(gw) * size_t(gh) * 2;
-  if (type != napi_float32_array || length != n) return fail(env, "finish: uv must be a Float32Array of gw×gh×2");
+  const int planes = colorgan::chromaPlanes(length, gw, gh);
+  if (type != napi_float32_array || !planes) return fail(env, "finish: uv must be a Float32Array of gw×gh×2 (U,V) or gw×gh×4 (guided)");
+  const size_t n = size_t(gw) * size_t(gh) * planes;
   Job* j = new Job();
   j->t = t;
   j->opening = false;
   j->uv.assign(static_cast<const float*>(uv), static_cast<const float*>(uv) + n);
+  j->planes = planes;
   j->gw = gw;
   j->gh = gh;
   j->scale = float(scale);

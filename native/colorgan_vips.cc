@@ -5,8 +5,9 @@
 //
 // sharpen(input: Buffer, width, height, uv, gw, x0s, fxs, tyIndex, tyWeight, scale,
 //         format: "jpeg" | "png" | "webp", quality[, gh]) → Promise<Buffer>
-// The model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2, rows gw
-// wide; x0s index grid columns (< gw), tyIndex grid rows (< gh).
+// The model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2 (U,V) or
+// gw×gh×4 (guided coefficients, pixels.h), rows gw wide; x0s index grid columns (< gw),
+// tyIndex grid rows (< gh).
 // The photo must be 8-bit, 1 or 3 bands, without alpha, upright and width×height (the
 // JS side checks with sharp's metadata and uses the general path otherwise).
 #include <node_api.h>
@@ -26,7 +27,8 @@ struct Job {
   const void* data = nullptr;
   size_t length = 0;
   int width = 0, height = 0, gw = 0, gh = 0;  // photo, model grid
-  std::vector<float> uv, fxs, tyW;
+  std::vector<float> uv, fxs, tyW;  // uv: the chroma grid, 2 or 4 planes (pixels.h)
+  int planes = 2;
   std::vector<int32_t> x0s, runEnd, tyI;
   float scale = 1;
   std::string format;
@@ -45,13 +47,13 @@ int generate(VipsRegion* outRegion, void* seq, void* /*a*/, void* b, gboolean* /
   const VipsRect& r = outRegion->valid;
   if (vips_region_prepare(in, &r)) return -1;
   const int bands = in->im->Bands;
-  std::vector<float> rowU(job.gw + 1), rowV(job.gw + 1), du(r.width), dv(r.width), ys(r.width);
+  std::vector<float> row(4 * (size_t(job.gw) + 1)), du(r.width), dv(r.width), ys(r.width);
   for (int y = r.top; y < r.top + r.height; y++) {
-    colorgan::chromaRow(job.uv.data(), job.gw, job.tyI[2 * y], job.tyI[2 * y + 1], job.tyW[2 * y] * job.scale,
-                        job.tyW[2 * y + 1] * job.scale, rowU.data(), rowV.data());
+    const auto [rowU, rowV] = colorgan::gridRow(job.uv.data(), job.planes, job.gw, job.tyI[2 * y], job.tyI[2 * y + 1], job.tyW[2 * y],
+                                                job.tyW[2 * y + 1], job.scale, row.data());
     colorgan::composeRow(reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(in, r.left, y)), bands,
                          reinterpret_cast<uint8_t*>(VIPS_REGION_ADDR(outRegion, r.left, y)), r.left, r.width,
-                         job.x0s.data(), job.runEnd.data(), job.fxs.data(), rowU.data(), rowV.data(), du.data(), dv.data(), ys.data());
+                         job.x0s.data(), job.runEnd.data(), job.fxs.data(), rowU, rowV, du.data(), dv.data(), ys.data());
   }
   return 0;
 }
@@ -185,9 +187,9 @@ napi_value Sharpen(napi_env env, napi_callback_info info) {
     if (argc >= 13) napi_typeof(env, a[12], &ghType);
     job->gh = ghType == napi_undefined ? job->gw : intArg(env, a[12], "gh");
     if (job->width < 1 || job->height < 1 || job->gw < 1 || job->gh < 1) throw std::runtime_error("bad size");
-    const size_t uvLength = size_t(job->gw) * size_t(job->gh) * 2;
-    if (float32Length(env, a[3]) != uvLength) throw std::runtime_error("uv: expected a Float32Array of gw×gh×2");
-    job->uv = copyTyped<float>(env, a[3], uvLength, "uv");
+    job->planes = colorgan::chromaPlanes(float32Length(env, a[3]), job->gw, job->gh);
+    if (!job->planes) throw std::runtime_error("uv: expected a Float32Array of gw×gh×2 (U,V) or gw×gh×4 (guided)");
+    job->uv = copyTyped<float>(env, a[3], size_t(job->gw) * size_t(job->gh) * job->planes, "uv");
     job->x0s = copyTyped<int32_t>(env, a[5], job->width, "x0s");
     job->fxs = copyTyped<float>(env, a[6], job->width, "fxs");
     job->runEnd = colorgan::chromaRuns(job->x0s.data(), job->width);

@@ -7,6 +7,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace colorgan {
@@ -79,35 +80,81 @@ inline std::vector<int32_t> chromaRuns(const int32_t* x0s, int width) {
   return end;
 }
 
-// One row: `in` has `channels` (1 = gray, 3 = RGB) bytes per pixel, `out` 3; columns
-// x = x0 .. x0+n-1 of the full image. du/dv/ys are scratch of n floats. Written as
-// branch-free passes over float arrays so that the compiler vectorizes them.
+// ---- the chroma grid: plain U,V or guided-filter coefficients ----------------------
+
+// What the JS hands over on the model grid gw × gh, told apart by the array's length:
+// 2 planes (u, v) at network scale (× `scale` → levels), upsampled bilinearly; or 4
+// planes (a_u, b_u, a_v, b_v) of the fast guided filter (src/infer/guided.ts), already
+// in levels, applied to each sample's own luma as chroma = a·Y + b (scale unused).
+inline int chromaPlanes(size_t length, int gw, int gh) {
+  const size_t n = size_t(gw) * size_t(gh);
+  return length == 2 * n ? 2 : length == 4 * n ? 4 : 0;
+}
+
+// The guided coefficients of one output row at grid width, from the two grid rows
+// around it; one extra entry (4 floats) so the bilinear step needs no edge branch.
+inline void guidedRow(const float* coef, int size, int r0, int r1, float w0, float w1, float* row) {
+  const float* a = coef + size_t(r0) * size * 4;
+  const float* b = coef + size_t(r1) * size * 4;
+  for (int i = 0; i < 4 * size; i++) row[i] = w0 * a[i] + w1 * b[i];
+  for (int k = 0; k < 4; k++) row[4 * size + k] = row[4 * (size - 1) + k];
+}
+
+// Luma of n samples: `in` has `channels` (1 = gray, 3 = RGB) bytes per sample.
 __attribute__((target_clones("avx2", "default")))
-static void composeRow(const uint8_t* __restrict in, int channels, uint8_t* __restrict out, int x0, int n,
-                       const int32_t* __restrict x0s, const int32_t* __restrict runEnd, const float* __restrict fxs,
-                       const float* __restrict rowU,
-                       const float* __restrict rowV, float* __restrict du, float* __restrict dv, float* __restrict ys) {
-  // Bilinear chroma along the row, one run of columns sharing the same two model
-  // columns at a time (x0s is non-decreasing), so the inner loop has no gathers.
+static void lumaRow(const uint8_t* __restrict in, int channels, int n, float* __restrict ys) {
+  if (channels == 1) {
+    for (int k = 0; k < n; k++) ys[k] = float(in[k]);
+  } else {
+    for (int k = 0; k < n; k++) ys[k] = lumaF(in[3 * k], in[3 * k + 1], in[3 * k + 2]);
+  }
+}
+
+// Chroma (levels − 128) of n samples x0 .. x0+n−1 of a row, one run of samples sharing
+// the same two grid columns at a time (x0s is non-decreasing), so the inner loops have
+// no gathers. Bilinear: from rowU/rowV (chromaRow). Guided: from row4 (guidedRow) and
+// the samples' luma ys.
+__attribute__((target_clones("avx2", "default")))
+static void bilinearChroma(int x0, int n, const int32_t* __restrict x0s, const int32_t* __restrict runEnd,
+                           const float* __restrict fxs, const float* __restrict rowU, const float* __restrict rowV,
+                           float* __restrict du, float* __restrict dv) {
+  const float* f = fxs + x0;
   for (int k = 0; k < n;) {
     const int i = x0s[x0 + k];
     const int end = std::min(n, runEnd[x0 + k] - x0);
     const float u0 = rowU[i], su = rowU[i + 1] - rowU[i];
     const float v0 = rowV[i], sv = rowV[i + 1] - rowV[i];
-    const float* f = fxs + x0;
     for (int j = k; j < end; j++) {
       du[j] = u0 + f[j] * su;
       dv[j] = v0 + f[j] * sv;
     }
     k = end;
   }
-  if (channels == 1) {
-    for (int k = 0; k < n; k++) ys[k] = float(in[k]);
-  } else {
-    for (int k = 0; k < n; k++) ys[k] = lumaF(in[3 * k], in[3 * k + 1], in[3 * k + 2]);
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void guidedChroma(int x0, int n, const int32_t* __restrict x0s, const int32_t* __restrict runEnd,
+                         const float* __restrict fxs, const float* __restrict row4, const float* __restrict ys,
+                         float* __restrict du, float* __restrict dv) {
+  const float* f = fxs + x0;
+  for (int k = 0; k < n;) {
+    const float* c = row4 + 4 * x0s[x0 + k];
+    const int end = std::min(n, runEnd[x0 + k] - x0);
+    const float au = c[0], sau = c[4] - c[0], bu = c[1], sbu = c[5] - c[1];
+    const float av = c[2], sav = c[6] - c[2], bv = c[3], sbv = c[7] - c[3];
+    for (int j = k; j < end; j++) {
+      du[j] = (au + f[j] * sau) * ys[j] + (bu + f[j] * sbu);
+      dv[j] = (av + f[j] * sav) * ys[j] + (bv + f[j] * sbv);
+    }
+    k = end;
   }
+}
+
+// RGB bytes of n pixels from their luma ys and chroma du, dv (scratch rows, overwritten):
+// out of gamut, the chroma shrinks toward gray instead of clipping (keeps Y).
+__attribute__((target_clones("avx2", "default")))
+static void composePixels(int n, float* __restrict ys, float* __restrict du, float* __restrict dv, uint8_t* __restrict out) {
   for (int k = 0; k < n; k++) {
-    // Out of gamut: shrink the chroma toward gray instead of clipping (keeps Y).
     const float yy = ys[k];
     const Offsets o = rgbOffsets(du[k], dv[k]);
     const float t = gamutFactor(yy, o);
@@ -121,6 +168,29 @@ static void composeRow(const uint8_t* __restrict in, int channels, uint8_t* __re
     out[3 * k + 1] = uint8_t(int((std::min(255.f, std::max(0.f, du[k])) + magic) - magic));
     out[3 * k + 2] = uint8_t(int((std::min(255.f, std::max(0.f, dv[k])) + magic) - magic));
   }
+}
+
+// The sharpening of one row, columns x0 .. x0+n−1 of the full image: `in` has `channels`
+// bytes per pixel, `out` 3. `grid` is rowU, rowV (bilinear; rowV = nullptr means `grid`
+// is row4, guided). du/dv/ys are scratch of n floats.
+inline void composeRow(const uint8_t* in, int channels, uint8_t* out, int x0, int n, const int32_t* x0s, const int32_t* runEnd,
+                       const float* fxs, const float* rowU, const float* rowV, float* du, float* dv, float* ys) {
+  lumaRow(in, channels, n, ys);
+  if (rowV) bilinearChroma(x0, n, x0s, runEnd, fxs, rowU, rowV, du, dv);
+  else guidedChroma(x0, n, x0s, runEnd, fxs, rowU, ys, du, dv);
+  composePixels(n, ys, du, dv, out);
+}
+
+// One output row's grid chroma (chromaRow or guidedRow by `planes`) into `row`, sized
+// 4·(gw+1); returns the (rowU, rowV) pair composeRow takes.
+inline std::pair<const float*, const float*> gridRow(const float* grid, int planes, int gw, int r0, int r1, float w0, float w1,
+                                                     float scale, float* row) {
+  if (planes == 4) {
+    guidedRow(grid, gw, r0, r1, w0, w1, row);
+    return {row, nullptr};
+  }
+  chromaRow(grid, gw, r0, r1, w0 * scale, w1 * scale, row, row + gw + 1);
+  return {row, row + gw + 1};
 }
 
 }  // namespace colorgan

@@ -101,10 +101,12 @@ test('the plan is chosen up front, with why each faster way was declined', async
   assert.equal(toPng.declined.dct, 'the output is PNG, not JPEG');
   if (toPng.kind === 'general') assert.equal(toPng.declined.vips, missing('colorgan_vips'));
   else assert.deepEqual(toPng.grid, modelGrid(model.meta.config, 1600, 1544));
-  // The bundled model's default upsampling is guided, which only the general path does.
-  const guided = (await planColorize(big, 1, { model, format: 'jpeg' })).plan;
-  assert.equal(guided.kind, 'general');
-  assert.match(guided.declined.dct ?? '', loadJpegAddon() || loadStreamingAddon() ? /^guided upsampling/ : /not built|disabled|could not load/);
+  // The bundled model's default upsampling, guided, takes the same ways.
+  for (const format of ['jpeg', 'png'] as const) {
+    const guided = (await planColorize(big, 1, { model, format })).plan;
+    const bilinearPlan = (await planColorize(big, 1, { model: bilinear, format })).plan;
+    assert.deepEqual(guided, bilinearPlan, `guided → ${format}`);
+  }
 });
 
 /** Pixel loops that only count the full-resolution passes; `restore` puts the real ones back. */

@@ -167,6 +167,11 @@ const SAMPLE_BATCH = 8;
  * only when read. Options are checked before the first is asked for. The input is not
  * modified (and must not be while results are read).
  */
+/** The chroma upsampling asked for, else the model's default, else bilinear. */
+export function upsampleOf(g: GeneratorModel, opts: { upsample?: UpsampleMethod }): UpsampleMethod {
+  return opts.upsample ?? g.meta.inference?.upsample ?? 'bilinear';
+}
+
 export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: number, opts: ColorizeOptions = {}): Generator<Colorization> {
   const c = toColorizer(g);
   const seed = opts.seed ?? 0;
@@ -177,7 +182,7 @@ export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: num
   if (opts.refine !== undefined && typeof opts.refine !== 'boolean') throw new TypeError(`refine must be a boolean, got ${typeof opts.refine}`);
   const gain = chromaGain(c, opts);
   const { y, lumas, finest } = stageLumas(c, img, opts.renderSize, opts.refine);
-  const upsample = opts.upsample ?? c.meta.inference?.upsample ?? 'bilinear';
+  const upsample = upsampleOf(c, opts);
   return (function* () {
     for (let done = 0; done < count; ) {
       const samples = Array.from({ length: Math.min(SAMPLE_BATCH, count - done) }, (_, i) => first + done + i);

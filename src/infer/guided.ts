@@ -7,6 +7,7 @@
  * a window, the chroma follows it at full resolution instead of bleeding across it.
  * Pure functions, shared with the browser.
  */
+import { chromaFromNet, yFromNet } from '../color/yuv.js';
 
 /** Parameters of the guided upsampling. */
 export interface GuidedParams {
@@ -82,4 +83,19 @@ export function guidedCoefficients(luma: Float32Array, uv: Float32Array, gw: num
     }
   }
   return out;
+}
+
+/**
+ * The coefficient planes every upsampler applies (JS loop, native kernels, the streaming
+ * ways): from the photo's luma on the grid and the model's U,V there, both at network
+ * scale, to gw×gh×4 (a_u, b_u, a_v, b_v) in levels — chroma (U − 128, V − 128) = a·Y + b,
+ * Y in levels.
+ */
+export function guidedGrid(guideNet: Float32Array, uvNet: Float32Array, gw: number, gh: number, p: GuidedParams = DEFAULT_GUIDED): Float32Array {
+  const n = gw * gh;
+  const guide = new Float32Array(n);
+  const chroma = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) guide[i] = yFromNet(guideNet[i]);
+  for (let i = 0; i < 2 * n; i++) chroma[i] = chromaFromNet(uvNet[i]);
+  return guidedCoefficients(guide, chroma, gw, gh, p);
 }

@@ -43,7 +43,7 @@ interface DnnlPixelAddon {
 }
 
 export interface VipsAddon {
-  /** The model grid is gw × gh (gh defaults to gw); uv is gw×gh×2. */
+  /** The model grid is gw × gh (gh defaults to gw); uv is gw×gh×2 (U,V) or gw×gh×4 (guided coefficients, guidedGrid; scale unused). */
   sharpen(
     input: Buffer,
     width: number,
@@ -65,7 +65,7 @@ export interface VipsAddon {
 export interface JpegAddon {
   /** Entropy-decode the coefficients (on a worker thread). */
   open(input: Buffer): Promise<{ handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array }>;
-  /** Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (gh defaults to gw). */
+  /** Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (U,V) or gw×gh×4 (guided coefficients, guidedGrid; scale unused); gh defaults to gw. */
   finish(handle: unknown, uv: Float32Array, gw: number, scale: number, quality: number, gh?: number): Promise<Buffer>;
 }
 
@@ -91,8 +91,8 @@ export function nativePixelKernels(): PixelKernels | null {
       a.lumaShrink(rgb, width, height, tx.start, tx.index, tx.weight, ty.start, ty.index, ty.weight, out);
       return out;
     },
-    sharpen(rgb, width, height, uv, gw, gh, out, t) {
-      a.sharpen(rgb, width, height, uv, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out, gh);
+    sharpen(rgb, width, height, grid, gw, gh, out, t) {
+      a.sharpen(rgb, width, height, grid, gw, t.x0s, t.fxs, t.tyIndex, t.tyWeight, NET_SCALE, out, gh);
     },
   };
   return kernels;

@@ -104,8 +104,6 @@ export function choosePlan(header: sharp.Metadata | null, g: GeneratorModel, req
   const way = streamingPath(req.format);
   const noDct = dctReason(req.format);
   if (!way) return general(noDct ?? '', nativeUnavailableReason('colorgan_vips'));
-  // The native paths upsample bilinearly (on any model grid gw × gh).
-  if ((req.upsample ?? g.meta.inference?.upsample ?? 'bilinear') !== 'bilinear') return general('guided upsampling (the streaming ways are bilinear)');
   const grid = modelGrid(g.meta.config, header.width ?? 0, header.height ?? 0, req.renderSize);
   const photo = streamingIneligible(header, grid, req.maxPixels ?? Infinity);
   if (photo) return general(photo);

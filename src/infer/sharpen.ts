@@ -5,9 +5,9 @@
  * full-resolution luma so that colors stop at edges (guided.ts). The per-pixel math
  * (luma, adding chroma in gamut) is color/yuv.ts's. Pure function, shared with the browser.
  */
-import { NET_SCALE, chromaFromNet, composeInGamut, lumaPlaneToNet, luma, rgbBufferToY, yFromNet } from '../color/yuv.js';
+import { NET_SCALE, composeInGamut, lumaPlaneToNet, luma, rgbBufferToY } from '../color/yuv.js';
 import { resizePlane, shrinkLuma, upsampleTaps } from './resample.js';
-import { guidedCoefficients, DEFAULT_GUIDED, type GuidedParams } from './guided.js';
+import { guidedGrid, DEFAULT_GUIDED, type GuidedParams } from './guided.js';
 
 /**
  * Faster implementations of the two full-resolution loops, installed at start-up where
@@ -16,7 +16,8 @@ import { guidedCoefficients, DEFAULT_GUIDED, type GuidedParams } from './guided.
  */
 export interface PixelKernels {
   shrinkLuma(rgb: Uint8Array, width: number, height: number, dw: number, dh: number): Float32Array;
-  sharpen(rgb: Uint8Array, width: number, height: number, uv: Float32Array, gw: number, gh: number, out: Uint8Array, taps: SharpenTaps): void;
+  /** `grid`: gw×gh×2 U,V at network scale (bilinear), or gw×gh×4 guided coefficients in levels (guidedGrid). */
+  sharpen(rgb: Uint8Array, width: number, height: number, grid: Float32Array, gw: number, gh: number, out: Uint8Array, taps: SharpenTaps): void;
 }
 
 let pixelKernels: PixelKernels | null = null;
@@ -133,14 +134,13 @@ function sharpenGuided(
   out: Uint8Array,
   opts: SharpenOptions,
 ): Uint8Array {
-  const n = gw * gh;
-  const guideNet = opts.guide ?? lumaForModel(rgb, width, height, gw, gh);
-  const guide = new Float32Array(n);
-  const chroma = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) guide[i] = yFromNet(guideNet[i]);
-  for (let i = 0; i < 2 * n; i++) chroma[i] = chromaFromNet(uv[i]);
-  const coef = guidedCoefficients(guide, chroma, gw, gh, opts.guided ?? DEFAULT_GUIDED);
-  const { x0s, fxs, tyIndex, tyWeight } = sharpenTaps(width, height, gw, gh);
+  const coef = guidedGrid(opts.guide ?? lumaForModel(rgb, width, height, gw, gh), uv, gw, gh, opts.guided ?? DEFAULT_GUIDED);
+  const taps = sharpenTaps(width, height, gw, gh);
+  if (pixelKernels) {
+    pixelKernels.sharpen(rgb, width, height, coef, gw, gh, out, taps);
+    return out;
+  }
+  const { x0s, fxs, tyIndex, tyWeight } = taps;
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   const row = new Float32Array((gw + 1) * 4); // (a_u, b_u, a_v, b_v) of one grid row
   for (let y = 0; y < height; y++) {

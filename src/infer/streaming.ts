@@ -18,7 +18,8 @@
 import sharp from 'sharp';
 import { NET_SCALE } from '../color/yuv.js';
 import { openImage, STRICT_INPUT, DEFAULT_QUALITY, type EncodedImage, type EncodeFormat } from '../data/decode.js';
-import { chromaGain, predictChroma, scaleChroma, toColorizer, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
+import { chromaGain, predictChroma, scaleChroma, toColorizer, upsampleOf, type Colorizer, type ColorizeOptions, type GeneratorModel } from './colorizer.js';
+import { guidedGrid } from './guided.js';
 import { loadJpegAddon, loadStreamingAddon, type JpegAddon, type VipsAddon } from './native-pixels.js';
 import { choosePlan, type StreamingPlan } from './plan.js';
 import { lumaForModel, lumaPlaneForModel, sharpenTaps } from './sharpen.js';
@@ -33,13 +34,19 @@ export interface StreamingOptions extends ColorizeOptions {
 }
 
 /**
- * The model's chroma on the plan's finest grid (the base grid, or its last refinement
- * stage's), with the saturation gain; `lumaAt` gives the photo's luma on a grid.
+ * What the addons upsample, on the plan's finest grid (the base grid, or its last
+ * refinement stage's): the model's U,V with the saturation gain, or for guided
+ * upsampling the coefficients made from them (guidedGrid; the addons tell the two
+ * apart by length). `lumaAt` gives the photo's luma on a grid.
  */
 function chromaOf(c: Colorizer, plan: StreamingPlan, lumaAt: (g: Grid) => Float32Array, opts: StreamingOptions): { uv: Float32Array; grid: Grid } {
   const lumas = plan.stages.map((grid) => ({ grid, data: lumaAt(grid) }));
-  const [uv] = predictChroma(c, { grid: plan.grid, data: lumaAt(plan.grid) }, lumas, opts.seed ?? 0, [opts.sample ?? 0]);
-  return { uv: scaleChroma(uv, chromaGain(c, opts)), grid: plan.stages.at(-1) ?? plan.grid };
+  const base = { grid: plan.grid, data: lumaAt(plan.grid) };
+  const [raw] = predictChroma(c, base, lumas, opts.seed ?? 0, [opts.sample ?? 0]);
+  const uv = scaleChroma(raw, chromaGain(c, opts));
+  const grid = plan.stages.at(-1) ?? plan.grid;
+  if (upsampleOf(c, opts) !== 'guided') return { uv, grid };
+  return { uv: guidedGrid(lumas.at(-1)?.data ?? base.data, uv, grid.width, grid.height), grid };
 }
 
 /**
