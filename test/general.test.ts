@@ -13,7 +13,7 @@ import { initBackend } from '../src/backend/node.js';
 import { buildGenerator } from '../src/models/generator.js';
 import { buildDiscriminator, withFeatures, FEATURE_LAYERS } from '../src/models/discriminator.js';
 import type { ModelConfig } from '../src/models/config.js';
-import { GanStep, logRgbError } from '../src/train/gan.js';
+import { GanStep, chromaSpreadError, logRgbError } from '../src/train/gan.js';
 import { photoErrors, psnrOfNetworkMse } from '../src/train/validation.js';
 import { train } from '../src/train/train.js';
 import { isBest, selectionOf } from '../src/train/outputs.js';
@@ -267,6 +267,35 @@ test('log RGB error: the squared RGB error of a chroma error, as PSNR counts it;
   const before = logErr();
   for (let i = 0; i < 15; i++) step.step(b);
   assert.ok(logErr() < before, `log RGB error ${before} → ${logErr()}`);
+});
+
+test('the chroma-spread term: by hand per photo, 0 for the truth, and its step makes a washed-out prediction more colorful', () => {
+  const S = 8;
+  const m = 3;
+  const r = mulberry32(21);
+  const per = S * S * 2;
+  const t = new Float32Array(m * per).map(() => r() - 0.5);
+  const f = t.map((x, i) => 0.4 * x + 0.01 * (i % 3)); // the same pattern, less spread
+  const spread = (a: Float32Array, i: number) => {
+    const p = a.subarray(i * per, (i + 1) * per);
+    const mean = [0, 1].map((c) => p.filter((_, k) => k % 2 === c).reduce((x, y) => x + y, 0) / (S * S));
+    return Math.sqrt(p.reduce((acc, x, k) => acc + (x - mean[k % 2]) ** 2, 0) / per + 1e-6);
+  };
+  let want = 0;
+  for (let i = 0; i < m; i++) want += (spread(t, i) - spread(f, i)) ** 2 / m;
+  const term = (a: Float32Array) => tf.tidy(() => chromaSpreadError(tf.tensor4d(a, [m, S, S, 2]), tf.tensor4d(t, [m, S, S, 2])).dataSync()[0]);
+  assert.ok(Math.abs(term(f) - want) < 1e-6, `${term(f)} vs ${want}`);
+  assert.ok(want > 0.01, `the case has a spread deficit (${want})`);
+  assert.equal(term(t), 0);
+  // Its gradient points toward more spread: one step along −∇ raises the prediction's spread.
+  const g = tf.tidy(() =>
+    tf
+      .grad((x: tf.Tensor) => chromaSpreadError(x as tf.Tensor4D, tf.tensor4d(t, [m, S, S, 2])))(tf.tensor4d(f, [m, S, S, 2]))
+      .dataSync(),
+  );
+  const stepped = f.map((x, i) => x - 0.5 * (g[i] as number));
+  for (let i = 0; i < m; i++) assert.ok(spread(stepped, i) > spread(f, i), `photo ${i}: spread ${spread(f, i)} → ${spread(stepped, i)}`);
+  assert.ok(term(stepped) < term(f), 'the step lowers the term');
 });
 
 test('zoom augmentation: y and uv cut by the same window and resized back; side S is the identity', () => {

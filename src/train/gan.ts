@@ -55,6 +55,8 @@ export interface GanHyper {
   l2?: number;
   /** Weight of the per-photo log squared RGB error term (0 = off). */
   psnr?: number;
+  /** Weight of the per-photo chroma-spread matching term (0 = off), see chromaSpreadError. */
+  chromaSpread?: number;
   lr: number;
   beta1: number;
   diversity: number;
@@ -136,6 +138,17 @@ export function logRgbError(fake: tf.Tensor4D, uv: tf.Tensor4D): tf.Scalar {
   const [du, dv] = tf.split(tf.sub(fake, uv), 2, 3);
   const se = tf.addN([tf.mul(uu, tf.square(du)), tf.mul(vv, tf.square(dv)), tf.mul(cross, tf.mul(du, dv))]);
   return tf.mean(tf.log(tf.add(tf.mean(se, [1, 2, 3]), LOG_ERROR_FLOOR))) as tf.Scalar;
+}
+
+/**
+ * Mean over the photos of (s(uv) − s(fake))², s a photo's chroma spread: the RMS distance
+ * of its U,V from their own mean, network scale. A regression predicts the conditional
+ * mean, whose spread is smaller than a photo's: this asks G to guess how colorful each
+ * photo is (not where), so saturation is decided per photo rather than by one gain.
+ */
+export function chromaSpreadError(fake: tf.Tensor4D, uv: tf.Tensor4D): tf.Scalar {
+  const spread = (t: tf.Tensor4D) => tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(t, tf.mean(t, [1, 2], true))), [1, 2, 3]), 1e-6));
+  return tf.mean(tf.square(tf.sub(spread(uv), spread(fake)))) as tf.Scalar;
 }
 
 export class GanStep {
@@ -249,6 +262,7 @@ export class GanStep {
     const mu = this.hp.l2 ?? 0;
     const alpha = this.hp.adversarial ?? 1;
     const beta = this.hp.psnr ?? 0;
+    const gamma = this.hp.chromaSpread ?? 0;
     const r: GStepResult = { fakes: [], gAdvs: [], l1s: [], divs: [], fms: [] };
     this.averagedStep(
       this.gOpt,
@@ -281,6 +295,7 @@ export class GanStep {
         if (lambda > 0) loss = tf.add(loss, tf.mul(lambda, l1));
         if (mu > 0) loss = tf.add(loss, tf.mul(mu, tf.mean(tf.squaredDifference(f, uv))));
         if (beta > 0) loss = tf.add(loss, tf.mul(beta, logRgbError(f, uv)));
+        if (gamma > 0) loss = tf.add(loss, tf.mul(gamma, chromaSpreadError(f, uv)));
         return loss as tf.Scalar;
       }),
     );

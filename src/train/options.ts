@@ -68,6 +68,15 @@ export const TRAIN_SCHEMA = {
     saved: true,
     help: "weight of the mean over photos of log(squared RGB error): mean PSNR's own loss (every photo's relative error counts alike); 0 = off",
   },
+  chromaSpread: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    arg: 'γ',
+    resume: 'changeable',
+    saved: true,
+    help: "weight of the per-photo chroma-spread term: (RMS chroma of the photo − of G's output)², so G guesses how colorful each photo is; 0 = off",
+  },
   batch: { type: 'int', min: 2, default: 16, resume: 'changeable', saved: true, help: 'batch size: photos in memory at once' },
   accum: {
     type: 'int',

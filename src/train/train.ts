@@ -118,7 +118,7 @@ export async function train(input: TrainInput, ev: TrainEvents = {}): Promise<Tr
   const gan = await buildNetworks(opts, cfg, resumed);
   log(
     `model: ${cfg.arch} generator ${gan.G.countParams().toLocaleString('en')} params, discriminator ${gan.D.countParams().toLocaleString('en')} params; ` +
-      `λ(L1) = ${opts.l1}${opts.l2 > 0 ? `, L2 ${opts.l2}` : ''}${opts.psnr > 0 ? `, log RGB error ${opts.psnr}` : ''}${opts.adversarial !== 1 ? `, adversarial ${opts.adversarial}` : ''}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`,
+      `λ(L1) = ${opts.l1}${opts.l2 > 0 ? `, L2 ${opts.l2}` : ''}${opts.psnr > 0 ? `, log RGB error ${opts.psnr}` : ''}${opts.chromaSpread > 0 ? `, chroma spread ${opts.chromaSpread}` : ''}${opts.adversarial !== 1 ? `, adversarial ${opts.adversarial}` : ''}, batch ${opts.batch}${opts.accum > 1 ? ` × accum ${opts.accum} = ${perStep} per step` : ''}, lr ${opts.lr}`,
   );
   const samples = await samplePhotos(data, opts.sampleRows, cfg.size);
   await fs.mkdir(path.join(runDir, SAMPLES_DIR), { recursive: true });
@@ -211,8 +211,8 @@ async function initialGenerator(dir: string, cfg: ModelConfig): Promise<tf.Layer
 async function buildNetworks(opts: TrainOptions, cfg: ModelConfig, resumed: LoadedCheckpoint | null): Promise<GanStep> {
   const G = resumed?.G ?? (opts.init ? await initialGenerator(opts.init, cfg) : buildGenerator(cfg, { seed: opts.seed }));
   const D = resumed?.D ?? buildDiscriminator(cfg, { seed: opts.seed });
-  const { l1, l2, psnr, adversarial, lr, beta1, diversity, accum, featureMatch } = opts;
-  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1, l2, psnr, adversarial, lr, beta1, diversity, accum, featureMatch });
+  const { l1, l2, psnr, chromaSpread, adversarial, lr, beta1, diversity, accum, featureMatch } = opts;
+  const gan = new GanStep(G, D, cfg.size, cfg.zDim, { l1, l2, psnr, chromaSpread, adversarial, lr, beta1, diversity, accum, featureMatch });
   if (resumed) {
     await gan.setOptimizerWeights(resumed.optG, resumed.optD);
     resumed.optG.forEach((t) => t.tensor.dispose());
