@@ -161,17 +161,17 @@ class LazyColorization implements Colorization {
  */
 const SAMPLE_BATCH = 8;
 
+/** The chroma upsampling asked for, else the model's default, else bilinear. */
+export function upsampleOf(g: GeneratorModel, opts: { upsample?: UpsampleMethod }): UpsampleMethod {
+  return opts.upsample ?? g.meta.inference?.upsample ?? 'bilinear';
+}
+
 /**
  * `count` colorizations of one photo with consecutive samples, one at a time: each is
  * yielded before the next batch is predicted, and its full-resolution image is made
  * only when read. Options are checked before the first is asked for. The input is not
  * modified (and must not be while results are read).
  */
-/** The chroma upsampling asked for, else the model's default, else bilinear. */
-export function upsampleOf(g: GeneratorModel, opts: { upsample?: UpsampleMethod }): UpsampleMethod {
-  return opts.upsample ?? g.meta.inference?.upsample ?? 'bilinear';
-}
-
 export function sampleColorizations(g: GeneratorModel, img: RgbImage, count: number, opts: ColorizeOptions = {}): Generator<Colorization> {
   const c = toColorizer(g);
   const seed = opts.seed ?? 0;

@@ -16,7 +16,7 @@ import { nativeUnavailableReason } from '../native/addons.js';
 import { stageGrids, type GeneratorModel } from './colorizer.js';
 import { modelGrid, type Grid } from './grid.js';
 import { loadJpegAddon, loadStreamingAddon } from './native-pixels.js';
-import { gridDims, type GridSize, type UpsampleMethod } from './sharpen.js';
+import { gridDims, type GridSize } from './sharpen.js';
 
 /** Why each faster way was not taken (empty when it was). */
 export interface Declined {
@@ -42,7 +42,6 @@ export interface PlanRequest {
   raw?: boolean;
   /** Colorizations wanted (the streaming ways write one). */
   count: number;
-  upsample?: UpsampleMethod;
   renderSize?: number;
   /** Refuse the streaming ways above this many pixels (the general path reports it). */
   maxPixels?: number;
