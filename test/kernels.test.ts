@@ -1,5 +1,6 @@
 /**
- * Our wasm kernels against the pure-JS `cpu` backend on random inputs, and a leak check.
+ * Our wasm kernels against the pure-JS `cpu` backend on random inputs, and a leak check
+ * (and Identity, which shares instead of copying).
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { initBackend } from '../src/backend/node.js';
 import { disableNativeConvolutions } from '../src/backend/native.js';
 import { encoderDecoder, rand, relL2, worstErrorVsCpu } from './conv-cases.js';
 import { conv2dBackpropFilterConfig } from '../src/backend/kernels/conv2d-backprop-filter.js';
+import { identityConfig } from '../src/backend/kernels/identity.js';
 import {
   conv2dBackpropInputConfig,
   setBackpropInputMode,
@@ -27,6 +29,38 @@ before(async () => {
 test('our kernels are the registered wasm kernels', () => {
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc, conv2dBackpropFilterConfig.kernelFunc);
   assert.equal(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc, conv2dBackpropInputConfig.kernelFunc);
+  assert.equal(tf.getKernel('Identity', 'wasm')?.kernelFunc, identityConfig.kernelFunc);
+});
+
+test('Identity shares the buffer (no copy), each tensor outlives the other, gradients through saved tensors as on cpu', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as KernelBackend;
+  const x = tf.tensor2d(rand(64, 3), [8, 8]);
+  const before = backend.numDataIds();
+  const y = tf.clone(x);
+  assert.equal(backend.numDataIds(), before, 'no new buffer');
+  const want = Array.from(x.dataSync());
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), want, 'the clone keeps its values when the original is gone');
+  y.dispose();
+  assert.equal(backend.numDataIds(), before - 1, 'the buffer goes with the last of them');
+  // The engine clones what it saves for the backward pass: a gradient that reads saved
+  // inputs and outputs (sigmoid, mul, square) equals the cpu backend's.
+  const grad = () => {
+    const a = tf.tensor2d(rand(48, 7), [6, 8]);
+    const b = tf.tensor2d(rand(48, 8), [6, 8]);
+    const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.mul(tf.sigmoid(p), q))))([a, b]);
+    const out = g.map((t) => Array.from(t.dataSync()));
+    tf.dispose([a, b, ...g]);
+    return out;
+  };
+  const n0 = tf.memory().numTensors;
+  const onWasm = grad();
+  assert.equal(tf.memory().numTensors, n0, 'no tensor leaked');
+  await tf.setBackend('cpu');
+  const onCpu = grad();
+  await tf.setBackend('wasm');
+  for (let i = 0; i < 2; i++) onWasm[i]!.forEach((v, j) => assert.ok(Math.abs(v - onCpu[i]![j]!) < 1e-5));
 });
 
 for (const mode of ['auto', 'phases', 'single'] as BackpropInputMode[]) {

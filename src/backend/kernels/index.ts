@@ -3,11 +3,12 @@ import * as tf from '../../util/tf.js';
 import type { KernelConfig } from '../../util/tf.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { identityConfig } from './identity.js';
 
 let registered = false;
 
 /** Our kernels, in registration order. */
-export const wasmKernelConfigs: readonly KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig];
+export const wasmKernelConfigs: readonly KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, identityConfig];
 
 /** The backend's own kernels that ours replaced (for benchmarks and comparisons). */
 const stock = new Map<string, KernelConfig>();
