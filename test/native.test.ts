@@ -118,6 +118,43 @@ test('native Concat, SplitV and inference batch norm match cpu', { skip: !dnnl &
   }
 });
 
+test("native matrix products (plain, either side transposed, fused bias and activation) and a dense layer's gradients match cpu", {
+  skip: !dnnl && why('colorgan_dnnl'),
+}, async () => {
+  enableNativeConvolutions();
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await tf.setBackend(backend);
+    const outs = tf.tidy(() => {
+      const a = tf.tensor2d(rand(16 * 64, 1), [16, 64]);
+      const b = tf.tensor2d(rand(64 * 40, 2), [64, 40]);
+      const bias = tf.tensor1d(rand(40, 3));
+      const r: tf.Tensor[] = [
+        tf.matMul(a, b),
+        tf.matMul(b, tf.tensor2d(rand(40 * 64, 4), [64, 40]), false, true),
+        tf.matMul(tf.tensor2d(rand(16 * 40, 5), [16, 40]), b, false, true),
+        tf.matMul(a, tf.tensor2d(rand(16 * 40, 6), [16, 40]), true, false),
+        tf.matMul(a, tf.tensor2d(rand(40 * 16, 9), [40, 16]), true, true), // both transposed: the stock kernel
+        tf.matMul(tf.tensor3d(rand(2 * 3 * 4, 7), [2, 3, 4]), tf.tensor3d(rand(2 * 4 * 5, 8), [2, 4, 5])), // batch 2: stock
+        tf.fused.matMul({ a, b, bias, activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
+        tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+      ];
+      // A dense layer's gradients: dx = dy·Wᵀ and dW = xᵀ·dy.
+      r.push(...tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.tanh(tf.matMul(x, w)))))([a, b]));
+      return r;
+    });
+    const data = outs.map((t) => ({ shape: t.shape, data: t.dataSync().slice() as Float32Array }));
+    tf.dispose(outs);
+    return data;
+  };
+  const ref = await run('cpu');
+  const got = await run('wasm');
+  assert.equal(got.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    assert.deepEqual(got[i]!.shape, ref[i]!.shape, `output ${i} shape`);
+    assert.ok(relL2(got[i]!.data, ref[i]!.data) < 1e-5, `output ${i}: ${relL2(got[i]!.data, ref[i]!.data)}`);
+  }
+});
+
 /** RGB bytes with smooth structure plus noise, and some saturated areas. */
 function photoLike(w: number, h: number, seed: number): Uint8Array {
   const noise = rand(w * h * 3, seed);

@@ -2,7 +2,8 @@
  * Optional native convolutions (Node only): the oneDNN addon built by
  * `native/build.mjs` (`native/build/colorgan_dnnl.node`, loaded by src/native/addons.ts).
  * When it is present the wasm backend keeps every tensor and every other kernel, and
- * Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter run in oneDNN, in
+ * Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter and single matrix
+ * products (BatchMatMul, _FusedMatMul of batch 1) run in oneDNN, in
  * place on the wasm heap (no copies); Concat, SplitV and inference batch norm run as
  * threaded loops there, and training batch norm, leaky ReLU and Adam as the native loops
  * of native-train.ts (COLORGAN_NATIVE_TRAIN=0: those stay on wasm). Without the addon —
@@ -195,6 +196,57 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     return conv(backend, x!, dy!, out);
   };
 
+  /**
+   * A single matrix product (batch 1, what dense layers run) as a 1×1 convolution over M
+   * "photos" of one pixel: A·B is the forward conv of A [M,1,1,K] with the filter B
+   * [1,1,K,N]; A·Bᵀ its input gradient (dy = A, filter B [N,K] read as [1,1,N,K]); Aᵀ·B its
+   * filter gradient (x = A [K,M] read as [K,1,1,M], dy = B). The stock wasm kernel spends
+   * ~10 ms on the advanced G's z-projection gradient [64,16]·[16,4096]; oneDNN < 1.
+   */
+  const matMul =
+    (name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc =>
+    (args) => {
+      const { inputs, attrs } = args;
+      const backend = args.backend as WasmBackendLike;
+      const { a, b, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
+      const {
+        transposeA,
+        transposeB,
+        activation = 'linear',
+        leakyreluAlpha,
+      } = attrs as {
+        transposeA: boolean;
+        transposeB: boolean;
+        activation?: string;
+        leakyreluAlpha?: number;
+      };
+      const act = ACTIVATIONS[activation];
+      const plain = (t?: TensorInfo) => t && t.dtype === 'float32' && t.shape.length === 3 && t.shape[0] === 1;
+      const epilogue = !!bias || act !== 0;
+      if (!plain(a) || !plain(b) || preluActivationWeights || act === undefined || (transposeA && transposeB) || (epilogue && (transposeA || transposeB)))
+        return stockOf(stock, name)(args);
+      const [M, K] = transposeA ? [a!.shape[2]!, a!.shape[1]!] : [a!.shape[1]!, a!.shape[2]!];
+      const N = transposeB ? b!.shape[1]! : b!.shape[2]!;
+      if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)) return stockOf(stock, name)(args);
+      const out = backend.makeOutput([1, M, N], 'float32');
+      if (M * N === 0) return out;
+      const one = { strides: 1, pad: 'valid' };
+      if (transposeB) {
+        describe(Kind.BWD_DATA, [M, 1, 1, N], [1, 1, N, K], one);
+        return conv(backend, a!, b!, out);
+      }
+      if (transposeA) {
+        describe(Kind.BWD_WEIGHTS, [K, 1, 1, M], [1, 1, M, N], one);
+        return conv(backend, a!, b!, out);
+      }
+      describe(Kind.FWD, [M, 1, 1, K], [1, 1, K, N], one);
+      if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
+      params[P.ACT] = act;
+      f32[0] = leakyreluAlpha ?? 0.2;
+      params[P.ALPHA_BITS] = f32bits[0]!;
+      return conv(backend, a!, b!, out);
+    };
+
   // Concat along any axis as row copies: `outer` rows, each input contributing its width.
   const concat: KernelFunc = (args) => {
     const backend = args.backend as WasmBackendLike;
@@ -292,6 +344,8 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     { kernelName: 'FusedConv2D', backendName: 'wasm', kernelFunc: forward('FusedConv2D') },
     { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInput },
     { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter },
+    { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: matMul('BatchMatMul') },
+    { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: matMul('_FusedMatMul') },
   ];
 }
 
