@@ -100,6 +100,16 @@ function median(xs: number[]): number {
 
 const now = () => performance.now() / 1000;
 
+/**
+ * A pause before each timed run: the runtimes' thread pools spin-wait for a while after
+ * their work (libgomp, onnxruntime), and a pool still spinning on both cores takes ~30%
+ * from whichever runtime is timed next (ours unet: 0.10 s a batch interleaved, 0.07 s
+ * alone). Interleaving keeps the machine's own load fair to all; the pause keeps one
+ * runtime's idle threads out of the next one's time.
+ */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 50);
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+
 function timeSync(fn: () => void): number {
   const t0 = now();
   fn();
@@ -315,7 +325,9 @@ async function benchArch(arch: Architecture, o: Opts, server: RefServer | null, 
   const oursTrain: number[] = [];
   const refTrain: number[] = [];
   for (let i = 0; i < trainReps; i++) {
+    await settle();
     oursTrain.push(timeSync(() => void gan.step(batch)));
+    await settle();
     refTrain.push(...(await ref.times({ cmd: 'train', arch, n: 1 })));
   }
 
@@ -342,11 +354,14 @@ async function benchArch(arch: Architecture, o: Opts, server: RefServer | null, 
   const refInfer: number[] = [];
   const ortInfer: number[] = [];
   for (let i = 0; i < 2 + inferReps; i++) {
+    await settle();
     const t = timeSync(() => void predictUv(G, S, ys, zs));
+    await settle();
     const r = await ref.times({ cmd: 'infer', arch, n: 1 });
     let to: number | null = null;
     if (ortRun) {
       try {
+        await settle();
         to = await ortRun.run();
       } catch (e) {
         res.ortNote = (e as Error).message.split('\n')[0];
@@ -579,7 +594,9 @@ async function benchPhoto(o: Opts): Promise<PhotoResult> {
   }
   for (let i = 0; i < runs; i++) {
     for (const format of formats) {
+      await settle();
       result[format].oursS.push(await ours(format));
+      await settle();
       result[format].sharpS.push(await theirs(format));
     }
   }

@@ -111,9 +111,11 @@ struct Plan {
 // descheduled, up to a scheduler tick; one 88×64 image took 200 ms on 2 threads and 16 ms
 // on 1 with two other jobs running (2 cores), and 24 steps mean 24 barriers.
 constexpr int64_t SMALL_PIXELS = 32768;  // n·h·w below which one thread runs a plan
+constexpr int64_t PART_MIN = 4;          // images of a part, at least, when a thread gets two
 struct Run {
   int64_t n, h, w;
   int threads;  // OpenMP threads of each part's primitives
+  int workers;  // threads taking the parts
   std::vector<std::unique_ptr<Plan>> parts;
   std::vector<int64_t> first;  // first image of each part
 };
@@ -540,10 +542,14 @@ Run* buildRun(Graph& g, int64_t n, int64_t h, int64_t w) {
   run->h = h;
   run->w = w;
   const int64_t threads = omp_get_max_threads();
-  // Split when no part is more than 25% above an even share.
-  const int64_t per = (n + threads - 1) / threads;
-  const bool split = threads > 1 && n >= threads && per * threads * 4 <= n * 5;
+  // Two parts per thread where the batch allows, taken in turn by whichever thread is
+  // free: a thread held up (another process on its core) leaves its second part to the
+  // other. Split when no part is more than 25% above an even share.
+  const int64_t pieces = n >= 2 * threads * PART_MIN ? 2 * threads : threads;
+  const int64_t per = (n + pieces - 1) / pieces;
+  const bool split = threads > 1 && n >= threads && per * pieces * 4 <= n * 5;
   run->threads = split || n * h * w < SMALL_PIXELS ? 1 : int(threads);
+  run->workers = split ? int(threads) : 1;
   ThreadsFor scope(run->threads);  // the primitives partition their work for this many
   for (int64_t first = 0; first < n; first += split ? per : n) {
     run->first.push_back(first);
@@ -680,8 +686,8 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
     } else {
       // One part per thread; an exception must not leave the parallel region.
       std::vector<std::string> errors(parts);
-#pragma omp parallel num_threads(parts)  // (the primitives inside run on the calling thread)
-      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) {  // fewer threads than asked: still every part
+#pragma omp parallel for num_threads(run.workers) schedule(dynamic, 1)  // (the primitives inside run on the calling thread)
+      for (int t = 0; t < parts; t++) {
         try {
           execute(g, *run.parts[t], run.first[t], in, o);
         } catch (const std::exception& e) {
