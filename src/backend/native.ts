@@ -52,6 +52,8 @@ const enum P {
   OFF_BIAS,
   ACT,
   ALPHA_BITS,
+  /** A number naming the filter tensor while it lives (weightId): the addon reorders a filter it already holds once. */
+  W_ID,
   NPARAMS,
 }
 const enum Kind {
@@ -67,6 +69,18 @@ export function loadNativeAddon(): DnnlAddon | null {
 }
 
 const params = new Int32Array(P.NPARAMS);
+/** Tensors never change, so a tensor's data id names its contents for as long as it lives. */
+const weightIds = new WeakMap<object, number>();
+let lastWeightId = 0;
+function weightId(t: TensorInfo): number {
+  let id = weightIds.get(t.dataId);
+  if (id === undefined) {
+    lastWeightId = lastWeightId === 0x7fffffff ? 1 : lastWeightId + 1;
+    id = lastWeightId;
+    weightIds.set(t.dataId, id);
+  }
+  return id;
+}
 const f32 = new Float32Array(1);
 const f32bits = new Int32Array(f32.buffer);
 let heapCache: { buffer: ArrayBufferLike; view: Uint8Array } | null = null;
@@ -148,6 +162,7 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     params[P.OFF_A] = offsetOf(backend, t1);
     params[P.OFF_B] = offsetOf(backend, t2);
     params[P.OFF_C] = offsetOf(backend, out);
+    params[P.W_ID] = params[P.KIND] === Kind.BWD_WEIGHTS ? 0 : weightId(t2); // fwd, bwd-data: t2 is the filter
     a.conv(heap(backend), params);
     return out;
   };
