@@ -104,8 +104,9 @@ struct Plan {
   std::unique_ptr<Buffer> scratch;
 };
 
-// How one (n, h, w) runs. A batch that divides well over the threads is split: each
-// thread runs its own single-threaded plan on its images, with no barrier between steps.
+// How one (n, h, w) runs. A batch that divides well over the threads is split into parts
+// (two per thread when each keeps PART_MIN images), each a single-threaded plan that the
+// next free thread runs on its images, with no barrier between steps.
 // Otherwise one plan runs, on one thread if the work is small, else on all threads.
 // Why: on a shared machine every OpenMP barrier waits for whichever thread was
 // descheduled, up to a scheduler tick; one 88×64 image took 200 ms on 2 threads and 16 ms
@@ -684,7 +685,7 @@ napi_value GraphRun(napi_env env, napi_callback_info info) {
     if (parts == 1) {
       execute(g, *run.parts[0], 0, in, o);
     } else {
-      // One part per thread; an exception must not leave the parallel region.
+      // Parts go to whichever thread is free; an exception must not leave the parallel region.
       std::vector<std::string> errors(parts);
 #pragma omp parallel for num_threads(run.workers) schedule(dynamic, 1)  // (the primitives inside run on the calling thread)
       for (int t = 0; t < parts; t++) {
