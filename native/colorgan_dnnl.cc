@@ -443,6 +443,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnTrainGrad", nullptr, colorgan::BnTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyRelu", nullptr, colorgan::LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, colorgan::Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"channelSum", nullptr, colorgan::ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

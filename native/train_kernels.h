@@ -9,5 +9,6 @@ napi_value BnTrain(napi_env env, napi_callback_info info);
 napi_value BnTrainGrad(napi_env env, napi_callback_info info);
 napi_value LeakyRelu(napi_env env, napi_callback_info info);
 napi_value Adam(napi_env env, napi_callback_info info);
+napi_value ChannelSum(napi_env env, napi_callback_info info);
 
 }  // namespace colorgan

@@ -101,6 +101,34 @@ test('native batch norm (training) and leaky ReLU match cpu, forward and gradien
   }
 });
 
+test('native Sum over every axis but the last (bias gradients) matches cpu; other sums take the stock kernel', { skip }, async () => {
+  enableNativeConvolutions();
+  assert.ok(setNativeTrainingKernels(true));
+  const cases: [number[], number | number[], boolean][] = [
+    [[4, 9, 7, 5], [0, 1, 2], false],
+    [[4, 9, 7, 5], [2, 0, 1], true],
+    [[3, 11], 0, false],
+    [[2, 3, 4, 6], [-4, -3, -2], false],
+    [[4, 9, 7, 5], [1, 2], false], // not the leading axes: stock
+    [[4, 9, 7, 5], 3, false], // the last axis: stock
+  ];
+  for (const [k, [shape, axis, keep]] of cases.entries()) {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(rand(tf.util.sizeFromShape(shape), 40 + k), shape);
+        const y = tf.sum(x, axis, keep);
+        return { shape: y.shape, data: y.dataSync().slice() as Float32Array };
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    assert.deepEqual(got.shape, ref.shape, `case ${k}: shape`);
+    assert.ok(relL2(got.data, ref.data) < 1e-6, `case ${k}: relative L2 error ${relL2(got.data, ref.data)}`);
+  }
+  await tf.setBackend('wasm');
+});
+
 test('native leaky ReLU: forward as cpu (to rounding), gradient exactly (x = 0, negative zero, other slopes)', { skip }, async () => {
   enableNativeConvolutions();
   setNativeTrainingKernels(true);

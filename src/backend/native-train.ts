@@ -10,6 +10,9 @@
  * - `LeakyRelu` (re-registered: threaded) and `ColorganLeakyReluGrad`, which LeakyRelu's
  *   gradient (re-registered while these kernels are on) runs instead of tfjs'
  *   where(x > 0, dy, dy·alpha) — Greater, Multiply and Select, three passes on one thread.
+ * - `Sum` (re-registered) over every axis but the last — a bias's gradient — as one pass
+ *   summing rows (the wasm kernel transposes the channels to the front first); other sums
+ *   go to the stock kernel.
  * - `ColorganAdam`: Adam's update of all of an optimizer's variables in one call, bit for
  *   bit what tfjs' AdamOptimizer computes (used by src/train/adam.ts when registered).
  */
@@ -28,6 +31,7 @@ export interface TrainAddon {
   bnTrainGrad(heap: Uint8Array, params: Int32Array): void;
   leakyRelu(heap: Uint8Array, params: Int32Array): void;
   adam(heap: Uint8Array, params: Int32Array): void;
+  channelSum(heap: Uint8Array, params: Int32Array): void;
 }
 
 /** ColorganAdam's attributes: the step's float32 constants (see src/train/adam.ts). */
@@ -182,7 +186,27 @@ export function trainingKernelConfigs(a: TrainAddon, h: HeapAccess, stock: Map<s
     return outs;
   };
 
+  const sum: KernelFunc = (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (x.dtype !== 'float32' || rank < 2 || size === 0 || axes.length !== rank - 1 || axes.some((ax, i) => ax !== i)) {
+      const k = stock.get('Sum');
+      if (!k) throw new Error('native Sum: no fallback kernel');
+      return k.kernelFunc(args);
+    }
+    const C = x.shape[rank - 1]!;
+    const out = backend.makeOutput(keepDims ? [...new Array<number>(rank - 1).fill(1), C] : [C], 'float32');
+    // In enum ChannelSumP's order: rows, C, x, out.
+    a.channelSum(heap(backend), Int32Array.from([size / C, C, offsetOf(backend, x), offsetOf(backend, out)]));
+    return out;
+  };
+
   return [
+    { kernelName: 'Sum', backendName: 'wasm', kernelFunc: sum },
     { kernelName: ADAM, backendName: 'wasm', kernelFunc: adam },
     { kernelName: BN_TRAIN, backendName: 'wasm', kernelFunc: bnTrain },
     { kernelName: BN_TRAIN_GRAD, backendName: 'wasm', kernelFunc: bnTrainGrad },
