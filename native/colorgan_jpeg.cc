@@ -9,6 +9,9 @@
 //             Guided upsampling (chroma = a·Y + b, pixels.h) needs the luma under each
 //             chroma sample: the mean of its 2×2 (4:2:2: 2×1) luma pixels, which a
 //             reduced inverse DCT of each luma block gives directly.
+//             The optimal Huffman tables (what sharp writes) come from symbol counts taken
+//             here — the luma's on a thread started by open(), while the model runs — so
+//             libjpeg codes in one pass instead of two (the same bytes).
 // About half the work of decode + encode. Chroma is kept inside the RGB gamut at each
 // block's mean luma (the pixel path does it per pixel; here a decoder may still clip a
 // few saturated pixels of a textured block).
@@ -21,10 +24,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" {
 #include <jpeglib.h>
+// Exported by libjpeg-turbo, declared only in its internal headers (jchuff.h, jpegint.h).
+void jpeg_gen_optimal_table(j_compress_ptr cinfo, JHUFF_TBL* htbl, long freq[]);
+extern const int jpeg_natural_order[];
 }
 
 #include "pixels.h"
@@ -49,6 +56,42 @@ void emitMessage(j_common_ptr c, int level) {
   if (level < 0) errorExit(c);
 }
 
+// Huffman symbol counts of one table pair (DC, AC), as libjpeg's gather pass takes them
+// (jchuff.c encode_mcu_gather); slot 256 is jpeg_gen_optimal_table's.
+struct HuffCounts {
+  long dc[257] = {};
+  long ac[257] = {};
+  // One block, its component's last DC value carried along.
+  void block(const JCOEF* b, int& lastDc) {
+    int v = b[0] - lastDc;
+    lastDc = b[0];
+    dc[bitsOf(v)]++;
+    int run = 0;
+    for (int k = 1; k < DCTSIZE2; k++) {
+      const int c = b[jpeg_natural_order[k]];
+      if (c == 0) {
+        run++;
+        continue;
+      }
+      for (; run > 15; run -= 16) ac[0xF0]++;  // ZRL
+      ac[(run << 4) + bitsOf(c)]++;
+      run = 0;
+    }
+    if (run > 0) ac[0]++;  // EOB
+  }
+  // A dummy block of a partial MCU: DC equal to the block before it, no AC.
+  void dummy() {
+    dc[0]++;
+    ac[0]++;
+  }
+  static int bitsOf(int v) {
+    unsigned a = unsigned(v < 0 ? -v : v);
+    int n = 0;
+    for (; a; a >>= 1) n++;
+    return n;
+  }
+};
+
 struct Transcode {
   jpeg_decompress_struct src{};
   ErrorMgr srcErr{};
@@ -59,8 +102,27 @@ struct Transcode {
   int vSamp = 2;                                    // output luma vertical sampling
   bool busy = false;                                // a finish() is running or ran
   bool open = false;
+  std::vector<JBLOCKROW> lumaRows;                  // the luma array's rows (fetched once: access is not thread-safe)
+  HuffCounts luma;                                  // the output luma's counts, by lumaCounting
+  std::thread lumaCounting;
   ~Transcode() {
+    if (lumaCounting.joinable()) lumaCounting.join();
     if (open) jpeg_destroy_decompress(&src);
+  }
+  // The output's luma blocks in its scan order (MCUs of 2 × vSamp blocks), dummy blocks of
+  // partial MCUs included, as libjpeg's transcoder feeds them to the entropy coder.
+  void countLuma() {
+    const JDIMENSION W = src.image_width, H = src.image_height, lw = (W + 7) / 8, lh = (H + 7) / 8;
+    const JDIMENSION mx = (W + 15) / 16, my = (H + 8 * vSamp - 1) / (8 * vSamp);
+    int last = 0;
+    for (JDIMENSION r = 0; r < my; r++)
+      for (JDIMENSION c = 0; c < mx; c++)
+        for (int yi = 0; yi < vSamp; yi++)
+          for (int xi = 0; xi < 2; xi++) {
+            const JDIMENSION row = r * vSamp + yi, col = c * 2 + xi;
+            if (row < lh && col < lw) luma.block(lumaRows[row][col], last);
+            else luma.dummy();
+          }
   }
 };
 
@@ -98,6 +160,10 @@ std::string openJpeg(Transcode& t) {
   }
   t.coefs = jpeg_read_coefficients(&t.src);
   t.outArr[0] = t.coefs[0];
+  const jpeg_component_info* y = &t.src.comp_info[0];
+  t.lumaRows.resize(y->height_in_blocks);
+  for (JDIMENSION r = 0; r < y->height_in_blocks; r++)
+    t.lumaRows[r] = (*t.src.mem->access_virt_barray)((j_common_ptr)&t.src, t.coefs[0], r, 1, FALSE)[0];
   return "";
 }
 
@@ -262,7 +328,7 @@ struct DestMgr {
   unsigned long len = 0;
 };
 
-std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& dest) {
+std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, bool twoPass, DestMgr& dest) {
   jpeg_compress_struct dst{};
   ErrorMgr dstErr{};
   dst.err = jpeg_std_error(&dstErr.pub);
@@ -366,6 +432,24 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, DestMgr& des
     }
   }
 
+  // The optimal tables from the counts (chroma's here: few symbols, mostly EOB), so
+  // libjpeg codes in one pass; `twoPass` leaves it to libjpeg's own counting pass.
+  if (t.lumaCounting.joinable()) t.lumaCounting.join();
+  if (!twoPass) {
+    HuffCounts chroma;
+    int lastCb = 0, lastCr = 0;
+    const JDIMENSION mx = (W + 15) / 16, my = (H + 8 * vs - 1) / (8 * vs);
+    for (JDIMENSION r = 0; r < my; r++)
+      for (JDIMENSION c = 0; c < mx; c++) {
+        chroma.block(cbRows[r][c], lastCb);
+        chroma.block(crRows[r][c], lastCr);
+      }
+    jpeg_gen_optimal_table(&dst, dst.dc_huff_tbl_ptrs[0], t.luma.dc);
+    jpeg_gen_optimal_table(&dst, dst.ac_huff_tbl_ptrs[0], t.luma.ac);
+    jpeg_gen_optimal_table(&dst, dst.dc_huff_tbl_ptrs[1], chroma.dc);
+    jpeg_gen_optimal_table(&dst, dst.ac_huff_tbl_ptrs[1], chroma.ac);
+    dst.optimize_coding = FALSE;
+  }
   jpeg_mem_dest(&dst, &dest.buf, &dest.len);
   jpeg_write_coefficients(&dst, t.outArr);
   jpeg_finish_compress(&dst);
@@ -390,6 +474,7 @@ struct Job {
   std::vector<float> means;          // open
   std::vector<float> uv;             // finish: the chroma grid, 2 or 4 planes
   int planes = 2, gw = 0, gh = 0, quality = 90;
+  bool twoPass = false;              // finish: libjpeg's own counting pass (tests compare)
   float scale = 1;
   DestMgr dest;                      // finish
   std::string error;
@@ -407,11 +492,14 @@ void execute(napi_env, void* data) {
     const JDIMENSION bw = (t.src.image_width + 7) / 8, bh = (t.src.image_height + 7) / 8;
     j.means.resize(size_t(bw) * bh);
     blockMeans(t, j.means.data(), bw, bh);
+    t.lumaCounting = std::thread([&t] { t.countLuma(); });  // while the model runs; finish joins it
   } else {
     const Chroma ch{j.uv.data(), j.planes, j.gw, j.gh, j.scale};
-    j.error = finishJpeg(t, ch, j.quality, j.dest);
+    j.error = finishJpeg(t, ch, j.quality, j.twoPass, j.dest);
     // One output per open: free the coefficients (tens of MB for a large photo) now
-    // rather than when the garbage collector gets to the handle.
+    // rather than when the garbage collector gets to the handle (the counting thread
+    // reads them: it is done first, even when finishJpeg stopped early).
+    if (t.lumaCounting.joinable()) t.lumaCounting.join();
     t.coefs = nullptr;
     jpeg_destroy_decompress(&t.src);
     t.open = false;
@@ -483,14 +571,14 @@ napi_value Open(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-// finish(handle, uv, gw, scale, quality[, gh]) → Promise<Buffer> (once per handle). The
+// finish(handle, uv, gw, scale, quality[, gh[, twoPass]]) → Promise<Buffer> (once per handle). The
 // model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2 (U,V, network
 // scale) or gw×gh×4 (guided coefficients in levels, scale unused), rows gw wide.
 napi_value Finish(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value a[6];
+  size_t argc = 7;
+  napi_value a[7];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  if (argc < 5) return fail(env, "finish(handle, uv, gw, scale, quality[, gh]): expected 5 or 6 arguments");
+  if (argc < 5) return fail(env, "finish(handle, uv, gw, scale, quality[, gh[, twoPass]]): expected 5 to 7 arguments");
   void* p;
   if (napi_get_value_external(env, a[0], &p) != napi_ok || !p) return fail(env, "finish: bad handle");
   Transcode* t = static_cast<Transcode*>(p);
@@ -524,6 +612,9 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   j->gh = gh;
   j->scale = float(scale);
   j->quality = quality;
+  bool twoPass = false;
+  if (argc >= 7) napi_get_value_bool(env, a[6], &twoPass);
+  j->twoPass = twoPass;
   t->busy = true;
   napi_create_reference(env, a[0], 1, &j->handleRef);
   return queue(env, j);

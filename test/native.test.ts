@@ -242,6 +242,27 @@ async function testJpegs(): Promise<Record<string, Buffer>> {
   };
 }
 
+test("JPEG → JPEG: the Huffman tables from our symbol counts give the bytes of libjpeg's own two-pass optimization", {
+  skip: !jpeg && why('colorgan_jpeg'),
+}, async () => {
+  const photos: Record<string, Buffer> = {
+    ...(await testJpegs()),
+    // partial MCUs on both edges (dummy blocks), 4:4:4 and an odd number of block rows (4:2:2 out), progressive
+    'odd 4:2:0': await sharp(PHOTO).resize(1001, 777, { fit: 'fill' }).jpeg({ quality: 85 }).toBuffer(),
+    '4:4:4 odd rows': await sharp(PHOTO).resize(640, 328, { fit: 'fill' }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer(),
+    progressive: await sharp(PHOTO).resize(720, 540, { fit: 'fill' }).jpeg({ quality: 80, progressive: true }).toBuffer(),
+  };
+  const gw = 8;
+  const gh = 6;
+  for (const [name, bytes] of Object.entries(photos))
+    for (const planes of [2, 4]) {
+      const uv = Float32Array.from(rand(gw * gh * planes, planes), (v) => (planes === 2 ? 0.4 * v : 20 * v));
+      const one = await jpeg!.finish((await jpeg!.open(bytes)).handle, uv, gw, 127.5, 90, gh);
+      const two = await jpeg!.finish((await jpeg!.open(bytes)).handle, uv, gw, 127.5, 90, gh, true);
+      assert.ok(one.equals(two), `${name}, ${planes} planes: ${one.length} vs ${two.length} bytes`);
+    }
+});
+
 test('JPEG → JPEG in the DCT domain keeps the luma coefficients and matches the general path, bilinear and guided', {
   skip: !jpeg && why('colorgan_jpeg'),
 }, async () => {
