@@ -166,6 +166,13 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
     a.conv(heap(backend), params);
     return out;
   };
+  /** A forward conv's bias and activation (fused post-ops); leaky ReLU's slope defaults to tfjs' 0.2. */
+  const epilogue = (backend: WasmBackendLike, bias: TensorInfo | undefined, act: number, alpha: number | undefined): void => {
+    if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
+    params[P.ACT] = act;
+    f32[0] = alpha ?? 0.2;
+    params[P.ALPHA_BITS] = f32bits[0]!;
+  };
   const forward =
     (name: 'Conv2D' | 'FusedConv2D'): KernelFunc =>
     (args) => {
@@ -181,10 +188,7 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
       if (!info) return stockOf(stock, name)(args);
       const out = backend.makeOutput(info.outShape, 'float32');
       if (tf.util.sizeFromShape(info.outShape) === 0) return out;
-      if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
-      params[P.ACT] = act!;
-      f32[0] = (attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
-      params[P.ALPHA_BITS] = f32bits[0]!;
+      epilogue(backend, bias, act!, (attrs as { leakyreluAlpha?: number }).leakyreluAlpha);
       return conv(backend, x!, filter!, out);
     };
 
@@ -237,8 +241,8 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
       };
       const act = ACTIVATIONS[activation];
       const plain = (t?: TensorInfo) => t && t.dtype === 'float32' && t.shape.length === 3 && t.shape[0] === 1;
-      const epilogue = !!bias || act !== 0;
-      if (!plain(a) || !plain(b) || preluActivationWeights || act === undefined || (transposeA && transposeB) || (epilogue && (transposeA || transposeB)))
+      const fused = !!bias || act !== 0;
+      if (!plain(a) || !plain(b) || preluActivationWeights || act === undefined || (transposeA && transposeB) || (fused && (transposeA || transposeB)))
         return stockOf(stock, name)(args);
       const [M, K] = transposeA ? [a!.shape[2]!, a!.shape[1]!] : [a!.shape[1]!, a!.shape[2]!];
       const N = transposeB ? b!.shape[1]! : b!.shape[2]!;
@@ -255,10 +259,7 @@ function makeConfigs(a: DnnlAddon, stock: Map<string, KernelConfig>): KernelConf
         return conv(backend, a!, b!, out);
       }
       describe(Kind.FWD, [M, 1, 1, K], [1, 1, K, N], one);
-      if (bias) params[P.OFF_BIAS] = offsetOf(backend, bias);
-      params[P.ACT] = act;
-      f32[0] = leakyreluAlpha ?? 0.2;
-      params[P.ALPHA_BITS] = f32bits[0]!;
+      epilogue(backend, bias, act, leakyreluAlpha);
       return conv(backend, a!, b!, out);
     };
 
