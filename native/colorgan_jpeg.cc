@@ -111,9 +111,12 @@ struct Transcode {
   }
   // The output's luma blocks in its scan order (MCUs of 2 × vSamp blocks), dummy blocks of
   // partial MCUs included, as libjpeg's transcoder feeds them to the entropy coder.
+  // MCUs of the output across and down (each 2 × vSamp luma blocks, one per chroma block).
+  JDIMENSION mcusAcross() const { return (src.image_width + 15) / 16; }
+  JDIMENSION mcusDown() const { return (src.image_height + 8 * vSamp - 1) / (8 * vSamp); }
   void countLuma() {
-    const JDIMENSION W = src.image_width, H = src.image_height, lw = (W + 7) / 8, lh = (H + 7) / 8;
-    const JDIMENSION mx = (W + 15) / 16, my = (H + 8 * vSamp - 1) / (8 * vSamp);
+    const JDIMENSION lw = (src.image_width + 7) / 8, lh = (src.image_height + 7) / 8;
+    const JDIMENSION mx = mcusAcross(), my = mcusDown();
     int last = 0;
     for (JDIMENSION r = 0; r < my; r++)
       for (JDIMENSION c = 0; c < mx; c++)
@@ -432,15 +435,14 @@ std::string finishJpeg(Transcode& t, const Chroma& ch, int quality, bool twoPass
     }
   }
 
-  // The optimal tables from the counts (chroma's here: few symbols, mostly EOB), so
-  // libjpeg codes in one pass; `twoPass` leaves it to libjpeg's own counting pass.
-  if (t.lumaCounting.joinable()) t.lumaCounting.join();
+  // The optimal tables from the counts (chroma's here: few symbols, mostly EOB; the luma's
+  // were taken while the model ran, joined by the caller), so libjpeg codes in one pass;
+  // `twoPass` leaves it to libjpeg's own counting pass.
   if (!twoPass) {
     HuffCounts chroma;
     int lastCb = 0, lastCr = 0;
-    const JDIMENSION mx = (W + 15) / 16, my = (H + 8 * vs - 1) / (8 * vs);
-    for (JDIMENSION r = 0; r < my; r++)
-      for (JDIMENSION c = 0; c < mx; c++) {
+    for (JDIMENSION r = 0; r < t.mcusDown(); r++)
+      for (JDIMENSION c = 0; c < t.mcusAcross(); c++) {
         chroma.block(cbRows[r][c], lastCb);
         chroma.block(crRows[r][c], lastCr);
       }
@@ -495,11 +497,10 @@ void execute(napi_env, void* data) {
     t.lumaCounting = std::thread([&t] { t.countLuma(); });  // while the model runs; finish joins it
   } else {
     const Chroma ch{j.uv.data(), j.planes, j.gw, j.gh, j.scale};
+    if (t.lumaCounting.joinable()) t.lumaCounting.join();  // started by open, run while the model ran: finishJpeg uses its counts
     j.error = finishJpeg(t, ch, j.quality, j.twoPass, j.dest);
     // One output per open: free the coefficients (tens of MB for a large photo) now
-    // rather than when the garbage collector gets to the handle (the counting thread
-    // reads them: it is done first, even when finishJpeg stopped early).
-    if (t.lumaCounting.joinable()) t.lumaCounting.join();
+    // rather than when the garbage collector gets to the handle.
     t.coefs = nullptr;
     jpeg_destroy_decompress(&t.src);
     t.open = false;

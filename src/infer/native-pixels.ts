@@ -65,8 +65,12 @@ export interface VipsAddon {
 export interface JpegAddon {
   /** Entropy-decode the coefficients (on a worker thread). */
   open(input: Buffer): Promise<{ handle: unknown; width: number; height: number; blocksW: number; blocksH: number; means: Float32Array }>;
-  /** Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (U,V) or gw×gh×4 (guided coefficients, guidedGrid; scale unused); gh defaults to gw. */
-  /** `twoPass` (tests): libjpeg's own counting pass for the Huffman tables instead of the counts taken in open/finish; the same bytes. */
+  /**
+   * Code the JPEG with new chroma (on a worker thread); once per handle. uv is gw×gh×2 (U,V)
+   * or gw×gh×4 (guided coefficients, guidedGrid; scale unused); gh defaults to gw.
+   * `twoPass` (tests): libjpeg's own counting pass for the Huffman tables instead of the
+   * counts taken in open/finish; the same bytes.
+   */
   finish(handle: unknown, uv: Float32Array, gw: number, scale: number, quality: number, gh?: number, twoPass?: boolean): Promise<Buffer>;
 }
 
