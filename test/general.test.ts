@@ -17,7 +17,7 @@ import { GanStep, chromaSpreadError, logRgbError } from '../src/train/gan.js';
 import { photoErrors, psnrOfNetworkMse } from '../src/train/validation.js';
 import { train } from '../src/train/train.js';
 import { isBest, selectionOf } from '../src/train/outputs.js';
-import { zoomRows } from '../src/train/data.js';
+import { cropRows } from '../src/train/data.js';
 import { readMetadata, loadModelFromDir } from '../src/models/io.js';
 import { balancedOrder, splitBySource, sourceOf, groupBySource, loadDatasets, resolveFile } from '../src/data/sources.js';
 import { modelGrid } from '../src/infer/grid.js';
@@ -312,17 +312,43 @@ test('zoom augmentation: y and uv cut by the same window and resized back; side 
         uv[((i * S + r) * S + x) * 2 + 1] = -f(i, x, r);
       }
   const before = y.slice();
-  zoomRows(y, uv, S, [null, { side: S, x: 0, y: 0 }, { side: 8, x: 4, y: 2 }]);
-  assert.deepEqual(y.subarray(0, 2 * S * S), before.subarray(0, 2 * S * S), 'rows 0 and 1 unchanged');
+  assert.equal(cropRows(y, uv, S, S, [null, null, null]).y, y, 'no crop: the batch itself');
+  const out = cropRows(y, uv, S, S, [null, { side: S, x: 0, y: 0 }, { side: 8, x: 4, y: 2 }]);
+  assert.deepEqual(y, before, 'the input is left alone');
+  assert.deepEqual(out.y.subarray(0, 2 * S * S), before.subarray(0, 2 * S * S), 'rows 0 and 1 unchanged');
   for (let k = 0; k < S * S; k++) {
     const j = 2 * S * S + k;
-    assert.equal(uv[2 * j], y[j], `u at ${k}`);
-    assert.equal(uv[2 * j + 1], -y[j], `v at ${k}`);
+    assert.equal(out.uv[2 * j], out.y[j], `u at ${k}`);
+    assert.equal(out.uv[2 * j + 1], -out.y[j], `v at ${k}`);
   }
   // Inside, the window's x range 4..11 and row range 2..9 spread over 0..15 (half-pixel centres).
-  const at = (x: number, r: number) => y[2 * S * S + r * S + x];
+  const at = (x: number, r: number) => out.y[2 * S * S + r * S + x];
   assert.ok(Math.abs(at(8, 8) - f(2, 4 + (8.5 * 8) / 16 - 0.5, 2 + (8.5 * 8) / 16 - 0.5)) < 1e-4, `${at(8, 8)}`);
   assert.ok(at(15, 0) > at(0, 0) && at(15, 0) - at(0, 0) < 8, 'spans about 8 columns of the original');
+});
+
+test('--crop-from: crops of N×N photos come out S×S; a window of side S is copied, the whole photo is shrunk by area', () => {
+  const N = 24;
+  const S = 16;
+  const y = new Float32Array(2 * N * N);
+  const uv = new Float32Array(2 * N * N * 2);
+  for (let i = 0; i < 2 * N * N; i++) {
+    y[i] = (i % N) + Math.floor(i / N) * 0.25; // x + row/4 (row counts across both photos)
+    uv[2 * i] = y[i];
+    uv[2 * i + 1] = 1;
+  }
+  const out = cropRows(y, uv, N, S, [{ side: S, x: 5, y: 3 }, null]);
+  assert.equal(out.y.length, 2 * S * S);
+  assert.equal(out.uv.length, 2 * S * S * 2);
+  for (let r = 0; r < S; r++) for (let x = 0; x < S; x++) assert.equal(out.y[r * S + x], y[(3 + r) * N + 5 + x], `window pixel ${x},${r}`);
+  // Photo 1 whole, 24 → 16: the mean is kept (area weights) and the ramp still rises left to right.
+  const mean = (a: Float32Array) => a.reduce((p, q) => p + q, 0) / a.length;
+  assert.ok(Math.abs(mean(out.y.subarray(S * S)) - mean(y.subarray(N * N))) < 1e-3);
+  assert.ok(out.y[S * S + S - 1] > out.y[S * S] + 20);
+  assert.ok(
+    out.uv.every((v, i) => i % 2 === 0 || Math.abs(v - 1) < 1e-6),
+    'v stays 1',
+  );
 });
 
 test('generator-best: an L2-only run is chosen by validation MSE, any other by validation L1', () => {
@@ -357,11 +383,14 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
     featureMatch: 5,
     exclude: ['photos/special'],
     epochImages: 8,
+    cropFrom: 24,
+    zoom: 1.5,
     cacheDir: path.join(tmp, 'cache'),
   });
   assert.equal(res.history.length, 2);
   const meta = await readMetadata(path.join(out, 'generator'));
   assert.equal(meta.config.arch, 'unet');
+  assert.equal(meta.training?.cropFrom, 24);
   assert.deepEqual(meta.training?.excluded, ['photos/special']);
   assert.ok(!Object.keys(meta.training?.sources ?? {}).includes('photos/special'));
   assert.ok(Object.keys(meta.training?.sources ?? {}).includes('examples'));
@@ -380,6 +409,10 @@ test('train: two data folders, one source excluded, balanced by source; eval rep
   await assert.rejects(
     train({ data: [PHOTOS], out: path.join(tmp, 'run2'), size: 16, exclude: ['nope'], cacheDir: path.join(tmp, 'cache') }),
     /--exclude nope: no such source/,
+  );
+  await assert.rejects(
+    train({ data: [PHOTOS], out: path.join(tmp, 'run3'), size: 16, cropFrom: 8, cacheDir: path.join(tmp, 'cache') }),
+    /--crop-from 8: smaller than the model size 16/,
   );
 
   const G = await loadModelFromDir(path.join(out, 'generator'));

@@ -100,7 +100,20 @@ test('train schema: every flag is in the usage text, with the default the run us
 });
 
 test('train schema: the resume lists and the metadata record come from the entries', () => {
-  assert.deepEqual([...FIXED_ON_RESUME].sort(), ['exclude', 'flip', 'globalContext', 'limit', 'model', 'ndf', 'ngf', 'seed', 'size', 'valFraction', 'zDim']);
+  assert.deepEqual([...FIXED_ON_RESUME].sort(), [
+    'cropFrom',
+    'exclude',
+    'flip',
+    'globalContext',
+    'limit',
+    'model',
+    'ndf',
+    'ngf',
+    'seed',
+    'size',
+    'valFraction',
+    'zDim',
+  ]);
   assert.deepEqual([...CHANGEABLE_ON_RESUME].sort(), [
     'accum',
     'adversarial',
@@ -126,6 +139,7 @@ test('train schema: the resume lists and the metadata record come from the entri
     'batch',
     'beta1',
     'chromaSpread',
+    'cropFrom',
     'diversity',
     'epochs',
     'excluded',

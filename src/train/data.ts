@@ -15,6 +15,7 @@ import type { TrainOptions } from './options.js';
 
 export interface RunData {
   all: MultiDataset;
+  /** The training photos, at cropFrom×cropFrom (the model size unless --crop-from). */
   trainSet: Dataset;
   valSet: Dataset;
   /** Training photos by source, as indices into trainSet. */
@@ -56,8 +57,16 @@ export async function loadRunData(
   );
   const trainFiles = opts.limit ? split.train.slice(0, opts.limit) : split.train;
   const valFiles = opts.limit ? split.val.slice(0, Math.max(2, Math.ceil(opts.limit * 0.3))) : split.val;
-  const trainSet = subset(all, trainFiles);
   const valSet = subset(all, valFiles);
+  // --crop-from: the training photos decoded again, larger (their own cache); validation stays at model size.
+  const from = opts.cropFrom ?? opts.size; // ≥ size: setupTrainOptions
+  const trainSet =
+    from === opts.size
+      ? subset(all, trainFiles)
+      : subset(
+          await loadDatasets(opts.data, { size: from, cacheDir: opts.cacheDir, onProgress: on.progress, onSkip: on.skip, exclude: [opts.out, ...skipFolders] }),
+          trainFiles,
+        );
   if (trainSet.files.length < perStep) {
     const what = opts.accum > 1 ? `one step of ${opts.batch} × ${opts.accum} (batch × accum)` : `one batch of ${opts.batch}`;
     throw new Error(`${opts.data.join(',')}: ${trainSet.files.length} training photos, fewer than ${what}`);
@@ -68,7 +77,7 @@ export async function loadRunData(
   const valSets = new Map([...groupBySource(valSet.files)].map(([name, files]) => [name, subset(valSet, files)] as const));
   const n = trainGroups.length;
   on.log(
-    `data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}, ${n} source${n === 1 ? '' : 's'}${n > 1 ? ' (balanced)' : ''}`,
+    `data: ${all.files.length} photos${all.fromCache ? ' (cached)' : ''}, ${trainSet.files.length} train / ${valSet.files.length} validation, ${opts.size}×${opts.size}${from === opts.size ? '' : ` (training crops from ${from}×${from})`}, ${n} source${n === 1 ? '' : 's'}${n > 1 ? ' (balanced)' : ''}`,
   );
   return { all, trainSet, valSet, sourceIdx, sources: Object.fromEntries(trainGroups.map((g) => [sourceOf(g[0]), g.length])), valSets };
 }
@@ -119,32 +128,43 @@ export function flipRows(buf: Float32Array, S: number, c: number, which: boolean
   });
 }
 
-/**
- * Zoom augmentation, in place: row i of a batch of S×S images (y: 1 value per pixel, uv:
- * 2) is replaced by its square window of side crops[i].side at (x, y), resized back to S
- * (bilinear): the same photo at up to S/side times the scale, framed elsewhere — so a
- * small source repeated many times an epoch is not the same 64×64 picture every time.
- */
-export function zoomRows(y: Float32Array, uv: Float32Array, S: number, crops: ({ side: number; x: number; y: number } | null)[]): void {
-  crops.forEach((c, i) => {
-    if (!c || c.side >= S) return;
-    for (const [buf, ch] of [
-      [y, 1],
-      [uv, 2],
-    ] as const) {
-      const row = buf.subarray(i * S * S * ch, (i + 1) * S * S * ch);
-      const win = new Float32Array(c.side * c.side * ch);
-      for (let r = 0; r < c.side; r++) win.set(row.subarray(((c.y + r) * S + c.x) * ch, ((c.y + r) * S + c.x + c.side) * ch), r * c.side * ch);
-      row.set(resizePlane(win, c.side, c.side, S, S, ch));
-    }
-  });
+/** A square window of an image: side `side` at (x, y). */
+export interface Crop {
+  side: number;
+  x: number;
+  y: number;
 }
 
-/** A window for zoomRows: side S/z with z uniform in [1, zoom], placed uniformly; null for zoom 1. */
-function zoomCrop(rand: () => number, S: number, zoom: number): { side: number; x: number; y: number } | null {
+/**
+ * Crops of a batch of N×N images (y: 1 value per pixel, uv: 2), each resized to S×S
+ * (area-weighted when shrinking, bilinear when enlarging); a null crop is the whole image.
+ * Zoom augmentation (the same photo at up to N/side times the scale, framed elsewhere, so a
+ * small source repeated many times an epoch is not the same picture every time) and
+ * --crop-from (N > S). Returns the input itself when nothing changes (N = S, no crops).
+ */
+export function cropRows(y: Float32Array, uv: Float32Array, N: number, S: number, crops: (Crop | null)[]): { y: Float32Array; uv: Float32Array } {
+  if (N === S && crops.every((c) => !c || c.side >= N)) return { y, uv };
+  const out = { y: new Float32Array(crops.length * S * S), uv: new Float32Array(crops.length * S * S * 2) };
+  crops.forEach((c0, i) => {
+    const c = c0 ?? { side: N, x: 0, y: 0 };
+    for (const [buf, to, ch] of [
+      [y, out.y, 1],
+      [uv, out.uv, 2],
+    ] as const) {
+      const row = buf.subarray(i * N * N * ch, (i + 1) * N * N * ch);
+      const win = new Float32Array(c.side * c.side * ch);
+      for (let r = 0; r < c.side; r++) win.set(row.subarray(((c.y + r) * N + c.x) * ch, ((c.y + r) * N + c.x + c.side) * ch), r * c.side * ch);
+      to.set(c.side === S ? win : resizePlane(win, c.side, c.side, S, S, ch), i * S * S * ch);
+    }
+  });
+  return out;
+}
+
+/** A window for cropRows: side N/z with z uniform in [1, zoom], placed uniformly; null (the whole image) for zoom 1. */
+function zoomCrop(rand: () => number, N: number, zoom: number): Crop | null {
   if (zoom <= 1) return null;
-  const side = Math.max(8, Math.min(S, Math.round(S / (1 + rand() * (zoom - 1)))));
-  return { side, x: Math.floor(rand() * (S - side + 1)), y: Math.floor(rand() * (S - side + 1)) };
+  const side = Math.max(8, Math.min(N, Math.round(N / (1 + rand() * (zoom - 1)))));
+  return { side, x: Math.floor(rand() * (N - side + 1)), y: Math.floor(rand() * (N - side + 1)) };
 }
 
 /** The batches of one epoch, drawn in step order (each call to `next` is the next step's). */
@@ -176,25 +196,26 @@ export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, s
   const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
   const zoomRand = mulberry32(epochSeed(opts.seed, epoch, 4)); // its own stream: zoom 1 draws nothing, so runs without it are as before
   const S = opts.size;
+  const N = trainSet.size; // S, or --crop-from
   return {
     next(s: number): Batch {
       const idx = order.slice(s * perStep, (s + 1) * perStep);
       const z = gaussian(rand, idx.length * opts.zDim);
       const z2 = opts.diversity > 0 ? gaussian(rand, idx.length * opts.zDim) : undefined;
-      const y = gather(trainSet.y, S * S, idx);
-      const uv = gather(trainSet.uv, S * S * 2, idx);
+      const yN = gather(trainSet.y, N * N, idx);
+      const uvN = gather(trainSet.uv, N * N * 2, idx);
       if (opts.flip) {
         const which = idx.map(() => flipRand() < 0.5);
-        flipRows(y, S, 1, which);
-        flipRows(uv, S, 2, which);
+        flipRows(yN, N, 1, which);
+        flipRows(uvN, N, 2, which);
       }
-      if (opts.zoom > 1)
-        zoomRows(
-          y,
-          uv,
-          S,
-          idx.map(() => zoomCrop(zoomRand, S, opts.zoom)),
-        );
+      const { y, uv } = cropRows(
+        yN,
+        uvN,
+        N,
+        S,
+        idx.map(() => zoomCrop(zoomRand, N, opts.zoom)),
+      );
       return { n: idx.length, y, uv, z, z2 };
     },
   };

@@ -138,6 +138,16 @@ export const TRAIN_SCHEMA = {
     saved: true,
     help: 'zoom augmentation: each training crop is a random square window of 1/z of the photo, z in [1, Z], resized back; 1 = off',
   },
+  cropFrom: {
+    type: 'int',
+    min: 8,
+    max: 512,
+    arg: 'N',
+    defaultText: 'the model size',
+    resume: 'fixed',
+    saved: true,
+    help: 'cut training crops from the photos decoded at N×N (N ≥ the model size): the window of --zoom is 1/z of that, resized down, so with N = size × zoom no crop is upsampled',
+  },
   init: { type: 'string', saved: 'initFrom', help: 'start the generator from a saved generator folder (e.g. models/sky) instead of random weights' },
   limit: { type: 'int', min: 1, resume: 'fixed', help: 'use at most N training photos (quick experiments)' },
   resume: { type: 'boolean', default: false, help: "continue from the run's last complete checkpoint" },
@@ -175,6 +185,8 @@ export function setupTrainOptions(input: TrainInput): { options: TrainOptions; g
   checkRequired(TRAIN_SCHEMA, input);
   const given = checkOptions(TRAIN_SCHEMA, input);
   const options = { ...DEFAULT_TRAIN_OPTIONS, ...given } as TrainOptions; // data and out: checked just above
+  if (options.cropFrom !== undefined && options.cropFrom < options.size)
+    throw new RangeError(`--crop-from ${options.cropFrom}: smaller than the model size ${options.size}`);
   return { options, given };
 }
 
