@@ -74,6 +74,25 @@ test('balancedOrder: every source equally often whatever its size, each photo be
   assert.notDeepEqual(balancedOrder(groups, 300, mulberry32(10)), order);
 });
 
+test('balancedOrder with a power: sources drawn in proportion to size^p, summing to the total', () => {
+  const groups = [Array.from({ length: 100 }, (_, i) => i), [100, 101, 102, 103], Array.from({ length: 25 }, (_, i) => 200 + i)];
+  const count = (order: number[], g: number[]) => order.filter((i) => g.includes(i)).length;
+  // p = 1/2: weights 10 : 2 : 5 of 17; 340 slots → 200, 40, 100 exactly.
+  const half = balancedOrder(groups, 340, mulberry32(3), 0.5);
+  assert.deepEqual(
+    groups.map((g) => count(half, g)),
+    [200, 40, 100],
+  );
+  // p = 1: every photo equally often (129 photos, 258 slots: each twice).
+  const prop = balancedOrder(groups, 258, mulberry32(3), 1);
+  for (const i of [0, 57, 100, 103, 200, 224]) assert.equal(prop.filter((x) => x === i).length, 2, `photo ${i}`);
+  // Rounding: 7 slots over weights 10 : 2 : 5 (exact 4.12, 0.82, 2.06) → 4, 1, 2.
+  assert.deepEqual(
+    groups.map((g) => count(balancedOrder(groups, 7, mulberry32(3), 0.5), g)),
+    [4, 1, 2],
+  );
+});
+
 test('loadDatasets: several folders as one set, names prefixed by the folder, files resolvable', async () => {
   const ds = await loadDatasets([PHOTOS, EXAMPLES], { size: 16, cacheDir: path.join(tmp, 'cache') });
   assert.ok(ds.files.includes('photos/a/cloudy2.jpg'));

@@ -117,6 +117,7 @@ test('train schema: the resume lists and the metadata record come from the entri
   assert.deepEqual([...CHANGEABLE_ON_RESUME].sort(), [
     'accum',
     'adversarial',
+    'balance',
     'batch',
     'beta1',
     'chromaSpread',
@@ -136,6 +137,7 @@ test('train schema: the resume lists and the metadata record come from the entri
   assert.deepEqual(Object.keys(rec).sort(), [
     'accum',
     'adversarial',
+    'balance',
     'batch',
     'beta1',
     'chromaSpread',

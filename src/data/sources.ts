@@ -107,8 +107,10 @@ export function splitBySource(files: string[], seed: number, valFraction: number
  * The training order of one epoch: `total` indices into the training set, each source
  * drawn equally often (sources in a shuffled interleaving; within a source, its photos in
  * a shuffled order, reshuffled when used up). Depends only on (the groups, total, rand).
+ * `power` p > 0 tempers the balance: a source is drawn in proportion to (its photos)^p
+ * (largest remainders), so p = 1 draws every photo equally often.
  */
-export function balancedOrder(groups: number[][], total: number, rand: () => number): number[] {
+export function balancedOrder(groups: number[][], total: number, rand: () => number, power = 0): number[] {
   const live = groups.filter((g) => g.length > 0);
   if (live.length === 0) return [];
   const shuffle = (a: number[]) => {
@@ -118,8 +120,8 @@ export function balancedOrder(groups: number[][], total: number, rand: () => num
     }
     return a;
   };
-  // Which source each slot draws from: each source ⌊total/S⌋ or ⌈total/S⌉ times, shuffled.
-  const slots = shuffle(Array.from({ length: total }, (_, i) => i % live.length));
+  // Which source each slot draws from: each source ⌊total/S⌋ or ⌈total/S⌉ times (p = 0), shuffled.
+  const slots = shuffle(power === 0 ? Array.from({ length: total }, (_, i) => i % live.length) : temperedSlots(live, total, power));
   const queues = live.map((g) => shuffle([...g]));
   const pos = live.map(() => 0);
   return slots.map((s) => {
@@ -129,4 +131,15 @@ export function balancedOrder(groups: number[][], total: number, rand: () => num
     }
     return queues[s][pos[s]++];
   });
+}
+
+/** Source k repeated round(total · n_k^p / Σ n^p) times, rounded by largest remainders to sum to total. */
+function temperedSlots(groups: number[][], total: number, power: number): number[] {
+  const w = groups.map((g) => g.length ** power);
+  const sum = w.reduce((a, b) => a + b, 0);
+  const exact = w.map((x) => (total * x) / sum);
+  const count = exact.map(Math.floor);
+  const byRemainder = exact.map((x, k) => [x - count[k], k] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let i = 0; i < total - count.reduce((a, b) => a + b, 0); i++) count[byRemainder[i][1]]++;
+  return count.flatMap((c, k) => Array<number>(c).fill(k));
 }

@@ -180,18 +180,18 @@ export interface Schedule {
 }
 
 /** The training photos of epoch e, in step order (indices into trainSet): from (seed, e) only. */
-export function epochOrder(data: RunData, seed: number, epoch: number, { perStep, epochImages, steps }: Schedule): number[] {
+export function epochOrder(data: RunData, seed: number, epoch: number, { perStep, epochImages, steps }: Schedule, balance = 0): number[] {
   const { trainSet, sourceIdx } = data;
   // One source: a plain shuffle (as the paper); several: balanced by source.
   return sourceIdx.length === 1 && epochImages <= trainSet.files.length
     ? shuffledIndices(trainSet.files.length, epochSeed(seed, epoch, 1))
-    : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(seed, epoch, 1)));
+    : balancedOrder(sourceIdx, steps * perStep, mulberry32(epochSeed(seed, epoch, 1)), balance);
 }
 
 export function epochBatches(data: RunData, opts: TrainOptions, epoch: number, schedule: Schedule): EpochBatches {
   const { trainSet } = data;
   const { perStep } = schedule;
-  const order = epochOrder(data, opts.seed, epoch, schedule);
+  const order = epochOrder(data, opts.seed, epoch, schedule, opts.balance);
   const rand = mulberry32(epochSeed(opts.seed, epoch, 2));
   const flipRand = mulberry32(epochSeed(opts.seed, epoch, 3));
   const zoomRand = mulberry32(epochSeed(opts.seed, epoch, 4)); // its own stream: zoom 1 draws nothing, so runs without it are as before

@@ -119,6 +119,16 @@ export const TRAIN_SCHEMA = {
     help: 'leave a source out, e.g. scenes/urban (repeatable; generalization check)',
   },
   epochImages: { type: 'int', min: 1, defaultText: 'all training photos', resume: 'changeable', help: 'photos per epoch, drawn balanced by source' },
+  balance: {
+    type: 'number',
+    min: 0,
+    max: 1,
+    default: 0,
+    arg: 'P',
+    resume: 'changeable',
+    saved: true,
+    help: 'draw each source in proportion to (its training photos)^P: 0 = every source equally often, 1 = every photo equally often',
+  },
   globalContext: { type: 'boolean', default: true, flag: 'no-global', resume: 'fixed', help: 'unet without its global-context branch (an ablation)' },
   flip: {
     type: 'boolean',
