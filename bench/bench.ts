@@ -4,7 +4,7 @@
  * against sharp alone. See bench/README.md.
  *
  *   node --import tsx bench/bench.ts [--quick] [--threads N] [--profile]
- *        [--no-reference] [--no-photo] [--batch 16]
+ *        [--no-reference] [--no-photo] [--photo-only] [--batch 16]
  *
  * Generators measured: the paper's baseline and advanced, and our unet (trained, as its
  * training runs do, with the feature-matching loss).
@@ -57,11 +57,13 @@ interface Opts {
   profile: boolean;
   reference: boolean;
   photo: boolean;
+  /** Only the 12 MP photo (no training or inference runs): its section and ratio lines. */
+  photoOnly: boolean;
   batch: number;
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { quick: false, profile: false, reference: true, photo: true, batch: 16 };
+  const o: Opts = { quick: false, profile: false, reference: true, photo: true, photoOnly: false, batch: 16 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -73,11 +75,12 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--profile') o.profile = true;
     else if (a === '--no-reference') o.reference = false;
     else if (a === '--no-photo') o.photo = false;
+    else if (a === '--photo-only') o.photoOnly = true;
     else if (a === '--threads') o.threads = positiveInt(a, val());
     else if (a.startsWith('--threads=')) o.threads = positiveInt('--threads', a.slice(10));
     else if (a === '--batch') o.batch = positiveInt(a, val());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--threads N] [--profile] [--no-reference] [--no-photo] [--batch 16]');
+      console.log('usage: npm run bench -- [--quick] [--threads N] [--profile] [--no-reference] [--no-photo] [--photo-only] [--batch 16]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -710,6 +713,12 @@ function profileSection(adv: OursResult): string[] {
   return lines;
 }
 
+/** The photo's medians, ours and sharp's, per output format. */
+function photoTimes(photo: PhotoResult | null): string[] {
+  const s = (f: 'jpeg' | 'png', k: 'oursS' | 'sharpS') => (photo ? median(photo[f][k]).toFixed(3) : 'n/a');
+  return (['jpeg', 'png'] as const).map((f) => `12 MP photo → ${f.toUpperCase()}: ours ${s(f, 'oursS')} s / sharp ${s(f, 'sharpS')} s`);
+}
+
 /** Ours / PyTorch training, and ours / the best of PyTorch and onnxruntime-node inference. */
 function ratios(r: ArchResult) {
   const ortImgS = r.ortImgS ?? null;
@@ -732,10 +741,7 @@ function ratioSection({ results, photo }: Run): string[] {
     lines.push(`training, ${arch}: ours ${f2(results[arch].ours.trainImgS)} / PyTorch ${f2(results[arch].ref?.train_img_s)} img/s`);
     lines.push(`inference, ${arch}: ours ${f1(results[arch].ours.inferImgS)} / best reference ${f1(r.bestRef)} img/s (${r.bestRefName})`);
   }
-  for (const f of ['jpeg', 'png'] as const)
-    lines.push(
-      `12 MP photo → ${f.toUpperCase()}: ours ${photo ? median(photo[f].oursS).toFixed(3) : 'n/a'} s / sharp ${photo ? median(photo[f].sharpS).toFixed(3) : 'n/a'} s`,
-    );
+  lines.push(...photoTimes(photo));
   // unet's ratios and the PNG one come before the last three lines, which stay the advanced model's and the JPEG photo's.
   lines.push(`photo-png-ratio-vs-sharp: ${f2(photoRatio('png'))}`);
   lines.push(`unet-train-ratio-vs-pytorch: ${f2(unetR.train)}`);
@@ -766,6 +772,20 @@ async function main(): Promise<void> {
   const machine = cpuLine();
   log(machine);
   const info = await initBackend({ threads: o.threads });
+  if (o.photoOnly) {
+    const photo = await benchPhoto(o);
+    const ratio = (f: 'jpeg' | 'png') => f2(median(photo[f].oursS) / median(photo[f].sharpS));
+    const lines = [
+      machine,
+      ...photoSection(photo),
+      '',
+      ...photoTimes(photo),
+      `photo-png-ratio-vs-sharp: ${ratio('png')}`,
+      `photo-ratio-vs-sharp: ${ratio('jpeg')}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
   // The references get as many threads as our busiest pool (the native convolutions' if built).
   const threads = o.threads ?? Math.max(1, info.nativeThreads ?? info.threads);
   log(`backend: ${describeBackend(info)}`);

@@ -7,7 +7,9 @@
 //                       coefficients are kept (apt-get install g++ libjpeg62-turbo-dev)
 //   colorgan_vips.node  streaming decode → colorize → encode for large JPEGs, on the
 //                       libvips that sharp bundles (needs g++ and the devDependency
-//                       @img/sharp-libvips-dev, whose version matches sharp's libvips)
+//                       @img/sharp-libvips-dev, whose version matches sharp's libvips);
+//                       its PNG deflate runs on Node's own zlib (the symbols node exports:
+//                       nothing to link or ship; zlib.h from Node's headers, else libvips')
 //
 //   node native/build.mjs             fail with a message if an addon cannot be built
 //   node native/build.mjs --optional  the install script: in an installed package nothing to do when the
@@ -226,6 +228,7 @@ if (process.env.COLORGAN_NATIVE === '0') {
       ? ['$ORIGIN/../../../@img/sharp-libvips-linux-x64/lib', '$ORIGIN/../../node_modules/@img/sharp-libvips-linux-x64/lib']
       : [`$ORIGIN/${path.relative(outDir, libDir)}`];
     build('colorgan_vips', [
+      '-pthread',
       '-I',
       devInc,
       '-I',

@@ -1,10 +1,13 @@
 // Optional streaming colorizer for large photos: one libvips pipeline (the libvips that
 // sharp bundles, so no second copy is loaded) that decodes the photo, adds the model's
 // upsampled chroma to each pixel's own luma, and encodes the result, strip by strip:
-// decode, our pixel work and encode overlap, as in sharp's own decode → encode.
+// decode, our pixel work and encode overlap, as in sharp's own decode → encode. PNG is
+// our own encoder (below): libvips deflates it on one thread, which alone takes as long
+// as sharp's whole decode → PNG.
 //
 // sharpen(input: Buffer, width, height, uv, gw, x0s, fxs, tyIndex, tyWeight, scale,
-//         format: "jpeg" | "png" | "webp", quality[, gh]) → Promise<Buffer>
+//         format: "jpeg" | "png" | "webp" | "raw", quality[, gh]) → Promise<Buffer>
+// ("raw": the RGB bytes, width × height × 3, for tests of the encoders).
 // The model grid is gw × gh (gh defaults to gw: a square grid); uv is gw×gh×2 (U,V) or
 // gw×gh×4 (guided coefficients, pixels.h), rows gw wide; x0s index grid columns (< gw),
 // tyIndex grid rows (< gh).
@@ -13,9 +16,16 @@
 #include <node_api.h>
 #include <vips/vips.h>
 
+#include <zlib.h>  // Node's (build.mjs puts its headers first); the symbols are node's
+
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "pixels.h"
@@ -66,6 +76,197 @@ std::string vipsError() {
   return nl == std::string::npos ? e : e.substr(0, nl);
 }
 
+// ---- PNG with a parallel deflate (the pigz method) ---------------------------------
+// The filtered scanlines (filter byte 0 = none on each row, sharp's default) are cut into
+// chunks of whole rows, ~1 MB; each is deflated on a thread of its own as raw deflate
+// with the 32 KB before it as dictionary (so the ratio is a single stream's), ending in a
+// sync flush (byte-aligned, not final) except the last: concatenated, with the zlib
+// header and the Adler-32 of the whole (adler32_combine), they are one zlib stream. A
+// chunk is deflated as soon as libvips has produced its rows, so decode and compose (one
+// thread: the photo is read sequentially) overlap the deflating (all threads).
+// zlib is Node's own (the symbols node exports, the API of its zlib.h): nothing to link
+// or ship. Level 6, 32 KB window, memLevel 8, default strategy: what libspng uses for
+// sharp's png() (compression 6, no filtering).
+// The pipeline's output is always 8-bit RGB.
+class PngEncoder {
+ public:
+  PngEncoder(int width, int height)
+      : width_(width), height_(height), rowBytes_(1 + 3 * size_t(width)),
+        rowsPerChunk_(int(std::max<size_t>(1, (size_t(1) << 20) / rowBytes_))) {
+    // Every core (sharp's libvips concurrency is 1 with glibc's allocator).
+    const int n = std::max(1u, std::thread::hardware_concurrency());
+    try {
+      for (int i = 0; i < n; i++) threads_.emplace_back([this] { work(); });
+    } catch (const std::system_error& e) {
+      close();
+      throw std::runtime_error(std::string("png: cannot start a deflate thread (") + e.what() + ")");
+    }
+    filling_ = newChunk();
+  }
+  ~PngEncoder() { close(); }
+
+  // vips_sink_disc's callback: `area` (whole rows, in order) of `region`.
+  static int writeRows(VipsRegion* region, VipsRect* area, void* a) {
+    PngEncoder& e = *static_cast<PngEncoder*>(a);
+    for (int y = area->top; y < area->top + area->height; y++) e.addRow(VIPS_REGION_ADDR(region, 0, y));
+    return 0;
+  }
+
+  // The PNG (g_malloc'd), once every row is in.
+  void finish(void** out, size_t* length) {
+    close();
+    if (!error_.empty()) throw std::runtime_error(error_);
+    if (row_ != height_) throw std::runtime_error("png: rows missing");
+    uLong adler = adler32(0, nullptr, 0);
+    size_t total = 8 + 25 + 12 + 2 + 4;  // signature, IHDR, IEND; zlib header, Adler-32
+    for (const auto& c : chunks_) {
+      adler = adler32_combine(adler, c->adler, z_off_t(c->length));
+      total += 12 + c->out.size();  // an IDAT each
+    }
+    uint8_t* p = static_cast<uint8_t*>(g_malloc(total));
+    *out = p;
+    *length = total;
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    std::memcpy(p, signature, 8);
+    uint8_t ihdr[13] = {0, 0, 0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0};  // 8-bit RGB, no interlace
+    put32(ihdr, width_);
+    put32(ihdr + 4, height_);
+    p = chunk(p + 8, "IHDR", {{ihdr, 13}});
+    static const uint8_t zlibHeader[2] = {0x78, 0x9c};  // deflate, 32 KB window, default level
+    uint8_t trailer[4];
+    put32(trailer, uint32_t(adler));
+    for (size_t k = 0; k < chunks_.size(); k++) {
+      const bool first = k == 0, last = k + 1 == chunks_.size();
+      p = chunk(p, "IDAT", {{zlibHeader, first ? 2 : 0}, {chunks_[k]->out.data(), chunks_[k]->out.size()}, {trailer, last ? 4 : 0}});
+    }
+    chunk(p, "IEND", {});
+  }
+
+ private:
+  struct Chunk {
+    std::vector<uint8_t> in;  // the dictionary (the stream's 32 KB before the chunk), then its rows
+    size_t dict = 0, length = 0;  // length: of the rows
+    bool last = false;
+    std::vector<uint8_t> out;  // raw deflate
+    uLong adler = 0;
+  };
+
+  static void put32(uint8_t* p, uint32_t v) {
+    p[0] = uint8_t(v >> 24);
+    p[1] = uint8_t(v >> 16);
+    p[2] = uint8_t(v >> 8);
+    p[3] = uint8_t(v);
+  }
+
+  // One PNG chunk of the concatenated parts at p; returns its end.
+  static uint8_t* chunk(uint8_t* p, const char* type, std::initializer_list<std::pair<const uint8_t*, size_t>> parts) {
+    uint8_t* body = p + 4;
+    std::memcpy(body, type, 4);
+    uint8_t* q = body + 4;
+    for (const auto& [data, n] : parts) {
+      if (n) std::memcpy(q, data, n);
+      q += n;
+    }
+    put32(p, uint32_t(q - body - 4));
+    put32(q, uint32_t(crc32(0, body, uInt(q - body))));
+    return q + 4;
+  }
+
+  void addRow(const void* pixels) {
+    auto& in = filling_->in;
+    in.push_back(0);  // filter: none
+    in.insert(in.end(), static_cast<const uint8_t*>(pixels), static_cast<const uint8_t*>(pixels) + rowBytes_ - 1);
+    if (++row_ % rowsPerChunk_ && row_ != height_) return;
+    // Full: the next chunk's dictionary is this one's tail (copied before a thread frees it).
+    filling_->length = in.size() - filling_->dict;
+    filling_->last = row_ == height_;
+    auto next = filling_->last ? nullptr : newChunk(std::min<size_t>(32768, filling_->length), in.data() + in.size());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      chunks_.push_back(std::move(filling_));
+    }
+    ready_.notify_one();
+    filling_ = std::move(next);
+  }
+
+  // An empty chunk for the next rows, after `dict` bytes of dictionary that end at `end`.
+  std::unique_ptr<Chunk> newChunk(size_t dict = 0, const uint8_t* end = nullptr) {
+    auto c = std::make_unique<Chunk>();
+    c->dict = dict;
+    c->in.reserve(dict + size_t(std::min(rowsPerChunk_, height_ - row_)) * rowBytes_);
+    c->in.assign(end - dict, end);
+    return c;
+  }
+
+  void work() {
+    for (;;) {
+      Chunk* c;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return next_ < chunks_.size() || closed_; });
+        if (next_ == chunks_.size()) return;
+        c = chunks_[next_++].get();
+      }
+      std::string e = compress(*c);
+      if (!e.empty()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (error_.empty()) error_ = "png: " + e;
+      }
+    }
+  }
+
+  // Deflate one chunk into c.out (and its Adler-32); frees its rows. An error, or "".
+  static std::string compress(Chunk& c) {
+    z_stream z{};
+    if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return "deflateInit2 failed";
+    const uint8_t* data = c.in.data() + c.dict;
+    int rc = c.dict ? deflateSetDictionary(&z, c.in.data(), uInt(c.dict)) : Z_OK;
+    z.next_in = const_cast<uint8_t*>(data);
+    z.avail_in = uInt(c.length);
+    c.out.resize(deflateBound(&z, c.length) + 16);
+    const int flush = c.last ? Z_FINISH : Z_SYNC_FLUSH;
+    size_t have = 0;
+    while (rc == Z_OK) {  // one call unless the bound was too tight
+      if (have == c.out.size()) c.out.resize(2 * have);
+      z.next_out = c.out.data() + have;
+      z.avail_out = uInt(c.out.size() - have);
+      rc = deflate(&z, flush);
+      have = c.out.size() - z.avail_out;
+      if (rc == Z_OK && z.avail_out) break;  // flushed (Z_FINISH ends in Z_STREAM_END)
+    }
+    deflateEnd(&z);
+    const bool done = c.last ? rc == Z_STREAM_END : rc == Z_OK && z.avail_in == 0;
+    if (!done) return "deflate failed (zlib error " + std::to_string(rc) + ")";
+    c.out.resize(have);
+    c.adler = adler32(adler32(0, nullptr, 0), data, uInt(c.length));
+    std::vector<uint8_t>().swap(c.in);
+    return "";
+  }
+
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  const int width_, height_;
+  const size_t rowBytes_;
+  const int rowsPerChunk_;
+  int row_ = 0;  // rows added
+  std::unique_ptr<Chunk> filling_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // handed to the threads, in order
+  size_t next_ = 0;  // the next one a thread takes
+  bool closed_ = false;
+  std::string error_;
+  std::vector<std::thread> threads_;
+};
+
 void run(Job& job) {
   VipsImage* in = vips_image_new_from_buffer(job.data, job.length, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                                              VIPS_FAIL_ON_TRUNCATED, nullptr);
@@ -86,9 +287,12 @@ void run(Job& job) {
     if (job.format == "jpeg")
       rc = vips_image_write_to_buffer(out, ".jpg", &job.out, &job.outLength, "Q", job.quality, "optimize_coding", TRUE,
                                       "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON, "keep", VIPS_FOREIGN_KEEP_NONE, nullptr);
-    else if (job.format == "png")
-      rc = vips_image_write_to_buffer(out, ".png", &job.out, &job.outLength, "compression", 6, "filter",
-                                      VIPS_FOREIGN_PNG_FILTER_NONE, "keep", VIPS_FOREIGN_KEEP_NONE, nullptr);
+    else if (job.format == "png") {
+      PngEncoder png(out->Xsize, out->Ysize);
+      rc = vips_sink_disc(out, PngEncoder::writeRows, &png);
+      if (!rc) png.finish(&job.out, &job.outLength);
+    } else if (job.format == "raw")
+      rc = (job.out = vips_image_write_to_memory(out, &job.outLength)) ? 0 : -1;
     else if (job.format == "webp")
       rc = vips_image_write_to_buffer(out, ".webp", &job.out, &job.outLength, "Q", job.quality, "keep",
                                       VIPS_FOREIGN_KEEP_NONE, nullptr);

@@ -55,7 +55,8 @@ export interface VipsAddon {
     tyIndex: Int32Array,
     tyWeight: Float32Array,
     scale: number,
-    format: EncodeFormat,
+    /** 'raw': the composed RGB bytes (width × height × 3), for tests. */
+    format: EncodeFormat | 'raw',
     quality: number,
     gh?: number,
   ): Promise<Buffer>;
